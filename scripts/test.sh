@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# index-pilot checks: formatting, lints, and every test (unit, property and
+# integration tests against real PostgreSQL clusters the tests start themselves).
+#
+# Usage: scripts/test.sh        (from any directory; works with CI=true and no stdin)
+set -euo pipefail
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+cd -- "$INDEX_PILOT_ROOT"
+
+# A non-login shell (CI) may not have rustup's cargo on PATH yet.
+if ! command -v cargo >/dev/null 2>&1 && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
+
+log_step "Checking system packages (PostgreSQL, pkg-config, libssl-dev, jq, python3-venv, npm)"
+ensure_system_packages npm
+
+log_step "Checking Python tools in .venv-tools (cargo-lambda, ziglang, moto[server], cfn-lint, checkov)"
+ensure_python_tools
+
+INDEX_PILOT_PG_BIN="$(pg_bin_dir)"
+export INDEX_PILOT_PG_BIN
+log_info "PostgreSQL server binaries: $INDEX_PILOT_PG_BIN"
+
+log_step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+log_step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+log_step "cargo test --all-targets"
+cargo test --all-targets
+
+log_step "The function under cargo lambda watch, invoked with every file in events/"
+bash scripts/lambda-watch.sh
+
+log_step "The SAM template (cfn-lint, checkov) and the arm64 Lambda bootstrap"
+bash scripts/infra-check.sh
+
+log_step "PostgreSQL 13, 14, 16, 17 and 18 (15 ran above)"
+bash scripts/postgres-versions.sh
+
+log_step "All checks passed"

@@ -1,0 +1,466 @@
+//! The function's configuration, from its environment (DESIGN.md section 4).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::units::parse_duration;
+use crate::pg::{SslMode, Tls};
+
+pub const CONTROL_URL_VAR: &str = "INDEX_PILOT_CONTROL_URL";
+pub const CONTROL_SECRET_VAR: &str = "INDEX_PILOT_CONTROL_SECRET";
+pub const TARGETS_VAR: &str = "INDEX_PILOT_TARGETS";
+pub const BUDGET_VAR: &str = "INDEX_PILOT_BUDGET";
+pub const SAFETY_MARGIN_VAR: &str = "INDEX_PILOT_SAFETY_MARGIN";
+pub const MAX_HOPS_VAR: &str = "INDEX_PILOT_MAX_HOPS";
+pub const SECRET_TTL_VAR: &str = "INDEX_PILOT_SECRET_TTL";
+pub const SSLMODE_VAR: &str = "INDEX_PILOT_SSLMODE";
+pub const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("neither {CONTROL_URL_VAR} nor {CONTROL_SECRET_VAR} is set: index-pilot needs a control database")]
+    NoControlDatabase,
+    #[error("both {CONTROL_URL_VAR} and {CONTROL_SECRET_VAR} are set; give one")]
+    TwoControlDatabases,
+    #[error("{CONTROL_URL_VAR} {0}")]
+    ControlUrl(String),
+    #[error("{TARGETS_VAR} is not set: it must be a JSON list of targets such as [{{\"name\": \"dev\", \"url\": \"postgresql://app@127.0.0.1:5432/dev\"}}]")]
+    NoTargets,
+    #[error("{TARGETS_VAR} is not valid JSON: {0}")]
+    TargetsNotJson(String),
+    #[error("{TARGETS_VAR} must be a JSON list of targets, not {0}")]
+    TargetsNotAList(&'static str),
+    #[error("{TARGETS_VAR} is an empty list: there is nothing to look after")]
+    TargetsEmpty,
+    #[error("{var}: {problem}")]
+    BadValue { var: &'static str, problem: String },
+}
+
+/// Where a database's credentials come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A password-free URL (trust, peer, or a password file).
+    Url(Box<tokio_postgres::Config>),
+    /// A Secrets Manager secret in the RDS format.
+    Secret(String),
+}
+
+/// How to reach a database server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub source: Source,
+    pub tls: Tls,
+}
+
+/// A target that could be read from the configuration.
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    pub endpoint: Endpoint,
+    /// Databases to visit with the same credentials; empty means only the one named
+    /// by the URL or the secret.
+    pub databases: Vec<String>,
+}
+
+/// One entry of `INDEX_PILOT_TARGETS`: a bad entry is that target's error, and the
+/// other targets carry on.
+#[derive(Debug, Clone)]
+pub struct TargetEntry {
+    pub name: String,
+    pub spec: Result<TargetSpec, String>,
+}
+
+impl TargetSpec {
+    /// The databases to visit: `None` stands for the URL's or the secret's own.
+    pub fn database_names(&self) -> Vec<Option<String>> {
+        if self.databases.is_empty() {
+            vec![None]
+        } else {
+            self.databases.iter().cloned().map(Some).collect()
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub control: Endpoint,
+    pub targets: Vec<TargetEntry>,
+    /// Time for work when the invocation's deadline is absent or absurd.
+    pub fallback_budget: Duration,
+    /// Kept free before the deadline: reporting, the hand-over to the next hop.
+    pub safety_margin: Duration,
+    /// Self-invocations a run may chain before it waits for the next schedule.
+    pub max_hops: u32,
+    /// How long a fetched secret is trusted before it is fetched again.
+    pub secret_ttl: Duration,
+}
+
+/// The values of the environment variables (`None`: not set).
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub control_url: Option<String>,
+    pub control_secret: Option<String>,
+    pub targets: Option<String>,
+    pub budget: Option<String>,
+    pub safety_margin: Option<String>,
+    pub max_hops: Option<String>,
+    pub secret_ttl: Option<String>,
+    pub sslmode: Option<String>,
+    pub ssl_root_cert: Option<String>,
+}
+
+impl Environment {
+    pub fn from_process() -> Environment {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        Environment {
+            control_url: var(CONTROL_URL_VAR),
+            control_secret: var(CONTROL_SECRET_VAR),
+            targets: var(TARGETS_VAR),
+            budget: var(BUDGET_VAR),
+            safety_margin: var(SAFETY_MARGIN_VAR),
+            max_hops: var(MAX_HOPS_VAR),
+            secret_ttl: var(SECRET_TTL_VAR),
+            sslmode: var(SSLMODE_VAR),
+            ssl_root_cert: var(SSL_ROOT_CERT_VAR),
+        }
+    }
+}
+
+/// Reads a password-free URL. The URL itself never goes into an error: it may hold
+/// the very password it must not.
+fn password_free_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    let config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+    if config.get_password().is_some() {
+        return Err("carries a password; passwords belong in Secrets Manager, never in configuration (locally, use trust or peer authentication)".to_owned());
+    }
+    if config.get_user().is_none() {
+        return Err("names no user (postgresql://USER@host:port/database)".to_owned());
+    }
+    Ok(config)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    url: Option<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    databases: Vec<String>,
+    sslmode: Option<SslMode>,
+    sslrootcert: Option<PathBuf>,
+}
+
+fn parse_target(raw: RawTarget, default_tls: &Tls) -> Result<TargetSpec, String> {
+    let source = match (raw.url, raw.secret) {
+        (Some(url), None) => Source::Url(Box::new(
+            password_free_url(&url).map_err(|e| format!("its url {e}"))?,
+        )),
+        (None, Some(secret)) if !secret.is_empty() => Source::Secret(secret),
+        (None, Some(_)) => return Err("has an empty secret id".to_owned()),
+        (Some(_), Some(_)) => return Err("has both url and secret; give one".to_owned()),
+        (None, None) => return Err("has neither url nor secret".to_owned()),
+    };
+    if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
+        return Err(format!("databases[{empty}] is an empty name"));
+    }
+    let tls = Tls {
+        mode: raw.sslmode.unwrap_or(default_tls.mode),
+        root_cert: raw.sslrootcert.or_else(|| default_tls.root_cert.clone()),
+    };
+    Ok(TargetSpec {
+        endpoint: Endpoint { source, tls },
+        databases: raw.databases,
+    })
+}
+
+fn parse_targets(json: &str, default_tls: &Tls) -> Result<Vec<TargetEntry>, ConfigError> {
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| ConfigError::TargetsNotJson(e.to_string()))?;
+    let entries = match value {
+        Value::Array(entries) if entries.is_empty() => return Err(ConfigError::TargetsEmpty),
+        Value::Array(entries) => entries,
+        Value::Object(_) => return Err(ConfigError::TargetsNotAList("an object")),
+        _ => return Err(ConfigError::TargetsNotAList("a scalar")),
+    };
+    let mut targets: Vec<TargetEntry> = Vec::new();
+    for (position, entry) in entries.into_iter().enumerate() {
+        let fallback_name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .map_or_else(|| format!("#{position}"), str::to_owned);
+        let spec = match serde_json::from_value::<RawTarget>(entry) {
+            Err(e) => Err(format!("is not a valid target entry: {e}")),
+            Ok(raw) if raw.name.is_empty() => Err("has an empty name".to_owned()),
+            Ok(_) if targets.iter().any(|t| t.name == fallback_name) => {
+                Err("repeats the name of an earlier target".to_owned())
+            }
+            Ok(raw) => parse_target(raw, default_tls),
+        };
+        targets.push(TargetEntry {
+            spec: spec
+                .map_err(|problem| format!("target {fallback_name:?} in {TARGETS_VAR} {problem}")),
+            name: fallback_name,
+        });
+    }
+    Ok(targets)
+}
+
+fn duration_var(
+    var: &'static str,
+    value: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    value.map_or(Ok(default), |text| {
+        parse_duration(text).map_err(|e| ConfigError::BadValue {
+            var,
+            problem: e.to_string(),
+        })
+    })
+}
+
+impl Config {
+    pub fn from_environment(env: &Environment) -> Result<Config, ConfigError> {
+        let tls = Tls {
+            mode: match env.sslmode.as_deref() {
+                None => SslMode::Prefer,
+                Some(text) => text.parse().map_err(|problem| ConfigError::BadValue {
+                    var: SSLMODE_VAR,
+                    problem,
+                })?,
+            },
+            root_cert: env.ssl_root_cert.as_ref().map(PathBuf::from),
+        };
+        let source = match (env.control_url.as_deref(), env.control_secret.as_deref()) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoControlDatabases),
+            (Some(url), None) => Source::Url(Box::new(
+                password_free_url(url).map_err(ConfigError::ControlUrl)?,
+            )),
+            (None, Some(secret)) => Source::Secret(secret.to_owned()),
+            (None, None) => return Err(ConfigError::NoControlDatabase),
+        };
+        let targets = parse_targets(env.targets.as_deref().ok_or(ConfigError::NoTargets)?, &tls)?;
+        let max_hops = match env.max_hops.as_deref() {
+            None => 50,
+            Some(text) => text.trim().parse().map_err(|_| ConfigError::BadValue {
+                var: MAX_HOPS_VAR,
+                problem: format!("{text:?} is not a whole number"),
+            })?,
+        };
+        Ok(Config {
+            control: Endpoint { source, tls },
+            targets,
+            fallback_budget: duration_var(
+                BUDGET_VAR,
+                env.budget.as_deref(),
+                Duration::from_secs(600),
+            )?,
+            safety_margin: duration_var(
+                SAFETY_MARGIN_VAR,
+                env.safety_margin.as_deref(),
+                Duration::from_secs(60),
+            )?,
+            max_hops,
+            secret_ttl: duration_var(
+                SECRET_TTL_VAR,
+                env.secret_ttl.as_deref(),
+                Duration::from_secs(300),
+            )?,
+        })
+    }
+
+    /// Shorthand for tests and tools: control URL or secret, and the targets' JSON.
+    pub fn from_values(
+        control_url: Option<&str>,
+        control_secret: Option<&str>,
+        targets: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        Config::from_environment(&Environment {
+            control_url: control_url.map(str::to_owned),
+            control_secret: control_secret.map(str::to_owned),
+            targets: targets.map(str::to_owned),
+            ..Environment::default()
+        })
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_environment(&Environment::from_process())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTROL: Option<&str> = Some("postgresql://pilot@127.0.0.1:5432/control");
+
+    #[test]
+    fn good_configuration() {
+        let config = Config::from_values(
+            CONTROL,
+            None,
+            Some(r#"[{"name": "dev", "url": "postgresql://app@127.0.0.1:5433/dev"},
+                     {"name": "multi", "url": "postgresql://app@127.0.0.1/x", "databases": ["a", "b"]}]"#),
+        )
+        .unwrap();
+        assert_eq!(config.targets.len(), 2);
+        let multi = config.targets[1].spec.as_ref().unwrap();
+        assert_eq!(
+            multi.database_names(),
+            [Some("a".to_owned()), Some("b".to_owned())]
+        );
+        assert_eq!(config.max_hops, 50);
+        assert_eq!(config.fallback_budget, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn passwords_are_refused_and_never_echoed() {
+        let err = Config::from_values(
+            Some("postgresql://pilot:hunter2@127.0.0.1/control"),
+            None,
+            Some("[]"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("carries a password"));
+        assert!(!err.to_string().contains("hunter2"));
+        let config = Config::from_values(
+            CONTROL,
+            None,
+            Some(r#"[{"name": "t", "url": "postgresql://app:hunter2@127.0.0.1/dev"}]"#),
+        )
+        .unwrap();
+        let problem = config.targets[0].spec.as_ref().unwrap_err();
+        assert!(problem.contains("carries a password"), "{problem}");
+        assert!(!problem.contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_entries_are_per_target() {
+        let config = Config::from_values(
+            CONTROL,
+            None,
+            Some(
+                r#"[{"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
+                     {"url": "postgresql://app@127.0.0.1/dev"},
+                     {"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
+                     {"name": "both", "url": "postgresql://a@h/d", "secret": "s"},
+                     {"name": "typo", "ulr": "postgresql://a@h/d"},
+                     {"name": "bad", "url": "not a url at all"},
+                     "just a string"]"#,
+            ),
+        )
+        .unwrap();
+        let problems: Vec<_> = config
+            .targets
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.spec.as_ref().err().cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(problems[0], ("ok", String::new()));
+        assert!(
+            problems[1].1.contains("missing field `name`"),
+            "{problems:?}"
+        );
+        assert!(problems[2].1.contains("repeats the name"), "{problems:?}");
+        assert!(
+            problems[3].1.contains("both url and secret"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[4].1.contains("unknown field `ulr`"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[5].1.contains("not a valid PostgreSQL URL"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[6].0, "#6");
+    }
+
+    #[test]
+    fn secrets_tls_and_durations() {
+        let env = Environment {
+            control_secret: Some("prod/index-pilot/control".into()),
+            targets: Some(r#"[{"name": "a", "secret": "prod/a", "sslmode": "verify-full", "sslrootcert": "/ca.pem"},
+                              {"name": "b", "url": "postgresql://app@h/db"}]"#.into()),
+            budget: Some("5m".into()),
+            safety_margin: Some("30s".into()),
+            sslmode: Some("require".into()),
+            ..Environment::default()
+        };
+        let config = Config::from_environment(&env).unwrap();
+        assert!(
+            matches!(&config.control.source, Source::Secret(id) if id == "prod/index-pilot/control")
+        );
+        let a = &config.targets[0].spec.as_ref().unwrap().endpoint;
+        assert_eq!(a.tls.mode, SslMode::VerifyFull);
+        assert_eq!(
+            a.tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        let b = &config.targets[1].spec.as_ref().unwrap().endpoint;
+        assert_eq!(b.tls.mode, SslMode::Require);
+        assert_eq!(config.fallback_budget, Duration::from_secs(300));
+        let bad = Environment {
+            budget: Some("soon".into()),
+            ..env.clone()
+        };
+        assert!(Config::from_environment(&bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with("INDEX_PILOT_BUDGET:"));
+        let bad = Environment {
+            sslmode: Some("maybe".into()),
+            ..env.clone()
+        };
+        assert!(Config::from_environment(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("not an sslmode"));
+        let both = Environment {
+            control_url: Some("postgresql://a@h/d".into()),
+            ..env
+        };
+        assert_eq!(
+            Config::from_environment(&both).unwrap_err(),
+            ConfigError::TwoControlDatabases
+        );
+    }
+
+    #[test]
+    fn whole_configuration_errors() {
+        assert_eq!(
+            Config::from_values(None, None, Some("[]")).unwrap_err(),
+            ConfigError::NoControlDatabase
+        );
+        assert_eq!(
+            Config::from_values(CONTROL, None, None).unwrap_err(),
+            ConfigError::NoTargets
+        );
+        assert_eq!(
+            Config::from_values(CONTROL, None, Some("[]")).unwrap_err(),
+            ConfigError::TargetsEmpty
+        );
+        assert!(matches!(
+            Config::from_values(CONTROL, None, Some("[{")).unwrap_err(),
+            ConfigError::TargetsNotJson(_)
+        ));
+        assert_eq!(
+            Config::from_values(CONTROL, None, Some("{}")).unwrap_err(),
+            ConfigError::TargetsNotAList("an object")
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! From a configured [`Endpoint`] to connection settings: a URL as it is, a secret
+//! through the cache, fetched once more when the server refuses the login (the
+//! password may have been rotated since it was cached).
+
+use std::future::Future;
+
+use tokio_postgres::Config;
+
+use crate::config::{Endpoint, Source};
+use crate::credentials::{SecretCache, SecretError, SecretSource};
+
+/// An error that may mean "wrong credentials".
+pub trait LoginRefusal {
+    fn is_login_refusal(&self) -> bool;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError<E> {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Open(E),
+}
+
+async fn settings<S: SecretSource>(
+    endpoint: &Endpoint,
+    database: Option<&str>,
+    secrets: &SecretCache<S>,
+    refresh: bool,
+) -> Result<Config, SecretError> {
+    let mut config = match &endpoint.source {
+        Source::Url(config) => (**config).clone(),
+        Source::Secret(id) if refresh => secrets.refresh(id).await?.connection(),
+        Source::Secret(id) => secrets.get(id).await?.connection(),
+    };
+    if let Some(database) = database {
+        config.dbname(database);
+    }
+    Ok(config)
+}
+
+/// Runs `open` with the endpoint's settings; when they come from a secret and the
+/// login is refused, fetches the secret again and tries once more. Returns what
+/// `open` made and the settings that worked.
+pub async fn open_with_rotation<S, T, E, F, Fut>(
+    endpoint: &Endpoint,
+    database: Option<&str>,
+    secrets: &SecretCache<S>,
+    mut open: F,
+) -> Result<(T, Config), OpenError<E>>
+where
+    S: SecretSource,
+    E: LoginRefusal,
+    F: FnMut(Config) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let config = settings(endpoint, database, secrets, false).await?;
+    match open(config.clone()).await {
+        Ok(opened) => Ok((opened, config)),
+        Err(error) if error.is_login_refusal() && matches!(endpoint.source, Source::Secret(_)) => {
+            tracing::info!("login refused; fetching the secret again in case it was rotated");
+            let config = settings(endpoint, database, secrets, true).await?;
+            match open(config.clone()).await {
+                Ok(opened) => Ok((opened, config)),
+                Err(error) => Err(OpenError::Open(error)),
+            }
+        }
+        Err(error) => Err(OpenError::Open(error)),
+    }
+}

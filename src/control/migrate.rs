@@ -1,0 +1,93 @@
+//! Versioned migrations of the control schema, safe when several invocations start
+//! at the same moment: they queue on an advisory lock and the first one migrates.
+
+use tokio_postgres::{Client, GenericClient};
+
+use super::ControlError;
+use crate::pg::describe;
+
+/// (version, description, SQL). Append only; never edit an applied migration.
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "settings, index state, reindex history, views",
+        include_str!("migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "runs, target leases, rebuild backends",
+        include_str!("migrations/0002_runs_and_leases.sql"),
+    ),
+];
+
+/// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.
+const MIGRATION_LOCK_KEY: i64 = 0x1dec_5911_0000;
+
+fn latest() -> i32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+async fn applied_version(
+    client: &impl GenericClient,
+) -> Result<Option<i32>, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('index_pilot.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .await?;
+    if !row.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM index_pilot.schema_migrations",
+            &[],
+        )
+        .await?;
+    Ok(Some(row.get(0)))
+}
+
+pub async fn migrate(client: &mut Client) -> Result<(), ControlError> {
+    let fail = |e: tokio_postgres::Error| ControlError::Migrate(describe(&e));
+    // The usual case, without taking any lock: already up to date.
+    if applied_version(client).await.map_err(fail)? >= Some(latest()) {
+        return Ok(());
+    }
+    let transaction = client.transaction().await.map_err(fail)?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .map_err(fail)?;
+    transaction
+        .batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS index_pilot;
+             CREATE TABLE IF NOT EXISTS index_pilot.schema_migrations (
+                 version     integer PRIMARY KEY,
+                 description text        NOT NULL,
+                 applied_at  timestamptz NOT NULL DEFAULT now());",
+        )
+        .await
+        .map_err(fail)?;
+    let current = applied_version(&transaction)
+        .await
+        .map_err(fail)?
+        .unwrap_or(0);
+    for (version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        transaction.batch_execute(sql).await.map_err(|e| {
+            ControlError::Migrate(format!(
+                "migration {version} ({description}): {}",
+                describe(&e)
+            ))
+        })?;
+        transaction
+            .execute(
+                "INSERT INTO index_pilot.schema_migrations (version, description) VALUES ($1, $2)",
+                &[version, description],
+            )
+            .await
+            .map_err(fail)?;
+        tracing::info!(version, description, "control schema migrated");
+    }
+    transaction.commit().await.map_err(fail)
+}

@@ -1,0 +1,187 @@
+//! The time an invocation may spend, and whether a rebuild fits in it.
+
+use std::time::Duration;
+
+/// The longest a Lambda invocation can last; a deadline further away is absurd.
+pub const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
+
+/// Before a target has any history: a conservative 10 MiB/s.
+pub const DEFAULT_BYTES_PER_SECOND: f64 = 10.0 * 1024.0 * 1024.0;
+
+/// The least any REINDEX CONCURRENTLY takes: its several transactions and the waits
+/// between them.
+pub const REBUILD_OVERHEAD: Duration = Duration::from_secs(1);
+
+/// The time allowed for work from now: the invocation's deadline less the safety
+/// margin, or `fallback` when the deadline is absent (0), past, or further than a
+/// Lambda invocation can last (`cargo lambda watch` sends such a constant).
+pub fn allowance(
+    deadline_ms: u64,
+    now_ms: u64,
+    fallback: Duration,
+    safety_margin: Duration,
+) -> Duration {
+    let max_ms = u64::try_from(LAMBDA_MAX_DURATION.as_millis()).unwrap_or(u64::MAX);
+    match deadline_ms.checked_sub(now_ms) {
+        Some(left_ms) if deadline_ms > 0 && left_ms > 0 && left_ms <= max_ms => {
+            Duration::from_millis(left_ms).saturating_sub(safety_margin)
+        }
+        _ => fallback,
+    }
+}
+
+/// How long a rebuild of `size_bytes` should take, from the target's learned
+/// throughput (bytes per second over whole rebuilds, waits included) or the
+/// conservative default; never less than [`REBUILD_OVERHEAD`].
+pub fn predicted_rebuild(size_bytes: u64, bytes_per_second: Option<f64>) -> Duration {
+    let rate = bytes_per_second
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .unwrap_or(DEFAULT_BYTES_PER_SECOND);
+    Duration::from_secs_f64((size_bytes as f64 / rate).min(1e9)).max(REBUILD_OVERHEAD)
+}
+
+/// The least grace a rebuild left running by an earlier invocation gets past its
+/// predicted end before this invocation stops waiting for it.
+pub const OVERRUN_GRACE: Duration = Duration::from_secs(2);
+
+/// How long to wait for a rebuild an earlier invocation left running, `running` for
+/// so far, `predicted` to take in all, with `left` of this invocation's budget: until
+/// its predicted end plus a grace (a quarter of the prediction, at least
+/// [`OVERRUN_GRACE`]), so a rebuild that overran its hop by a little is recorded and
+/// the run goes on instead of waiting for the next schedule. Zero (do not wait) when
+/// that is more than is left: a long rebuild is only looked at.
+pub fn wait_for_earlier_rebuild(
+    predicted: Duration,
+    running: Duration,
+    left: Duration,
+) -> Duration {
+    let grace = (predicted / 4).max(OVERRUN_GRACE);
+    let wait = (predicted + grace).saturating_sub(running);
+    if wait <= left {
+        wait
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// The time of one invocation: its whole allowance, counted from its start.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    started: std::time::Instant,
+    whole: Duration,
+}
+
+impl Budget {
+    pub fn new(whole: Duration) -> Budget {
+        Budget {
+            started: std::time::Instant::now(),
+            whole,
+        }
+    }
+
+    pub fn whole(&self) -> Duration {
+        self.whole
+    }
+
+    pub fn left(&self) -> Duration {
+        self.whole.saturating_sub(self.started.elapsed())
+    }
+
+    pub fn fit(&self, predicted: Duration) -> Fit {
+        fit(predicted, self.left(), self.whole)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Finishes within what is left.
+    Start,
+    /// Does not fit what is left, but would fit a fresh invocation: wait for it.
+    Wait,
+    /// Fits no invocation at all: start it and let it outlive this one.
+    StartAndLeave,
+}
+
+/// `whole`: the allowance of a fresh invocation; `left`: what remains of this one.
+pub fn fit(predicted: Duration, left: Duration, whole: Duration) -> Fit {
+    if predicted <= left {
+        Fit::Start
+    } else if predicted <= whole {
+        Fit::Wait
+    } else {
+        Fit::StartAndLeave
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rebuild_that_overran_its_hop_is_waited_for_briefly() {
+        let s = Duration::from_secs;
+        // Predicted 1 s, running for 1.5 s: wait until 1 s + 2 s grace.
+        assert_eq!(
+            wait_for_earlier_rebuild(s(1), Duration::from_millis(1500), s(60)),
+            Duration::from_millis(1500)
+        );
+        // Predicted 40 s, running 10 s: until 40 s + 10 s grace.
+        assert_eq!(wait_for_earlier_rebuild(s(40), s(10), s(60)), s(40));
+        // Not when that is more than is left.
+        assert_eq!(
+            wait_for_earlier_rebuild(s(40), s(10), s(30)),
+            Duration::ZERO
+        );
+        // A long rebuild far past its prediction and grace: only looked at.
+        assert_eq!(
+            wait_for_earlier_rebuild(s(7200), s(10_800), s(840)),
+            Duration::ZERO
+        );
+        // A long one still early in its course: more than any invocation has.
+        assert_eq!(
+            wait_for_earlier_rebuild(s(7200), s(600), s(840)),
+            Duration::ZERO
+        );
+    }
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn deadline_or_fallback() {
+        let now = 1_800_000_000_000;
+        let margin = Duration::from_secs(30);
+        assert_eq!(
+            allowance(now + 300_000, now, MIN, margin),
+            Duration::from_secs(270)
+        );
+        assert_eq!(allowance(now + 10_000, now, MIN, margin), Duration::ZERO);
+        assert_eq!(allowance(0, now, MIN, margin), MIN, "absent");
+        assert_eq!(allowance(now - 5, now, MIN, margin), MIN, "past");
+        assert_eq!(allowance(now + 3_600_000, now, MIN, margin), MIN, "absurd");
+    }
+
+    #[test]
+    fn predictions_and_fits() {
+        assert_eq!(predicted_rebuild(0, None), REBUILD_OVERHEAD);
+        assert_eq!(
+            predicted_rebuild(100 << 20, Some(50.0 * 1024.0 * 1024.0)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            predicted_rebuild(100 << 20, Some(f64::NAN)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            fit(Duration::from_secs(5), Duration::from_secs(10), MIN),
+            Fit::Start
+        );
+        assert_eq!(
+            fit(Duration::from_secs(20), Duration::from_secs(10), MIN),
+            Fit::Wait
+        );
+        assert_eq!(
+            fit(Duration::from_secs(90), Duration::from_secs(10), MIN),
+            Fit::StartAndLeave
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure logic: no I/O. Everything here is decided from values the adapters bring.
+
+pub mod bloat;
+pub mod budget;
+pub mod eligibility;
+pub mod ident;
+pub mod plan;
+pub mod settings;
+pub mod units;

@@ -1,0 +1,182 @@
+//! Opening PostgreSQL connections (with TLS as configured) and describing their errors.
+
+use std::path::PathBuf;
+
+use native_tls::{Certificate, TlsConnector};
+use postgres_native_tls::MakeTlsConnector;
+use serde::Deserialize;
+use tokio_postgres::config::SslMode as WireSslMode;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// `application_name` of every connection, so DBAs see who is working.
+pub const APPLICATION_NAME: &str = "index-pilot";
+
+/// libpq's sslmode values that index-pilot supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, without verifying the server.
+    Prefer,
+    /// TLS always, without verifying the server.
+    Require,
+    /// TLS always; the server's certificate must chain to the CA bundle.
+    VerifyCa,
+    /// As verify-ca, and the certificate must name the host connected to.
+    VerifyFull,
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+            format!("{text:?} is not an sslmode (disable, prefer, require, verify-ca, verify-full)")
+        })
+    }
+}
+
+/// How to secure a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub mode: SslMode,
+    /// PEM bundle of trusted CAs (e.g. the RDS global bundle); system roots otherwise.
+    pub root_cert: Option<PathBuf>,
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls {
+            mode: SslMode::Prefer,
+            root_cert: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Postgres(String),
+    /// The server refused the credentials: a rotated password, perhaps.
+    #[error("{0}")]
+    LoginRefused(String),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+fn tls_connector(tls: &Tls) -> Result<MakeTlsConnector, ConnectError> {
+    let mut builder = TlsConnector::builder();
+    if let Some(path) = &tls.root_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            ConnectError::Tls(format!("cannot read the CA bundle {}: {e}", path.display()))
+        })?;
+        // A bundle holds many certificates; native-tls reads one PEM block at a time.
+        let text = String::from_utf8_lossy(&pem);
+        let mut added = 0;
+        for block in text.split_inclusive("-----END CERTIFICATE-----") {
+            if let Some(start) = block.find("-----BEGIN CERTIFICATE-----") {
+                let cert = Certificate::from_pem(&block.as_bytes()[start..]).map_err(|e| {
+                    ConnectError::Tls(format!("bad certificate in {}: {e}", path.display()))
+                })?;
+                builder.add_root_certificate(cert);
+                added += 1;
+            }
+        }
+        if added == 0 {
+            return Err(ConnectError::Tls(format!(
+                "no certificate in {}",
+                path.display()
+            )));
+        }
+        builder.disable_built_in_roots(true);
+    }
+    match tls.mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
+            builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        SslMode::VerifyCa => {
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        SslMode::VerifyFull => {}
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| ConnectError::Tls(e.to_string()))?;
+    Ok(MakeTlsConnector::new(connector))
+}
+
+/// SQLSTATE class 28: invalid authorization (wrong password, unknown role, no
+/// pg_hba.conf entry).
+fn is_login_refusal(error: &tokio_postgres::Error) -> bool {
+    error
+        .as_db_error()
+        .is_some_and(|db| db.code().code().starts_with("28"))
+}
+
+/// Opens a connection and drives it on the runtime. The connection task ends when
+/// the client is dropped.
+pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError> {
+    let mut config = config.clone();
+    config.application_name(APPLICATION_NAME);
+    crate::pgpass::apply(&mut config);
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    let failed = |error: tokio_postgres::Error| {
+        if is_login_refusal(&error) {
+            ConnectError::LoginRefused(describe(&error))
+        } else {
+            ConnectError::Postgres(describe(&error))
+        }
+    };
+    let client = if tls.mode == SslMode::Disable {
+        config.ssl_mode(WireSslMode::Disable);
+        let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+        tokio::spawn(drive(connection));
+        client
+    } else {
+        config.ssl_mode(match tls.mode {
+            SslMode::Prefer => WireSslMode::Prefer,
+            _ => WireSslMode::Require,
+        });
+        let (client, connection) = config.connect(tls_connector(tls)?).await.map_err(failed)?;
+        tokio::spawn(drive(connection));
+        client
+    };
+    Ok(client)
+}
+
+async fn drive<C: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: C) {
+    if let Err(error) = connection.await {
+        tracing::debug!(error = %describe(&error), "connection closed with an error");
+    }
+}
+
+/// The server's own words for a database error (message, SQLSTATE, detail), the
+/// cause chain otherwise. tokio-postgres' `Display` alone says only "db error".
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; {detail}"));
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text
+}

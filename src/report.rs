@@ -1,0 +1,189 @@
+//! The report an invocation returns and logs (DESIGN.md section 4).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub run_id: Uuid,
+    pub mode: Mode,
+    pub hop: u32,
+    /// True when every target was handled to the end in this invocation.
+    pub complete: bool,
+    pub duration_ms: u64,
+    /// What the invocation has to say beyond the targets (a duplicate delivery, a
+    /// run left for the next schedule, a failed hand-over).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub targets: Vec<TargetReport>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub name: String,
+    /// Set when the target covers several databases: one entry each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    pub status: Status,
+    /// Why the target was skipped or failed.
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// Indexes the catalog scan returned.
+    pub scanned: usize,
+    /// Indexes that qualified for a rebuild.
+    pub candidates: usize,
+    /// The candidates in the order a run takes them.
+    pub plan: Vec<PlannedIndex>,
+    /// `dry_run`: every index at or above its size threshold, with its estimate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub estimates: Vec<Estimate>,
+    /// `baseline`: how many baselines were seeded from current sizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baselines_set: Option<usize>,
+    pub reindexed: Vec<Reindexed>,
+    /// Rebuilds still running in the server (started by this or an earlier invocation).
+    pub in_progress: Vec<InProgress>,
+    pub deferred: Vec<Deferred>,
+    pub failed: Vec<Failed>,
+    /// Invalid `_ccnew`/`_ccold` indexes: dropped when ours, reported when not.
+    pub leftovers: Vec<Leftover>,
+}
+
+impl TargetReport {
+    pub fn new(name: &str, database: Option<String>) -> TargetReport {
+        TargetReport {
+            name: name.to_owned(),
+            database,
+            status: Status::Ok,
+            reason: None,
+            server_version: None,
+            scanned: 0,
+            candidates: 0,
+            plan: Vec::new(),
+            estimates: Vec::new(),
+            baselines_set: None,
+            reindexed: Vec::new(),
+            in_progress: Vec::new(),
+            deferred: Vec::new(),
+            failed: Vec::new(),
+            leftovers: Vec::new(),
+        }
+    }
+
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.status = Status::Error;
+        self.reason = Some(reason.into());
+    }
+
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        self.status = Status::Skipped;
+        self.reason = Some(reason.into());
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedIndex {
+    pub index: String,
+    pub table: String,
+    pub access_method: String,
+    pub size_bytes: u64,
+    /// `null` when there is no baseline yet.
+    pub estimated_bloat: Option<f64>,
+    pub expected_reclaim_bytes: u64,
+    pub reason: CandidateReason,
+}
+
+impl From<&Candidate<'_>> for PlannedIndex {
+    fn from(candidate: &Candidate<'_>) -> Self {
+        let a = candidate.assessment;
+        PlannedIndex {
+            index: a.index.name.to_string(),
+            table: a.index.table.clone(),
+            access_method: a.index.access_method.clone(),
+            size_bytes: a.index.size_bytes,
+            estimated_bloat: a.bloat.map(round2),
+            expected_reclaim_bytes: a.expected_reclaim(),
+            reason: candidate.reason,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub index: String,
+    pub size_bytes: u64,
+    pub estimated_bloat: Option<f64>,
+    pub would_reindex: bool,
+}
+
+impl From<&Assessment> for Estimate {
+    fn from(a: &Assessment) -> Self {
+        Estimate {
+            index: a.index.name.to_string(),
+            size_bytes: a.index.size_bytes,
+            estimated_bloat: a.bloat.map(round2),
+            would_reindex: a.is_candidate(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reindexed {
+    pub index: String,
+    pub table: String,
+    pub access_method: String,
+    pub size_before: u64,
+    pub size_after: u64,
+    pub estimated_bloat_before: Option<f64>,
+    pub duration_ms: u64,
+    /// Started by an earlier invocation and found finished by this one; then
+    /// `duration_ms` is the time from its start until it was found finished.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InProgress {
+    pub index: String,
+    /// The server process running it.
+    pub pid: i32,
+    /// From pg_stat_progress_create_index.
+    pub phase: String,
+    pub percent_done: Option<f64>,
+    pub running_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deferred {
+    pub index: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failed {
+    pub index: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leftover {
+    pub index: String,
+    pub table: String,
+    /// `dropped`, `kept: <why>`, or `not ours: reported only`.
+    pub action: String,
+}
+
+pub fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}

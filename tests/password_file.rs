@@ -1,0 +1,75 @@
+//! Password-free URLs with a password file (PGPASSFILE), on a cluster of its own
+//! whose pg_hba.conf asks one role for a password. Its own test binary: it sets
+//! PGPASSFILE for the whole process.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::Cluster;
+use index_pilot::config::Config;
+use index_pilot::continuation::InProcess;
+use index_pilot::credentials::NoSecrets;
+use index_pilot::handler::{handle, App};
+use index_pilot::report::Status;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::json;
+
+#[tokio::test]
+async fn passwords_come_from_the_password_file_and_never_show() {
+    let cluster = Cluster::start();
+    cluster.create_database("app").await;
+    cluster.create_database("control").await;
+    cluster
+        .require_password("pw_user", "correct horse battery", "app")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let passfile = dir.path().join("pgpass");
+    std::env::set_var("PGPASSFILE", &passfile);
+    let config = Config::from_values(
+        Some(&cluster.url("control")),
+        None,
+        Some(&json!([{"name": "app", "url": cluster.url_as("pw_user", "app")}]).to_string()),
+    )
+    .unwrap();
+    let app = App::new(config, NoSecrets, InProcess::default());
+    let invoke = || async {
+        let report = handle(
+            &app,
+            LambdaEvent::new(json!({"mode": "dry_run"}), Context::default()),
+        )
+        .await
+        .unwrap();
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(!text.contains("horse"), "a password in the report: {text}");
+        report.targets.into_iter().next().unwrap()
+    };
+    let write = |password: &str| {
+        std::fs::write(
+            &passfile,
+            format!("127.0.0.1:{}:app:pw_user:{password}\n", cluster.port),
+        )
+        .unwrap();
+        std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+
+    write("correct horse battery");
+    let ok = invoke().await;
+    assert_eq!(ok.status, Status::Ok, "{:?}", ok.reason);
+
+    write("wrong horse");
+    let refused = invoke().await;
+    assert_eq!(refused.status, Status::Error);
+    let reason = refused.reason.unwrap();
+    assert!(
+        reason.contains("password authentication failed for user \"pw_user\""),
+        "{reason}"
+    );
+
+    // A file others can read is ignored, as libpq does: then there is no password.
+    write("correct horse battery");
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ignored = invoke().await;
+    assert_eq!(ignored.status, Status::Error);
+    assert!(ignored.reason.unwrap().contains("password missing"));
+}
