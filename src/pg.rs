@@ -154,6 +154,22 @@ async fn drive<C: std::future::Future<Output = Result<(), tokio_postgres::Error>
     }
 }
 
+/// Runs `sql` (simple protocol) and returns only once the server is done with it,
+/// also when it fails. The server sends an error before it rolls the statement back
+/// (releases its locks, clears its `pg_stat_progress_*` row), and tokio-postgres
+/// returns at the error; a check made on another connection right then may still see
+/// the failed statement at work. A second round trip on this connection is answered
+/// only after the rollback.
+pub async fn execute_to_the_end(client: &Client, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let result = client.batch_execute(sql).await;
+    if result.is_err() && !client.is_closed() {
+        // An empty query: answered as soon as the server is idle again. Should this
+        // fail, the connection is broken and the statement's error is the one to tell.
+        let _idle = client.batch_execute("").await;
+    }
+    result
+}
+
 /// The server's own words for a database error (message, SQLSTATE, detail), the
 /// cause chain otherwise. tokio-postgres' `Display` alone says only "db error".
 pub fn describe(error: &tokio_postgres::Error) -> String {

@@ -671,6 +671,45 @@ async fn leftovers_of_a_failed_rebuild_are_cleaned_up() {
     assert_eq!(invalid_indexes(&fx).await, ["other_v_ccnew"]);
 }
 
+/// A failed statement has ended in the server when `execute_to_the_end` returns (the
+/// rebuild connection runs REINDEX and DROP INDEX through it): the engine's next check
+/// on its other connection, whether a build is in progress on the table, must not see
+/// the failed rebuild still at work. The server reports an error before it rolls back;
+/// this statement fails after creating many tables, so its rollback takes a while.
+#[tokio::test]
+async fn a_failed_statement_has_ended_in_the_server_when_it_returns() {
+    let fx = Fixture::new("rollback").await;
+    let worker = fx.target().await;
+    let observer = fx.target().await;
+    let pid: i32 = worker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let slow_rollback = "DO $$ BEGIN
+            FOR i IN 1..2000 LOOP EXECUTE format('CREATE TABLE slow_rollback_%s (a int)', i); END LOOP;
+            RAISE EXCEPTION 'fails after its work';
+        END $$";
+    for attempt in 1..=3 {
+        let error = index_pilot::pg::execute_to_the_end(&worker, slow_rollback)
+            .await
+            .expect_err("the statement fails");
+        assert!(
+            index_pilot::pg::describe(&error).contains("fails after its work"),
+            "{error}"
+        );
+        let locks: i64 = observer
+            .query_one("SELECT count(*) FROM pg_locks WHERE pid = $1", &[&pid])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            locks, 0,
+            "attempt {attempt}: the failed statement still holds locks"
+        );
+    }
+}
+
 /// Invocations that start at the same moment on a new control database: one
 /// migrates, the others wait for it, none fails.
 #[tokio::test]

@@ -67,7 +67,9 @@ impl Rebuilder {
             .map_err(|e| format!("preparing the reindex session: {}", describe(&e)))
     }
 
-    /// Runs a concurrent index statement to its end; the error is the server's own words.
+    /// Runs a concurrent index statement to its end, also in the server when it fails
+    /// (the engine's next checks, on another connection, must not see it at work);
+    /// the error is the server's own words.
     async fn run(
         &self,
         template: &str,
@@ -75,8 +77,7 @@ impl Rebuilder {
         lock_timeout: Duration,
     ) -> Result<(), String> {
         self.prepare(lock_timeout).await?;
-        self.client
-            .batch_execute(&statement(template, index))
+        crate::pg::execute_to_the_end(&self.client, &statement(template, index))
             .await
             .map_err(|e| describe(&e))
     }
