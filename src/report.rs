@@ -3,6 +3,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::blocker::Blocker;
+use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,8 +58,14 @@ pub struct TargetReport {
     pub in_progress: Vec<InProgress>,
     pub deferred: Vec<Deferred>,
     pub failed: Vec<Failed>,
-    /// Invalid `_ccnew`/`_ccold` indexes: dropped when ours, reported when not.
+    /// Invalid indexes: ours (what our rebuilds left) are dropped, anyone else's are
+    /// reported and never touched.
     pub leftovers: Vec<Leftover>,
+    /// Indexes in quarantine after failed rebuilds: not rebuilt until released.
+    pub quarantined: Vec<Quarantined>,
+    /// Indexes dropped while the scan ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vanished: Vec<String>,
 }
 
 impl TargetReport {
@@ -78,6 +86,8 @@ impl TargetReport {
             deferred: Vec::new(),
             failed: Vec::new(),
             leftovers: Vec::new(),
+            quarantined: Vec::new(),
+            vanished: Vec::new(),
         }
     }
 
@@ -90,12 +100,31 @@ impl TargetReport {
         self.status = Status::Skipped;
         self.reason = Some(reason.into());
     }
+
+    pub fn defer(&mut self, index: &impl ToString, reason: impl Into<String>) {
+        self.deferred.push(Deferred {
+            index: index.to_string(),
+            reason: reason.into(),
+            blocker: None,
+        });
+    }
+}
+
+/// For a TOAST index: the table that owns it, as the report shows it.
+fn toast_of(assessment: &Assessment) -> Option<String> {
+    assessment
+        .index
+        .toast_owner
+        .as_ref()
+        .map(ToString::to_string)
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedIndex {
     pub index: String,
     pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toast_of: Option<String>,
     pub access_method: String,
     pub size_bytes: u64,
     /// `null` when there is no baseline yet.
@@ -110,6 +139,7 @@ impl From<&Candidate<'_>> for PlannedIndex {
         PlannedIndex {
             index: a.index.name.to_string(),
             table: a.index.table.clone(),
+            toast_of: toast_of(a),
             access_method: a.index.access_method.clone(),
             size_bytes: a.index.size_bytes,
             estimated_bloat: a.bloat.map(round2),
@@ -142,6 +172,8 @@ impl From<&Assessment> for Estimate {
 pub struct Reindexed {
     pub index: String,
     pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toast_of: Option<String>,
     pub access_method: String,
     pub size_before: u64,
     pub size_after: u64,
@@ -151,6 +183,10 @@ pub struct Reindexed {
     /// `duration_ms` is the time from its start until it was found finished.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub adopted: bool,
+    /// What failed after the swap (marking the old index dead, dropping it): the
+    /// rebuild did its work all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,20 +204,61 @@ pub struct InProgress {
 pub struct Deferred {
     pub index: String,
     pub reason: String,
+    /// The session it would have waited for (never its query text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocker: Option<Blocker>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Failed {
     pub index: String,
+    /// The server's words, and what became of the rebuild's leftovers.
     pub error: String,
+    pub sqlstate: Option<String>,
+    pub class: FailureClass,
+    /// Put in quarantine by this failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub quarantined: bool,
+    /// Whom it waited for when it failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<Blocker>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Leftover {
     pub index: String,
     pub table: String,
-    /// `dropped`, `kept: <why>`, or `not ours: reported only`.
+    /// `None` when it could not be read without waiting for a lock.
+    pub size_bytes: Option<u64>,
+    /// `indisready`: every write to the table still updates it.
+    pub maintained_by_writes: bool,
+    /// Left by one of our rebuilds (known by oid), not merely named like it.
+    pub ours: bool,
+    /// `ours: dropped`, `ours: kept …`, or `not ours: reported only`.
     pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Quarantined {
+    pub index: String,
+    pub table: String,
+    pub since: String,
+    pub sqlstate: Option<String>,
+    pub error: String,
+    pub failures: i32,
+}
+
+impl From<crate::control::QuarantineEntry> for Quarantined {
+    fn from(entry: crate::control::QuarantineEntry) -> Self {
+        Quarantined {
+            index: entry.index.to_string(),
+            table: entry.table,
+            since: entry.since,
+            sqlstate: entry.sqlstate,
+            error: entry.error,
+            failures: entry.failures,
+        }
+    }
 }
 
 pub fn round2(value: f64) -> f64 {

@@ -4,7 +4,7 @@
 use tokio_postgres::{Client, GenericClient};
 
 use super::ControlError;
-use crate::pg::describe;
+use crate::pg::PgError;
 
 /// (version, description, SQL). Append only; never edit an applied migration.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         2,
         "runs, target leases, rebuild backends",
         include_str!("migrations/0002_runs_and_leases.sql"),
+    ),
+    (
+        3,
+        "rebuilds known by identity, leftovers by oid, failure classes, quarantine",
+        include_str!("migrations/0003_identity_and_quarantine.sql"),
     ),
 ];
 
@@ -36,7 +41,7 @@ async fn applied_version(
             &[],
         )
         .await?;
-    if !row.get::<_, bool>(0) {
+    if !row.try_get::<_, bool>(0)? {
         return Ok(None);
     }
     let row = client
@@ -45,11 +50,11 @@ async fn applied_version(
             &[],
         )
         .await?;
-    Ok(Some(row.get(0)))
+    Ok(Some(row.try_get(0)?))
 }
 
 pub async fn migrate(client: &mut Client) -> Result<(), ControlError> {
-    let fail = |e: tokio_postgres::Error| ControlError::Migrate(describe(&e));
+    let fail = |e: tokio_postgres::Error| ControlError::Migrate(PgError::from(e).to_string());
     // The usual case, without taking any lock: already up to date.
     if applied_version(client).await.map_err(fail)? >= Some(latest()) {
         return Ok(());
@@ -77,7 +82,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), ControlError> {
         transaction.batch_execute(sql).await.map_err(|e| {
             ControlError::Migrate(format!(
                 "migration {version} ({description}): {}",
-                describe(&e)
+                PgError::from(e)
             ))
         })?;
         transaction

@@ -90,6 +90,21 @@ pub struct IndexInfo {
     pub backs_exclusion_constraint: bool,
     /// A partitioned index (`relkind = 'I'`): it has no storage of its own.
     pub is_partitioned: bool,
+    /// For an index of a TOAST table: the table that owns it, whose settings apply.
+    pub toast_owner: Option<QualifiedName>,
+    /// A session holding (or queued for) an exclusive lock on the index or its table:
+    /// its size was not read, so the scan never waits.
+    pub locked_by: Option<i32>,
+}
+
+impl IndexInfo {
+    /// The schema and table its settings are looked up by: a TOAST index's owner.
+    pub fn settings_table(&self) -> (&str, &str) {
+        match &self.toast_owner {
+            Some(owner) => (&owner.schema, &owner.name),
+            None => (&self.name.schema, &self.table),
+        }
+    }
 }
 
 /// Why an index is never rebuilt.
@@ -178,6 +193,8 @@ pub(crate) mod tests {
             is_temporary: false,
             backs_exclusion_constraint: false,
             is_partitioned: false,
+            toast_owner: None,
+            locked_by: None,
         }
     }
 

@@ -1,8 +1,11 @@
 //! Pure logic: no I/O. Everything here is decided from values the adapters bring.
 
+pub mod aftermath;
 pub mod bloat;
+pub mod blocker;
 pub mod budget;
 pub mod eligibility;
+pub mod failure;
 pub mod ident;
 pub mod plan;
 pub mod settings;

@@ -1,20 +1,40 @@
 //! The connection that runs REINDEX INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY:
 //! its own, in autocommit, with the session settings of DESIGN.md section 2.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use tokio_postgres::{Client, Config};
+use tokio_postgres::{CancelToken, Client, Config};
 
-use super::TargetError;
-use crate::domain::eligibility::ServerVersion;
+use super::{failed, TargetError};
 use crate::domain::ident::QualifiedName;
-use crate::pg::{describe, Tls};
+use crate::domain::settings::IndexSettings;
+use crate::pg::{column, PgError, Tls};
 
 pub struct Rebuilder {
     client: Client,
-    /// The server process of this connection: it runs the rebuilds, and a later
-    /// invocation follows a rebuild that outlives this one by it.
+    tls: Tls,
+    /// The server process of this connection, and its start on the target's clock:
+    /// they identify a rebuild that outlives this invocation to later ones.
     pub backend_pid: i32,
+    pub backend_start: SystemTime,
+}
+
+/// What one rebuild or drop sets in its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildSession {
+    pub lock_timeout: Duration,
+    pub maintenance_work_mem: Option<u64>,
+    pub max_parallel_maintenance_workers: Option<u32>,
+}
+
+impl From<&IndexSettings> for RebuildSession {
+    fn from(settings: &IndexSettings) -> Self {
+        RebuildSession {
+            lock_timeout: settings.lock_timeout,
+            maintenance_work_mem: settings.maintenance_work_mem,
+            max_parallel_maintenance_workers: settings.max_parallel_maintenance_workers,
+        }
+    }
 }
 
 /// Fills `{index}` in a statement template with a quoted, schema-qualified name.
@@ -23,30 +43,20 @@ fn statement(template: &str, index: &QualifiedName) -> String {
 }
 
 impl Rebuilder {
-    pub async fn open(
-        config: &Config,
-        tls: &Tls,
-        server: ServerVersion,
-    ) -> Result<Rebuilder, TargetError> {
+    pub async fn open(config: &Config, tls: &Tls) -> Result<Rebuilder, TargetError> {
         let client = crate::pg::connect(config, tls).await?;
-        let failed = |e: tokio_postgres::Error| TargetError::Query {
-            action: "preparing the reindex session",
-            error: describe(&e),
-        };
-        if server >= ServerVersion(140000) {
-            client
-                .query_one(include_str!("sql/disable_client_connection_check.sql"), &[])
-                .await
-                .map_err(failed)?;
-        }
-        let backend_pid = client
-            .query_one(include_str!("sql/backend_pid.sql"), &[])
+        let row = client
+            .query_one(include_str!("sql/prepare_rebuild_session.sql"), &[])
             .await
-            .map_err(failed)?
-            .get("pid");
+            .map_err(failed("preparing the rebuild session"))?;
+        let (backend_pid, backend_start) =
+            (|| Ok::<_, PgError>((column(&row, "pid")?, column(&row, "backend_start")?)))()
+                .map_err(failed("preparing the rebuild session"))?;
         Ok(Rebuilder {
             client,
+            tls: tls.clone(),
             backend_pid,
+            backend_start,
         })
     }
 
@@ -55,49 +65,72 @@ impl Rebuilder {
         self.client.is_closed()
     }
 
-    async fn prepare(&self, lock_timeout: Duration) -> Result<(), String> {
-        let lock_timeout_ms = lock_timeout.as_millis().max(1).to_string();
+    /// Cancels what this connection's server process runs now (only ours, by the
+    /// connection's own cancel key).
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            token: self.client.cancel_token(),
+            tls: self.tls.clone(),
+        }
+    }
+
+    async fn prepare(&self, session: RebuildSession) -> Result<(), PgError> {
+        let lock_timeout_ms = session.lock_timeout.as_millis().max(1).to_string();
+        let work_mem_kb = session
+            .maintenance_work_mem
+            .map(|bytes| (bytes / 1024).to_string());
+        let workers = session
+            .max_parallel_maintenance_workers
+            .map(|n| n.to_string());
         self.client
             .query_one(
-                include_str!("sql/prepare_reindex_session.sql"),
-                &[&lock_timeout_ms],
+                include_str!("sql/prepare_rebuild.sql"),
+                &[&lock_timeout_ms, &work_mem_kb, &workers],
             )
-            .await
-            .map(drop)
-            .map_err(|e| format!("preparing the reindex session: {}", describe(&e)))
+            .await?;
+        Ok(())
     }
 
     /// Runs a concurrent index statement to its end, also in the server when it fails
-    /// (the engine's next checks, on another connection, must not see it at work);
-    /// the error is the server's own words.
+    /// (the engine's next checks, on another connection, must not see it at work).
     async fn run(
         &self,
         template: &str,
         index: &QualifiedName,
-        lock_timeout: Duration,
-    ) -> Result<(), String> {
-        self.prepare(lock_timeout).await?;
-        crate::pg::execute_to_the_end(&self.client, &statement(template, index))
-            .await
-            .map_err(|e| describe(&e))
+        session: RebuildSession,
+    ) -> Result<(), PgError> {
+        self.prepare(session).await?;
+        crate::pg::execute_to_the_end(&self.client, &statement(template, index)).await
     }
 
     pub async fn reindex(
         &self,
         index: &QualifiedName,
-        lock_timeout: Duration,
-    ) -> Result<(), String> {
-        self.run(include_str!("sql/reindex_index.sql"), index, lock_timeout)
+        session: RebuildSession,
+    ) -> Result<(), PgError> {
+        self.run(include_str!("sql/reindex_index.sql"), index, session)
             .await
     }
 
     pub async fn drop_index(
         &self,
         index: &QualifiedName,
-        lock_timeout: Duration,
-    ) -> Result<(), String> {
-        self.run(include_str!("sql/drop_index.sql"), index, lock_timeout)
+        session: RebuildSession,
+    ) -> Result<(), PgError> {
+        self.run(include_str!("sql/drop_index.sql"), index, session)
             .await
+    }
+}
+
+/// Cancels the statement a rebuild connection runs.
+pub struct Canceller {
+    token: CancelToken,
+    tls: Tls,
+}
+
+impl Canceller {
+    pub async fn cancel(&self) -> Result<(), PgError> {
+        crate::pg::cancel(&self.token, &self.tls).await
     }
 }
 

@@ -1,4 +1,3 @@
 DELETE FROM index_pilot.reindex_history
 WHERE started_at < now() - $1::text::interval
-  AND status <> 'in_progress'
-  AND leftover_indexes = '{}';
+  AND status <> 'in_progress';

@@ -1,6 +1,7 @@
 -- The index that now carries this name: after REINDEX CONCURRENTLY it has a new oid.
 -- reltuples as in scan_indexes.sql: the table's for GIN.
 SELECT i.oid                                      AS index_oid,
+       x.indisvalid                               AS is_valid,
        pg_relation_size(i.oid)                    AS size_bytes,
        CASE WHEN am.amname = 'gin' THEN t.reltuples
             ELSE i.reltuples END::float8          AS reltuples

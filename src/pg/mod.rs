@@ -1,4 +1,8 @@
-//! Opening PostgreSQL connections (with TLS as configured) and describing their errors.
+//! Opening PostgreSQL connections (with TLS as configured); their errors, typed.
+
+mod error;
+
+pub use error::{column, PgError, ServerError};
 
 use std::path::PathBuf;
 
@@ -6,7 +10,7 @@ use native_tls::{Certificate, TlsConnector};
 use postgres_native_tls::MakeTlsConnector;
 use serde::Deserialize;
 use tokio_postgres::config::SslMode as WireSslMode;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{CancelToken, Client, Config, NoTls};
 
 /// `application_name` of every connection, so DBAs see who is working.
 pub const APPLICATION_NAME: &str = "index-pilot";
@@ -57,10 +61,10 @@ impl Default for Tls {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("{0}")]
-    Postgres(String),
+    Postgres(PgError),
     /// The server refused the credentials: a rotated password, perhaps.
     #[error("{0}")]
-    LoginRefused(String),
+    LoginRefused(PgError),
     #[error("TLS setup failed: {0}")]
     Tls(String),
 }
@@ -109,10 +113,8 @@ fn tls_connector(tls: &Tls) -> Result<MakeTlsConnector, ConnectError> {
 
 /// SQLSTATE class 28: invalid authorization (wrong password, unknown role, no
 /// pg_hba.conf entry).
-fn is_login_refusal(error: &tokio_postgres::Error) -> bool {
-    error
-        .as_db_error()
-        .is_some_and(|db| db.code().code().starts_with("28"))
+fn is_login_refusal(error: &PgError) -> bool {
+    error.sqlstate().is_some_and(|code| code.starts_with("28"))
 }
 
 /// Opens a connection and drives it on the runtime. The connection task ends when
@@ -125,10 +127,11 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
     let failed = |error: tokio_postgres::Error| {
+        let error = PgError::from(error);
         if is_login_refusal(&error) {
-            ConnectError::LoginRefused(describe(&error))
+            ConnectError::LoginRefused(error)
         } else {
-            ConnectError::Postgres(describe(&error))
+            ConnectError::Postgres(error)
         }
     };
     let client = if tls.mode == SslMode::Disable {
@@ -150,7 +153,7 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
 
 async fn drive<C: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: C) {
     if let Err(error) = connection.await {
-        tracing::debug!(error = %describe(&error), "connection closed with an error");
+        tracing::debug!(error = %PgError::from(error), "connection closed with an error");
     }
 }
 
@@ -160,39 +163,23 @@ async fn drive<C: std::future::Future<Output = Result<(), tokio_postgres::Error>
 /// returns at the error; a check made on another connection right then may still see
 /// the failed statement at work. A second round trip on this connection is answered
 /// only after the rollback.
-pub async fn execute_to_the_end(client: &Client, sql: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn execute_to_the_end(client: &Client, sql: &str) -> Result<(), PgError> {
     let result = client.batch_execute(sql).await;
     if result.is_err() && !client.is_closed() {
         // An empty query: answered as soon as the server is idle again. Should this
         // fail, the connection is broken and the statement's error is the one to tell.
         let _idle = client.batch_execute("").await;
     }
-    result
+    result.map_err(PgError::from)
 }
 
-/// The server's own words for a database error (message, SQLSTATE, detail), the
-/// cause chain otherwise. tokio-postgres' `Display` alone says only "db error".
-pub fn describe(error: &tokio_postgres::Error) -> String {
-    if let Some(db) = error.as_db_error() {
-        let mut text = format!(
-            "{}: {} (SQLSTATE {})",
-            db.severity(),
-            db.message(),
-            db.code().code()
-        );
-        if let Some(detail) = db.detail() {
-            text.push_str(&format!("; {detail}"));
-        }
-        return text;
-    }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(&format!(": {cause_text}"));
-        }
-        source = cause.source();
-    }
-    text
+/// Asks the server to cancel what the connection behind `token` runs now.
+pub async fn cancel(token: &CancelToken, tls: &Tls) -> Result<(), PgError> {
+    let sent = if tls.mode == SslMode::Disable {
+        token.cancel_query(NoTls).await
+    } else {
+        let connector = tls_connector(tls).map_err(|e| PgError::Connection(e.to_string()))?;
+        token.cancel_query(connector).await
+    };
+    sent.map_err(PgError::from)
 }

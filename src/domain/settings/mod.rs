@@ -2,63 +2,12 @@
 //! resolved most specific first (index → table → schema → database → global).
 //! Resolution happens in memory: one load per run, no SQL per index.
 
-use std::time::Duration;
+mod keys;
 
-use serde::Serialize;
 use wildmatch::WildMatch;
 
-use super::units::{parse_duration, parse_size};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SettingKey {
-    IndexSizeThreshold,
-    IndexRebuildScaleFactor,
-    MinimumReliableIndexSize,
-    ReindexHistoryRetentionPeriod,
-    Skip,
-    LockTimeout,
-}
-
-impl SettingKey {
-    pub const ALL: [SettingKey; 6] = [
-        SettingKey::IndexSizeThreshold,
-        SettingKey::IndexRebuildScaleFactor,
-        SettingKey::MinimumReliableIndexSize,
-        SettingKey::ReindexHistoryRetentionPeriod,
-        SettingKey::Skip,
-        SettingKey::LockTimeout,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SettingKey::IndexSizeThreshold => "index_size_threshold",
-            SettingKey::IndexRebuildScaleFactor => "index_rebuild_scale_factor",
-            SettingKey::MinimumReliableIndexSize => "minimum_reliable_index_size",
-            SettingKey::ReindexHistoryRetentionPeriod => "reindex_history_retention_period",
-            SettingKey::Skip => "skip",
-            SettingKey::LockTimeout => "lock_timeout",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<SettingKey> {
-        SettingKey::ALL.into_iter().find(|key| key.name() == name)
-    }
-
-    /// The value used when no rule matches.
-    pub fn default_value(self) -> &'static str {
-        match self {
-            SettingKey::IndexSizeThreshold => "10MB",
-            SettingKey::IndexRebuildScaleFactor => "2",
-            SettingKey::MinimumReliableIndexSize => "128kB",
-            SettingKey::ReindexHistoryRetentionPeriod => "10 years",
-            SettingKey::Skip => "false",
-            // Long enough that an ordinary report query does not make a finished build
-            // fail at its last wait, short enough that a stuck lock is noticed.
-            SettingKey::LockTimeout => "1min",
-        }
-    }
-}
+use keys::Setting;
+pub use keys::{IndexSettings, Origin, SettingKey};
 
 /// Where a setting applies. `None` means any; patterns may hold `*` and `?`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,24 +39,42 @@ pub struct IndexSubject<'a> {
 }
 
 impl<'a> IndexSubject<'a> {
-    pub fn new(
+    /// An index known by name: `table` is the one its settings are looked up by (for
+    /// a TOAST index, its owner).
+    pub fn named(
         location: super::plan::Location<'a>,
-        index: &'a super::ident::QualifiedName,
+        schema: &'a str,
         table: &'a str,
+        index: &'a str,
     ) -> Self {
         IndexSubject {
             target: location.target,
             database: location.database,
-            schema: &index.schema,
+            schema,
             table,
-            index: &index.name,
+            index,
+        }
+    }
+
+    /// An index as its settings see it: a TOAST index by its owning table.
+    pub fn of(
+        location: super::plan::Location<'a>,
+        index: &'a super::eligibility::IndexInfo,
+    ) -> Self {
+        let (schema, table) = index.settings_table();
+        IndexSubject {
+            target: location.target,
+            database: location.database,
+            schema,
+            table,
+            index: &index.name.name,
         }
     }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
-    #[error("setting #{id}: unknown key {key:?} (known: index_size_threshold, index_rebuild_scale_factor, minimum_reliable_index_size, reindex_history_retention_period, skip, lock_timeout)")]
+    #[error("setting #{id}: unknown key {key:?} (known: {known})", known = SettingKey::known_names())]
     UnknownKey { id: i64, key: String },
     #[error("setting #{id} ({key}): {problem}")]
     BadValue {
@@ -115,60 +82,6 @@ pub enum SettingsError {
         key: &'static str,
         problem: String,
     },
-}
-
-/// A parsed setting: the key and its typed value.
-#[derive(Debug, Clone, PartialEq)]
-enum Setting {
-    IndexSizeThreshold(u64),
-    IndexRebuildScaleFactor(f64),
-    MinimumReliableIndexSize(u64),
-    ReindexHistoryRetentionPeriod(String),
-    Skip(bool),
-    LockTimeout(Duration),
-}
-
-impl Setting {
-    fn parse(key: SettingKey, text: &str) -> Result<Setting, String> {
-        Ok(match key {
-            SettingKey::IndexSizeThreshold => {
-                Setting::IndexSizeThreshold(parse_size(text).map_err(|e| e.to_string())?)
-            }
-            SettingKey::MinimumReliableIndexSize => {
-                Setting::MinimumReliableIndexSize(parse_size(text).map_err(|e| e.to_string())?)
-            }
-            SettingKey::IndexRebuildScaleFactor => match text.trim().parse::<f64>() {
-                Ok(factor) if factor.is_finite() && factor > 1.0 => {
-                    Setting::IndexRebuildScaleFactor(factor)
-                }
-                _ => return Err(format!("{text:?} is not a factor greater than 1 (e.g. 2)")),
-            },
-            SettingKey::Skip => match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "on" | "yes" | "1" => Setting::Skip(true),
-                "false" | "off" | "no" | "0" => Setting::Skip(false),
-                _ => return Err(format!("{text:?} is not a boolean (true or false)")),
-            },
-            SettingKey::LockTimeout => match parse_duration(text) {
-                Ok(d) if !d.is_zero() => Setting::LockTimeout(d),
-                Ok(_) => return Err("a lock_timeout of 0 would let a reindex wait forever".into()),
-                Err(e) => return Err(e.to_string()),
-            },
-            // PostgreSQL parses intervals; it is checked where it is used.
-            SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
-                return Err("an empty interval".into())
-            }
-            SettingKey::ReindexHistoryRetentionPeriod => {
-                Setting::ReindexHistoryRetentionPeriod(text.trim().to_owned())
-            }
-        })
-    }
-}
-
-/// Where a rule came from, for reports and tie-breaks.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Origin {
-    Row(i64),
-    BuiltIn(&'static str),
 }
 
 #[derive(Debug)]
@@ -237,17 +150,6 @@ pub struct Settings {
     rules: Vec<Rule>,
 }
 
-/// The resolved settings of one index.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexSettings {
-    pub index_size_threshold: u64,
-    pub rebuild_scale_factor: f64,
-    pub minimum_reliable_index_size: u64,
-    pub lock_timeout: Duration,
-    /// `Some(origin)` when the index must never be touched.
-    pub skip: Option<Origin>,
-}
-
 impl Settings {
     /// Built-in skips: pg_repack's schema and PgQ's event tables, which churn by design.
     fn built_in_rules() -> Vec<Rule> {
@@ -300,16 +202,7 @@ impl Settings {
     pub fn for_index(&self, subject: &IndexSubject<'_>) -> IndexSettings {
         let mut resolved = IndexSettings::default();
         for rule in self.rules.iter().rev().filter(|rule| rule.matches(subject)) {
-            match &rule.setting {
-                Setting::IndexSizeThreshold(bytes) => resolved.index_size_threshold = *bytes,
-                Setting::IndexRebuildScaleFactor(f) => resolved.rebuild_scale_factor = *f,
-                Setting::MinimumReliableIndexSize(bytes) => {
-                    resolved.minimum_reliable_index_size = *bytes
-                }
-                Setting::LockTimeout(d) => resolved.lock_timeout = *d,
-                Setting::Skip(skip) => resolved.skip = skip.then(|| rule.origin.clone()),
-                Setting::ReindexHistoryRetentionPeriod(_) => {}
-            }
+            resolved.apply(&rule.setting, &rule.origin);
         }
         resolved
     }
@@ -323,31 +216,19 @@ impl Settings {
                 Setting::ReindexHistoryRetentionPeriod(text) => Some(text.clone()),
                 _ => None,
             })
-            .unwrap_or_else(|| {
+            .or_else(|| {
                 SettingKey::ReindexHistoryRetentionPeriod
                     .default_value()
-                    .to_owned()
+                    .map(str::to_owned)
             })
-    }
-}
-
-impl Default for IndexSettings {
-    /// The defaults of DESIGN.md section 1; `defaults_parse` checks they match
-    /// `SettingKey::default_value`.
-    fn default() -> Self {
-        IndexSettings {
-            index_size_threshold: 10 << 20,
-            rebuild_scale_factor: 2.0,
-            minimum_reliable_index_size: 128 << 10,
-            lock_timeout: Duration::from_secs(60),
-            skip: None,
-        }
+            .unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn row(id: i64, scope: Scope, key: &str, value: &str) -> SettingRow {
         SettingRow {
@@ -373,7 +254,10 @@ mod tests {
         let rows: Vec<SettingRow> = SettingKey::ALL
             .iter()
             .enumerate()
-            .map(|(i, key)| row(i as i64, Scope::default(), key.name(), key.default_value()))
+            .filter_map(|(i, key)| {
+                let value = key.default_value()?;
+                Some(row(i as i64, Scope::default(), key.name(), value))
+            })
             .collect();
         let from_rows = Settings::from_rows(&rows).unwrap();
         assert_eq!(

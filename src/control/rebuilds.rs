@@ -1,0 +1,415 @@
+//! The rebuild history, the leftovers our rebuilds left, and the quarantine.
+
+use std::collections::HashSet;
+use std::time::SystemTime;
+
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{failed, to_i64, ControlError, ControlStore, DatabaseKey};
+use crate::domain::aftermath::RebuildTrace;
+use crate::domain::blocker::Blocker;
+use crate::domain::eligibility::IndexInfo;
+use crate::domain::failure::{FailureClass, PastRebuild};
+use crate::domain::ident::QualifiedName;
+use crate::pg::{column, PgError};
+
+/// A rebuild about to start.
+pub struct ReindexStart<'a> {
+    pub run_id: Uuid,
+    pub database: &'a DatabaseKey,
+    pub index: &'a IndexInfo,
+    pub reason: &'a str,
+    pub estimated_bloat: Option<f64>,
+    pub backend_pid: i32,
+    pub backend_start: SystemTime,
+    pub invalid_before: &'a HashSet<u32>,
+}
+
+/// The index as it is right after its rebuild.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RebuiltIndex {
+    pub oid: u32,
+    pub size_bytes: u64,
+    pub reltuples: f64,
+}
+
+/// A failed rebuild, as the history keeps it.
+pub struct ReindexFailure<'a> {
+    pub error: &'a str,
+    pub sqlstate: Option<&'a str>,
+    pub class: FailureClass,
+    pub duration_ms: Option<i64>,
+    pub blocked_by: &'a [Blocker],
+}
+
+/// A rebuild an earlier invocation started and did not see end.
+#[derive(Debug, Clone)]
+pub struct OpenRebuild {
+    pub history_id: i64,
+    pub index: QualifiedName,
+    pub table: String,
+    /// For a TOAST index, the owning table (whose settings apply).
+    pub owner: Option<QualifiedName>,
+    pub access_method: String,
+    pub index_oid_before: u32,
+    pub size_before: u64,
+    pub estimated_bloat: Option<f64>,
+    pub backend_pid: Option<i32>,
+    /// `None` for rebuilds recorded before it was kept.
+    pub backend_start: Option<SystemTime>,
+    /// `None` for rebuilds recorded before it was kept.
+    pub trace: Option<RebuildTrace>,
+    pub running_ms: i64,
+}
+
+/// An invalid index one of our rebuilds left and could not drop at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftoverRecord {
+    pub oid: u32,
+    pub name: QualifiedName,
+    pub table_oid: u32,
+    pub table: String,
+}
+
+/// An index in quarantine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineEntry {
+    pub index_oid: u32,
+    pub index: QualifiedName,
+    pub table: String,
+    pub sqlstate: Option<String>,
+    pub error: String,
+    pub failures: i32,
+    /// When it was quarantined (UTC, RFC 3339).
+    pub since: String,
+}
+
+fn open_rebuild(row: &Row) -> Result<OpenRebuild, PgError> {
+    let index = QualifiedName::new(
+        column::<String>(row, "schema_name")?,
+        column::<String>(row, "index_name")?,
+    );
+    let table_oid: Option<u32> = column(row, "table_oid")?;
+    let index_oid_before: u32 = column(row, "index_oid_before")?;
+    let invalid_before: Vec<u32> = column(row, "invalid_before")?;
+    let owner_schema: Option<String> = column(row, "owner_schema")?;
+    let owner_table: Option<String> = column(row, "owner_table")?;
+    Ok(OpenRebuild {
+        history_id: column(row, "id")?,
+        trace: table_oid.map(|table_oid| RebuildTrace {
+            table_oid,
+            index_oid_before,
+            index_name: index.name.clone(),
+            invalid_before: invalid_before.into_iter().collect(),
+            copy_oid: column(row, "copy_oid").ok().flatten(),
+        }),
+        index,
+        table: column(row, "table_name")?,
+        owner: owner_schema
+            .zip(owner_table)
+            .map(|(s, t)| QualifiedName::new(s, t)),
+        access_method: column(row, "access_method")?,
+        index_oid_before,
+        size_before: u64::try_from(column::<i64>(row, "size_before")?).unwrap_or(0),
+        estimated_bloat: column(row, "estimated_bloat")?,
+        backend_pid: column(row, "backend_pid")?,
+        backend_start: column(row, "backend_start")?,
+        running_ms: column(row, "running_ms")?,
+    })
+}
+
+impl ControlStore {
+    /// The history row `in_progress`, written before the rebuild starts.
+    pub async fn start_reindex(&self, start: ReindexStart<'_>) -> Result<i64, ControlError> {
+        let index = start.index;
+        let invalid_before: Vec<u32> = start.invalid_before.iter().copied().collect();
+        let owner = index.toast_owner.as_ref();
+        let row = self
+            .client
+            .query_one(
+                include_str!("sql/start_reindex.sql"),
+                &[
+                    &start.run_id,
+                    &start.database.target,
+                    &start.database.database_name,
+                    &start.database.database_oid,
+                    &index.name.schema,
+                    &index.table,
+                    &index.name.name,
+                    &index.access_method,
+                    &index.oid,
+                    &start.reason,
+                    &start.estimated_bloat,
+                    &to_i64(index.size_bytes),
+                    &index.reltuples,
+                    &start.backend_pid,
+                    &start.backend_start,
+                    &index.table_oid,
+                    &owner.map(|o| o.schema.as_str()),
+                    &owner.map(|o| o.name.as_str()),
+                    &invalid_before,
+                ],
+            )
+            .await
+            .map_err(failed("recording a reindex start"))?;
+        column(&row, "id").map_err(failed("recording a reindex start"))
+    }
+
+    /// The copy a running rebuild builds, once seen.
+    pub async fn record_copy(&self, history_id: i64, copy_oid: u32) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/record_copy.sql"),
+                &[&history_id, &copy_oid],
+            )
+            .await
+            .map_err(failed("recording a rebuild's copy"))?;
+        Ok(())
+    }
+
+    /// Marks the history row completed and carries the index's state over to its
+    /// new oid with a fresh baseline. `note`: what failed after the swap, if anything.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_reindex_completed(
+        &self,
+        history_id: i64,
+        db: &DatabaseKey,
+        old_oid: u32,
+        rebuilt: RebuiltIndex,
+        baseline: Option<f64>,
+        duration_ms: Option<i64>,
+        note: Option<&str>,
+    ) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/finish_reindex_completed.sql"),
+                &[
+                    &history_id,
+                    &rebuilt.oid,
+                    &to_i64(rebuilt.size_bytes),
+                    &rebuilt.reltuples,
+                    &duration_ms,
+                    &note,
+                ],
+            )
+            .await
+            .map_err(failed("recording a completed reindex"))?;
+        let ratio = crate::domain::bloat::bytes_per_tuple(rebuilt.size_bytes, rebuilt.reltuples);
+        self.client
+            .execute(
+                include_str!("sql/carry_over_rebuilt_index.sql"),
+                &[
+                    &db.target,
+                    &db.database_oid,
+                    &old_oid,
+                    &rebuilt.oid,
+                    &to_i64(rebuilt.size_bytes),
+                    &rebuilt.reltuples,
+                    &ratio,
+                    &baseline,
+                ],
+            )
+            .await
+            .map_err(failed("carrying the baseline over to the rebuilt index"))?;
+        Ok(())
+    }
+
+    pub async fn finish_reindex_failed(
+        &self,
+        history_id: i64,
+        failure: ReindexFailure<'_>,
+    ) -> Result<(), ControlError> {
+        let blocked_by = (!failure.blocked_by.is_empty())
+            .then(|| serde_json::to_value(failure.blocked_by).ok())
+            .flatten();
+        self.client
+            .execute(
+                include_str!("sql/finish_reindex_failed.sql"),
+                &[
+                    &history_id,
+                    &failure.error,
+                    &failure.sqlstate,
+                    &failure.class.as_str(),
+                    &failure.duration_ms,
+                    &blocked_by,
+                ],
+            )
+            .await
+            .map_err(failed("recording a failed reindex"))?;
+        Ok(())
+    }
+
+    pub async fn rebuilds_in_progress(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<Vec<OpenRebuild>, ControlError> {
+        let rows = self
+            .client
+            .query(
+                include_str!("sql/rebuilds_in_progress.sql"),
+                &[&db.target, &db.database_oid],
+            )
+            .await
+            .map_err(failed("loading rebuilds in progress"))?;
+        rows.iter()
+            .map(open_rebuild)
+            .collect::<Result<_, _>>()
+            .map_err(failed("loading rebuilds in progress"))
+    }
+
+    /// How the last rebuilds of an index ended, newest first, since its last release
+    /// from quarantine.
+    pub async fn past_rebuilds(
+        &self,
+        db: &DatabaseKey,
+        index_oid: u32,
+    ) -> Result<Vec<PastRebuild>, ControlError> {
+        let rows = self
+            .client
+            .query(
+                include_str!("sql/past_rebuilds.sql"),
+                &[&db.target, &db.database_oid, &index_oid],
+            )
+            .await
+            .map_err(failed("reading an index's past rebuilds"))?;
+        rows.iter()
+            .map(|row| {
+                let status: String = column(row, "status")?;
+                let class: Option<String> = column(row, "failure_class")?;
+                Ok(match status.as_str() {
+                    "completed" => PastRebuild::Completed,
+                    _ => PastRebuild::Failed(
+                        class
+                            .as_deref()
+                            .and_then(FailureClass::from_name)
+                            .unwrap_or(FailureClass::Other),
+                    ),
+                })
+            })
+            .collect::<Result<_, PgError>>()
+            .map_err(failed("reading an index's past rebuilds"))
+    }
+
+    pub async fn record_leftover(
+        &self,
+        db: &DatabaseKey,
+        leftover: &LeftoverRecord,
+        history_id: Option<i64>,
+    ) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/record_leftover.sql"),
+                &[
+                    &db.target,
+                    &db.database_oid,
+                    &leftover.oid,
+                    &leftover.name.schema,
+                    &leftover.name.name,
+                    &leftover.table_oid,
+                    &leftover.table,
+                    &history_id,
+                ],
+            )
+            .await
+            .map_err(failed("recording a leftover"))?;
+        Ok(())
+    }
+
+    /// Invalid indexes our own rebuilds left in this database.
+    pub async fn leftovers(&self, db: &DatabaseKey) -> Result<Vec<LeftoverRecord>, ControlError> {
+        let rows = self
+            .client
+            .query(
+                include_str!("sql/leftovers.sql"),
+                &[&db.target, &db.database_oid],
+            )
+            .await
+            .map_err(failed("loading recorded leftovers"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(LeftoverRecord {
+                    oid: column(row, "index_oid")?,
+                    name: QualifiedName::new(
+                        column::<String>(row, "schema_name")?,
+                        column::<String>(row, "index_name")?,
+                    ),
+                    table_oid: column(row, "table_oid")?,
+                    table: column(row, "table_name")?,
+                })
+            })
+            .collect::<Result<_, PgError>>()
+            .map_err(failed("loading recorded leftovers"))
+    }
+
+    pub async fn forget_leftover(&self, db: &DatabaseKey, oid: u32) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/forget_leftover.sql"),
+                &[&db.target, &db.database_oid, &oid],
+            )
+            .await
+            .map_err(failed("forgetting a dropped leftover"))?;
+        Ok(())
+    }
+
+    pub async fn quarantine(
+        &self,
+        db: &DatabaseKey,
+        entry: &QuarantineEntry,
+        history_id: i64,
+    ) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/quarantine_index.sql"),
+                &[
+                    &db.target,
+                    &db.database_name,
+                    &db.database_oid,
+                    &entry.index_oid,
+                    &entry.index.schema,
+                    &entry.index.name,
+                    &entry.table,
+                    &entry.sqlstate,
+                    &entry.error,
+                    &entry.failures,
+                    &history_id,
+                ],
+            )
+            .await
+            .map_err(failed("quarantining an index"))?;
+        Ok(())
+    }
+
+    /// Indexes of this database in quarantine now.
+    pub async fn quarantined(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<Vec<QuarantineEntry>, ControlError> {
+        let rows = self
+            .client
+            .query(
+                include_str!("sql/quarantined.sql"),
+                &[&db.target, &db.database_oid],
+            )
+            .await
+            .map_err(failed("loading the quarantine"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(QuarantineEntry {
+                    index_oid: column(row, "index_oid")?,
+                    index: QualifiedName::new(
+                        column::<String>(row, "schema_name")?,
+                        column::<String>(row, "index_name")?,
+                    ),
+                    table: column(row, "table_name")?,
+                    sqlstate: column(row, "sqlstate")?,
+                    error: column(row, "error")?,
+                    failures: column(row, "failures")?,
+                    since: column(row, "since")?,
+                })
+            })
+            .collect::<Result<_, PgError>>()
+            .map_err(failed("loading the quarantine"))
+    }
+}

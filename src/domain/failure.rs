@@ -1,0 +1,179 @@
+//! What a failed rebuild means, from the server's SQLSTATE: retry later, quarantine
+//! the index, or stop working on the target for this run.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// Others were in the way: a lock timeout, our own cancel after too long a wait,
+    /// a deadlock. Retried in a later run.
+    Blocked,
+    /// The index itself or the right to rebuild it: permission denied, an expression
+    /// that fails, duplicates in a unique index, a row too large, corruption.
+    /// Quarantined at once.
+    Index,
+    /// The server cannot take rebuilds now: disk full, read-only, out of resources,
+    /// shutting down. No more work on that target in this run.
+    Target,
+    /// The index went away (dropped meanwhile): nothing to retry.
+    Gone,
+    /// Anything else (including a connection lost with no word from the server).
+    /// Retried; quarantined after repeated failures.
+    Other,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Blocked => "blocked",
+            FailureClass::Index => "index",
+            FailureClass::Target => "target",
+            FailureClass::Gone => "gone",
+            FailureClass::Other => "other",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<FailureClass> {
+        [
+            FailureClass::Blocked,
+            FailureClass::Index,
+            FailureClass::Target,
+            FailureClass::Gone,
+            FailureClass::Other,
+        ]
+        .into_iter()
+        .find(|class| class.as_str() == name)
+    }
+}
+
+/// Classifies a failed REINDEX or DROP INDEX by its SQLSTATE (`None`: no word from
+/// the server).
+pub fn classify(sqlstate: Option<&str>) -> FailureClass {
+    let Some(code) = sqlstate else {
+        return FailureClass::Other;
+    };
+    let class = code.get(..2).unwrap_or(code);
+    match code {
+        // lock_not_available, query_canceled, deadlock_detected, serialization_failure
+        "55P03" | "57014" | "40P01" | "40001" => FailureClass::Blocked,
+        // undefined_table, undefined_object: dropped between the scan and the rebuild
+        "42P01" | "42704" => FailureClass::Gone,
+        // read_only_sql_transaction; admin_shutdown, crash_shutdown, cannot_connect_now
+        "25006" | "57P01" | "57P02" | "57P03" => FailureClass::Target,
+        // data_corrupted, index_corrupted; program_limit_exceeded (an index row too large)
+        "XX001" | "XX002" | "54000" => FailureClass::Index,
+        // feature_not_supported: this index cannot be rebuilt concurrently
+        "0A000" => FailureClass::Index,
+        _ => match class {
+            // insufficient resources (disk full, out of memory, too many connections),
+            // system errors (I/O), connection exceptions
+            "53" | "58" | "08" => FailureClass::Target,
+            // data exceptions (a failing expression), integrity violations (duplicates),
+            // PL/pgSQL raise, access rules and undefined functions (permission denied)
+            "22" | "23" | "P0" | "42" => FailureClass::Index,
+            _ => FailureClass::Other,
+        },
+    }
+}
+
+/// A finished rebuild of one index, newest first, as the history keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PastRebuild {
+    Completed,
+    Failed(FailureClass),
+}
+
+/// Failures of an index in a row, newest first, up to its last completed rebuild.
+/// Failures of the server (`Target`) and of a vanished index (`Gone`) say nothing
+/// about the index: they neither count nor break the series.
+pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
+    let mut count = 0;
+    for past in history {
+        match past {
+            PastRebuild::Completed => break,
+            PastRebuild::Failed(FailureClass::Target | FailureClass::Gone) => {}
+            PastRebuild::Failed(_) => count += 1,
+        }
+    }
+    count
+}
+
+/// Whether a failure puts the index in quarantine. `in_a_row` counts this failure too.
+pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) -> bool {
+    match class {
+        FailureClass::Index => true,
+        FailureClass::Target | FailureClass::Gone => false,
+        FailureClass::Blocked | FailureClass::Other => in_a_row >= quarantine_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_classified() {
+        for (code, class) in [
+            ("55P03", FailureClass::Blocked),
+            ("57014", FailureClass::Blocked),
+            ("40P01", FailureClass::Blocked),
+            ("42501", FailureClass::Index),
+            ("23505", FailureClass::Index),
+            ("22012", FailureClass::Index),
+            ("P0001", FailureClass::Index),
+            ("42883", FailureClass::Index),
+            ("54000", FailureClass::Index),
+            ("XX002", FailureClass::Index),
+            ("42P01", FailureClass::Gone),
+            ("53100", FailureClass::Target),
+            ("53200", FailureClass::Target),
+            ("25006", FailureClass::Target),
+            ("57P01", FailureClass::Target),
+            ("58030", FailureClass::Target),
+            ("08006", FailureClass::Target),
+            ("XX000", FailureClass::Other),
+            ("2F005", FailureClass::Other),
+        ] {
+            assert_eq!(classify(Some(code)), class, "{code}");
+        }
+        assert_eq!(classify(None), FailureClass::Other);
+        assert_eq!(classify(Some("5")), FailureClass::Other);
+    }
+
+    #[test]
+    fn class_names_round_trip() {
+        for class in [
+            FailureClass::Blocked,
+            FailureClass::Index,
+            FailureClass::Target,
+            FailureClass::Gone,
+            FailureClass::Other,
+        ] {
+            assert_eq!(FailureClass::from_name(class.as_str()), Some(class));
+        }
+        assert_eq!(FailureClass::from_name("nope"), None);
+    }
+
+    #[test]
+    fn the_series_stops_at_the_last_success() {
+        use PastRebuild::*;
+        let blocked = Failed(FailureClass::Blocked);
+        let other = Failed(FailureClass::Other);
+        let disk_full = Failed(FailureClass::Target);
+        assert_eq!(failures_in_a_row(&[]), 0);
+        assert_eq!(failures_in_a_row(&[blocked, other, Completed, other]), 2);
+        assert_eq!(failures_in_a_row(&[blocked, disk_full, blocked]), 2);
+        assert_eq!(failures_in_a_row(&[Completed, blocked]), 0);
+    }
+
+    #[test]
+    fn quarantine_at_once_or_after_a_series() {
+        assert!(quarantines(FailureClass::Index, 1, 3));
+        assert!(!quarantines(FailureClass::Blocked, 2, 3));
+        assert!(quarantines(FailureClass::Blocked, 3, 3));
+        assert!(quarantines(FailureClass::Other, 4, 3));
+        assert!(!quarantines(FailureClass::Target, 10, 3));
+        assert!(!quarantines(FailureClass::Gone, 10, 3));
+    }
+}

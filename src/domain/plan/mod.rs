@@ -1,0 +1,295 @@
+//! Judging every index of a database and choosing what to rebuild, in which order.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::bloat::{
+    bytes_per_tuple, estimated_bloat, expected_reclaim, fresh_baseline, is_reliable, ratchet,
+};
+use super::eligibility::{check_eligibility, IndexInfo, Ineligible, ServerVersion};
+use super::ident::QualifiedName;
+use super::settings::{IndexSettings, IndexSubject, Origin, Settings};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Estimate, record baselines, rebuild what is bloated.
+    Run,
+    /// Estimate and show what a run would take; change nothing anywhere.
+    DryRun,
+    /// Accept every index as it is now: its current size per tuple becomes its baseline.
+    Baseline,
+    /// One named index.
+    Reindex,
+}
+
+impl Mode {
+    pub fn changes_targets(self) -> bool {
+        matches!(self, Mode::Run | Mode::Reindex)
+    }
+}
+
+/// What the event asks for beyond the mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    pub mode: Mode,
+    /// `reindex` mode: the one index to consider.
+    pub only: Option<&'a QualifiedName>,
+    /// Ignore the size threshold and the bloat factor (never `skip`, never eligibility).
+    pub force: bool,
+}
+
+/// Where the indexes live, for settings that name a target or a database.
+#[derive(Debug, Clone, Copy)]
+pub struct Location<'a> {
+    pub target: &'a str,
+    pub database: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateReason {
+    /// Estimated bloat at or above the scale factor.
+    Bloated,
+    /// No baseline yet: its bloat is unknown.
+    NoBaseline,
+    /// `force` in `reindex` mode.
+    Forced,
+}
+
+impl CandidateReason {
+    /// The name the report and the history use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateReason::Bloated => "bloated",
+            CandidateReason::NoBaseline => "no_baseline",
+            CandidateReason::Forced => "forced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Ineligible(Ineligible),
+    Skipped(Origin),
+    /// `reindex` mode: not the index asked for.
+    NotSelected,
+    /// This session holds or waits for an exclusive lock on the index or its table:
+    /// the scan did not measure it (it never waits), and it cannot be rebuilt now.
+    Locked(i32),
+    /// Put aside after its rebuilds failed, until an operator releases it.
+    Quarantined,
+    BelowSizeThreshold,
+    /// `reltuples` is 0 or -1 (a truncated table, or one never vacuumed or analyzed):
+    /// a size per tuple means nothing, so the index is not judged.
+    NoStatistics,
+    Healthy,
+    Candidate(CandidateReason),
+}
+
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub index: IndexInfo,
+    pub settings: IndexSettings,
+    /// Bytes per tuple now.
+    pub ratio: f64,
+    /// The baseline to keep after this scan (`None`: unknown).
+    pub best_ratio: Option<f64>,
+    pub bloat: Option<f64>,
+    pub verdict: Verdict,
+}
+
+impl Assessment {
+    pub fn is_candidate(&self) -> bool {
+        matches!(self.verdict, Verdict::Candidate(_))
+    }
+
+    pub fn expected_reclaim(&self) -> u64 {
+        self.bloat
+            .map_or(0, |bloat| expected_reclaim(self.index.size_bytes, bloat))
+    }
+
+    /// Why the report lists this index as deferred in every mode: it would be judged,
+    /// but cannot be now.
+    pub fn deferral(&self) -> Option<String> {
+        matches!(self.verdict, Verdict::Locked(_) | Verdict::NoStatistics).then(|| self.why_not())
+    }
+
+    /// Why a `reindex` of this index would not go ahead, for the report.
+    pub fn why_not(&self) -> String {
+        match &self.verdict {
+            Verdict::Ineligible(reason) => format!("not eligible: {}", reason.explain()),
+            Verdict::Skipped(Origin::Row(id)) => format!("skip is set (setting #{id})"),
+            Verdict::Skipped(Origin::BuiltIn(rule)) => format!("skip is set ({rule})"),
+            Verdict::NotSelected => "not the index asked for".to_owned(),
+            Verdict::Locked(pid) => format!(
+                "pid {pid} holds or waits for an exclusive lock on it or its table: not measured, retried by a later run"
+            ),
+            Verdict::Quarantined => {
+                "quarantined after failed rebuilds (see index_pilot.quarantined); an operator releases it".to_owned()
+            }
+            Verdict::BelowSizeThreshold => format!(
+                "{} bytes is below index_size_threshold ({} bytes) or minimum_reliable_index_size ({} bytes); force ignores them",
+                self.index.size_bytes,
+                self.settings.index_size_threshold,
+                self.settings.minimum_reliable_index_size
+            ),
+            Verdict::NoStatistics => {
+                let (schema, table) = self.index.settings_table();
+                format!(
+                    "no statistics: run ANALYZE on {} (reltuples is {})",
+                    QualifiedName::new(schema, table),
+                    self.index.reltuples
+                )
+            }
+            Verdict::Healthy => format!(
+                "estimated bloat {:.2} is below index_rebuild_scale_factor {}; force ignores it",
+                self.bloat.unwrap_or(1.0),
+                self.settings.rebuild_scale_factor
+            ),
+            Verdict::Candidate(_) => "a candidate".to_owned(),
+        }
+    }
+}
+
+/// What the control database knows of a database's indexes, by index oid.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// Stored baselines (`best_ratio`).
+    pub baselines: &'a HashMap<u32, f64>,
+    pub quarantined: &'a HashSet<u32>,
+}
+
+/// Judges every index.
+pub fn assess(
+    indexes: Vec<IndexInfo>,
+    known: Known<'_>,
+    settings: &Settings,
+    location: Location<'_>,
+    server: ServerVersion,
+    selection: Selection<'_>,
+) -> Vec<Assessment> {
+    indexes
+        .into_iter()
+        .map(|index| {
+            let index_settings = settings.for_index(&IndexSubject::of(location, &index));
+            let stored = known.baselines.get(&index.oid).copied();
+            let (ratio, best_ratio) = if index.locked_by.is_some() {
+                (0.0, stored)
+            } else {
+                let ratio = bytes_per_tuple(index.size_bytes, index.reltuples);
+                let reliable = is_reliable(
+                    index.size_bytes,
+                    index.reltuples,
+                    index_settings.minimum_reliable_index_size,
+                );
+                let best_ratio = match selection.mode {
+                    Mode::Baseline => {
+                        fresh_baseline(index.size_bytes, index.reltuples, reliable).or(stored)
+                    }
+                    _ => ratchet(stored, ratio, reliable),
+                };
+                (ratio, best_ratio)
+            };
+            let bloat = best_ratio
+                .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
+                .map(|best| estimated_bloat(ratio, best));
+            let quarantined = known.quarantined.contains(&index.oid);
+            let verdict = judge(
+                &index,
+                &index_settings,
+                bloat,
+                quarantined,
+                server,
+                selection,
+            );
+            Assessment {
+                index,
+                settings: index_settings,
+                ratio,
+                best_ratio,
+                bloat,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+fn judge(
+    index: &IndexInfo,
+    settings: &IndexSettings,
+    bloat: Option<f64>,
+    quarantined: bool,
+    server: ServerVersion,
+    selection: Selection<'_>,
+) -> Verdict {
+    if let Err(reason) = check_eligibility(index, server) {
+        return Verdict::Ineligible(reason);
+    }
+    if let Some(origin) = &settings.skip {
+        return Verdict::Skipped(origin.clone());
+    }
+    if selection.only.is_some_and(|only| *only != index.name) {
+        return Verdict::NotSelected;
+    }
+    if let Some(pid) = index.locked_by {
+        return Verdict::Locked(pid);
+    }
+    // Not even `force` overrides a quarantine: an operator releases it.
+    if quarantined {
+        return Verdict::Quarantined;
+    }
+    let forced = selection.force && selection.mode == Mode::Reindex;
+    if forced {
+        return Verdict::Candidate(CandidateReason::Forced);
+    }
+    // Below minimum_reliable_index_size a size per tuple is noise: no baseline is ever
+    // set there, so such an index would otherwise stay "unknown" and be rebuilt forever.
+    if index.size_bytes
+        < settings
+            .index_size_threshold
+            .max(settings.minimum_reliable_index_size)
+    {
+        return Verdict::BelowSizeThreshold;
+    }
+    if index.reltuples <= 0.0 {
+        return Verdict::NoStatistics;
+    }
+    match bloat {
+        None => Verdict::Candidate(CandidateReason::NoBaseline),
+        Some(bloat) if bloat >= settings.rebuild_scale_factor => {
+            Verdict::Candidate(CandidateReason::Bloated)
+        }
+        Some(_) => Verdict::Healthy,
+    }
+}
+
+/// An index chosen for a rebuild, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub assessment: &'a Assessment,
+    pub reason: CandidateReason,
+}
+
+/// Candidates, most bytes expected back first; those of unknown bloat after, largest first.
+pub fn candidates_in_order(assessments: &[Assessment]) -> Vec<Candidate<'_>> {
+    let mut candidates: Vec<Candidate<'_>> = assessments
+        .iter()
+        .filter_map(|assessment| match assessment.verdict {
+            Verdict::Candidate(reason) => Some(Candidate { assessment, reason }),
+            _ => None,
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        let (a, b) = (a.assessment, b.assessment);
+        b.expected_reclaim()
+            .cmp(&a.expected_reclaim())
+            .then(b.index.size_bytes.cmp(&a.index.size_bytes))
+            .then(a.index.name.cmp(&b.index.name))
+    });
+    candidates
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+use super::*;
+use crate::domain::eligibility::tests::btree;
+use crate::domain::settings::{Scope, SettingRow};
+use std::collections::HashSet;
+
+const MB: u64 = 1 << 20;
+const PG15: ServerVersion = ServerVersion(150004);
+const HERE: Location<'static> = Location {
+    target: "orders",
+    database: "app",
+};
+
+fn nothing_known() -> (HashMap<u32, f64>, HashSet<u32>) {
+    (HashMap::new(), HashSet::new())
+}
+
+fn known<'a>(stored: &'a (HashMap<u32, f64>, HashSet<u32>)) -> Known<'a> {
+    Known {
+        baselines: &stored.0,
+        quarantined: &stored.1,
+    }
+}
+
+fn run() -> Selection<'static> {
+    Selection {
+        mode: Mode::Run,
+        only: None,
+        force: false,
+    }
+}
+
+fn with_oid(oid: u32, mut index: IndexInfo) -> IndexInfo {
+    index.oid = oid;
+    index
+}
+
+#[test]
+fn bloated_healthy_unknown_and_small() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let indexes = vec![
+        with_oid(1, btree("public", "t", "bloated", 40 * MB, 400_000.0)), // 104.9 B/tuple
+        with_oid(2, btree("public", "t", "healthy", 40 * MB, 1_000_000.0)),
+        with_oid(3, btree("public", "t", "unknown", 20 * MB, 1_000_000.0)),
+        with_oid(4, btree("public", "t", "small", MB, 1_000.0)),
+    ];
+    let stored = (
+        HashMap::from([(1, 41.9), (2, 45.0), (4, 1.0)]),
+        HashSet::new(),
+    );
+    let assessed = assess(indexes, known(&stored), &settings, HERE, PG15, run());
+    let verdicts: Vec<_> = assessed.iter().map(|a| a.verdict.clone()).collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            Verdict::Candidate(CandidateReason::Bloated),
+            Verdict::Healthy,
+            Verdict::Candidate(CandidateReason::NoBaseline),
+            Verdict::BelowSizeThreshold,
+        ]
+    );
+    assert!((assessed[0].bloat.unwrap() - 2.5).abs() < 0.01);
+    // The healthy index ratchets its baseline down to today's ratio.
+    assert!(assessed[1].best_ratio.unwrap() < 45.0);
+    // Unknown stays unknown outside baseline mode.
+    assert_eq!(assessed[2].best_ratio, None);
+    let order: Vec<_> = candidates_in_order(&assessed)
+        .iter()
+        .map(|c| c.assessment.index.name.name.clone())
+        .collect();
+    assert_eq!(order, ["bloated", "unknown"]);
+}
+
+#[test]
+fn tiny_indexes_are_never_candidates_even_below_a_zero_threshold() {
+    let rows = [SettingRow {
+        id: 1,
+        scope: Scope::default(),
+        key: "index_size_threshold".into(),
+        value: "0".into(),
+    }];
+    let settings = Settings::from_rows(&rows).unwrap();
+    let tiny = btree("public", "t", "tiny", 8 << 10, 0.0);
+    let assessed = assess(
+        vec![tiny],
+        known(&nothing_known()),
+        &settings,
+        HERE,
+        PG15,
+        run(),
+    );
+    assert_eq!(assessed[0].verdict, Verdict::BelowSizeThreshold);
+}
+
+#[test]
+fn no_statistics_means_no_judgement_even_with_a_baseline() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let never_analyzed = btree("public", "t", "fresh", 40 * MB, -1.0);
+    let empty = btree("public", "t", "empty", 40 * MB, 0.0);
+    let assessed = assess(
+        vec![never_analyzed, empty],
+        known(&nothing_known()),
+        &settings,
+        HERE,
+        PG15,
+        run(),
+    );
+    assert_eq!(assessed[0].verdict, Verdict::NoStatistics);
+    assert_eq!(assessed[1].verdict, Verdict::NoStatistics);
+    assert!(assessed[0].why_not().contains("run ANALYZE on public.t"));
+    // Truncated and refilled without ANALYZE: the old baseline stays, and the
+    // tuple count of -1 would make the index look 10^5 times bloated.
+    let refilled = with_oid(9, btree("public", "t", "refilled", 40 * MB, -1.0));
+    let stored = (HashMap::from([(9, 100.0)]), HashSet::new());
+    let assessed = assess(vec![refilled], known(&stored), &settings, HERE, PG15, run());
+    assert_eq!(assessed[0].verdict, Verdict::NoStatistics);
+    assert_eq!(assessed[0].bloat, None);
+    assert_eq!(assessed[0].best_ratio, Some(100.0));
+    assert!(assessed[0].deferral().is_some());
+}
+
+#[test]
+fn baseline_mode_seeds_and_takes_nothing() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let indexes = vec![
+        with_oid(1, btree("public", "t", "a", 40 * MB, 400_000.0)),
+        with_oid(2, btree("public", "t", "tiny", 8 << 10, 10.0)),
+    ];
+    let selection = Selection {
+        mode: Mode::Baseline,
+        ..run()
+    };
+    let assessed = assess(
+        indexes,
+        known(&(HashMap::from([(1, 10.0)]), HashSet::new())),
+        &settings,
+        HERE,
+        PG15,
+        selection,
+    );
+    assert!((assessed[0].best_ratio.unwrap() - 104.8576).abs() < 0.001);
+    assert_eq!(assessed[1].best_ratio, None);
+}
+
+#[test]
+fn force_ignores_thresholds_but_not_skip_or_eligibility() {
+    let rows = [SettingRow {
+        id: 1,
+        scope: Scope {
+            index: Some("skipped".into()),
+            ..Default::default()
+        },
+        key: "skip".into(),
+        value: "true".into(),
+    }];
+    let settings = Settings::from_rows(&rows).unwrap();
+    let small = btree("public", "t", "small", MB, 1000.0);
+    let skipped = btree("public", "t", "skipped", 40 * MB, 1000.0);
+    let brin = IndexInfo {
+        access_method: "brin".into(),
+        ..btree("public", "t", "brin", 40 * MB, 1000.0)
+    };
+    for (index, expected) in [
+        (small, Verdict::Candidate(CandidateReason::Forced)),
+        (skipped, Verdict::Skipped(Origin::Row(1))),
+        (brin, Verdict::Ineligible(Ineligible::Brin)),
+    ] {
+        let name = index.name.clone();
+        let selection = Selection {
+            mode: Mode::Reindex,
+            only: Some(&name),
+            force: true,
+        };
+        let assessed = assess(
+            vec![index],
+            known(&nothing_known()),
+            &settings,
+            HERE,
+            PG15,
+            selection,
+        );
+        assert_eq!(assessed[0].verdict, expected);
+    }
+}
+
+#[test]
+fn reindex_mode_selects_one_index() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let wanted = QualifiedName::new("public", "b");
+    let selection = Selection {
+        mode: Mode::Reindex,
+        only: Some(&wanted),
+        force: false,
+    };
+    let indexes = vec![
+        with_oid(1, btree("public", "t", "a", 40 * MB, 1000.0)),
+        with_oid(2, btree("public", "t", "b", 40 * MB, 1000.0)),
+    ];
+    let assessed = assess(
+        indexes,
+        known(&nothing_known()),
+        &settings,
+        HERE,
+        PG15,
+        selection,
+    );
+    assert_eq!(assessed[0].verdict, Verdict::NotSelected);
+    assert_eq!(
+        assessed[1].verdict,
+        Verdict::Candidate(CandidateReason::NoBaseline)
+    );
+}
+
+#[test]
+fn locked_indexes_are_deferred_and_keep_their_baseline() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let locked = IndexInfo {
+        locked_by: Some(4242),
+        size_bytes: 0,
+        ..with_oid(5, btree("public", "t", "locked", 0, 1000.0))
+    };
+    let stored = (HashMap::from([(5, 33.0)]), HashSet::new());
+    let assessed = assess(vec![locked], known(&stored), &settings, HERE, PG15, run());
+    assert_eq!(assessed[0].verdict, Verdict::Locked(4242));
+    assert_eq!(assessed[0].best_ratio, Some(33.0));
+    assert_eq!(assessed[0].bloat, None);
+    assert!(assessed[0].deferral().unwrap().contains("pid 4242"));
+}
+
+#[test]
+fn quarantine_holds_even_against_force() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let index = with_oid(6, btree("public", "t", "q", 40 * MB, 1000.0));
+    let name = index.name.clone();
+    let stored = (HashMap::new(), HashSet::from([6]));
+    let selection = Selection {
+        mode: Mode::Reindex,
+        only: Some(&name),
+        force: true,
+    };
+    let assessed = assess(
+        vec![index],
+        known(&stored),
+        &settings,
+        HERE,
+        PG15,
+        selection,
+    );
+    assert_eq!(assessed[0].verdict, Verdict::Quarantined);
+    assert!(assessed[0].why_not().contains("quarantined"));
+}
+
+#[test]
+fn a_toast_index_follows_its_tables_settings() {
+    let rows = [SettingRow {
+        id: 4,
+        scope: Scope {
+            schema: Some("archive".into()),
+            ..Default::default()
+        },
+        key: "skip".into(),
+        value: "true".into(),
+    }];
+    let settings = Settings::from_rows(&rows).unwrap();
+    let toast = IndexInfo {
+        table_kind: crate::domain::eligibility::TableKind::Toast,
+        toast_owner: Some(QualifiedName::new("archive", "docs")),
+        ..btree(
+            "pg_toast",
+            "pg_toast_16503",
+            "pg_toast_16503_index",
+            40 * MB,
+            1000.0,
+        )
+    };
+    let assessed = assess(
+        vec![toast],
+        known(&nothing_known()),
+        &settings,
+        HERE,
+        PG15,
+        run(),
+    );
+    assert_eq!(assessed[0].verdict, Verdict::Skipped(Origin::Row(4)));
+}

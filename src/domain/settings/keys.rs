@@ -1,0 +1,247 @@
+//! The setting keys, their defaults, and their values parsed and checked.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::domain::units::{parse_duration, parse_size};
+
+/// Declares every key once: its name in `index_pilot.settings` and its default
+/// (`None`: the server's own value applies).
+macro_rules! setting_keys {
+    ($($key:ident => $name:literal, $default:expr;)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum SettingKey {
+            $($key,)+
+        }
+
+        impl SettingKey {
+            pub const ALL: &'static [SettingKey] = &[$(SettingKey::$key,)+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(SettingKey::$key => $name,)+
+                }
+            }
+
+            /// The value used when no rule matches; `None` leaves the server's own.
+            pub fn default_value(self) -> Option<&'static str> {
+                match self {
+                    $(SettingKey::$key => $default,)+
+                }
+            }
+        }
+    };
+}
+
+setting_keys! {
+    IndexSizeThreshold => "index_size_threshold", Some("10MB");
+    IndexRebuildScaleFactor => "index_rebuild_scale_factor", Some("2");
+    MinimumReliableIndexSize => "minimum_reliable_index_size", Some("128kB");
+    ReindexHistoryRetentionPeriod => "reindex_history_retention_period", Some("10 years");
+    Skip => "skip", Some("false");
+    // Long enough that an ordinary report query does not make a finished build fail at
+    // its last wait, short enough that a stuck lock is noticed.
+    LockTimeout => "lock_timeout", Some("1min");
+    // A transaction this old (or a lock on the table held this long) defers a rebuild:
+    // REINDEX CONCURRENTLY would wait for it.
+    MaxBlockerAge => "max_blocker_age", Some("5min");
+    // Time a running rebuild may spend waiting for others before it is cancelled.
+    MaxRebuildWait => "max_rebuild_wait", Some("2min");
+    QuarantineAfter => "quarantine_after", Some("3");
+    MaintenanceWorkMem => "maintenance_work_mem", None;
+    MaxParallelMaintenanceWorkers => "max_parallel_maintenance_workers", None;
+}
+
+impl SettingKey {
+    pub fn from_name(name: &str) -> Option<SettingKey> {
+        SettingKey::ALL
+            .iter()
+            .copied()
+            .find(|key| key.name() == name)
+    }
+
+    pub fn known_names() -> String {
+        SettingKey::ALL
+            .iter()
+            .map(|key| key.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A parsed setting: the key and its typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Setting {
+    IndexSizeThreshold(u64),
+    IndexRebuildScaleFactor(f64),
+    MinimumReliableIndexSize(u64),
+    ReindexHistoryRetentionPeriod(String),
+    Skip(bool),
+    LockTimeout(Duration),
+    MaxBlockerAge(Duration),
+    MaxRebuildWait(Duration),
+    QuarantineAfter(u32),
+    MaintenanceWorkMem(u64),
+    MaxParallelMaintenanceWorkers(u32),
+}
+
+fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!("0 would {zero_means}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn whole_number(text: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+impl Setting {
+    pub(super) fn parse(key: SettingKey, text: &str) -> Result<Setting, String> {
+        let size = |text: &str| parse_size(text).map_err(|e| e.to_string());
+        Ok(match key {
+            SettingKey::IndexSizeThreshold => Setting::IndexSizeThreshold(size(text)?),
+            SettingKey::MinimumReliableIndexSize => Setting::MinimumReliableIndexSize(size(text)?),
+            SettingKey::IndexRebuildScaleFactor => match text.trim().parse::<f64>() {
+                Ok(factor) if factor.is_finite() && factor > 1.0 => {
+                    Setting::IndexRebuildScaleFactor(factor)
+                }
+                _ => return Err(format!("{text:?} is not a factor greater than 1 (e.g. 2)")),
+            },
+            SettingKey::Skip => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => Setting::Skip(true),
+                "false" | "off" | "no" | "0" => Setting::Skip(false),
+                _ => return Err(format!("{text:?} is not a boolean (true or false)")),
+            },
+            SettingKey::LockTimeout => {
+                Setting::LockTimeout(positive_duration(text, "let a reindex wait forever")?)
+            }
+            SettingKey::MaxBlockerAge => Setting::MaxBlockerAge(positive_duration(
+                text,
+                "defer every rebuild behind any transaction",
+            )?),
+            SettingKey::MaxRebuildWait => Setting::MaxRebuildWait(positive_duration(
+                text,
+                "cancel every rebuild at its first wait",
+            )?),
+            SettingKey::QuarantineAfter => Setting::QuarantineAfter(whole_number(text, 1..=1000)?),
+            SettingKey::MaintenanceWorkMem => match size(text)? {
+                bytes if bytes >= 1 << 20 => Setting::MaintenanceWorkMem(bytes),
+                _ => return Err(format!("{text:?} is below 1MB, PostgreSQL's minimum")),
+            },
+            SettingKey::MaxParallelMaintenanceWorkers => {
+                Setting::MaxParallelMaintenanceWorkers(whole_number(text, 0..=1024)?)
+            }
+            // PostgreSQL parses intervals; it is checked where it is used.
+            SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
+                return Err("an empty interval".into())
+            }
+            SettingKey::ReindexHistoryRetentionPeriod => {
+                Setting::ReindexHistoryRetentionPeriod(text.trim().to_owned())
+            }
+        })
+    }
+}
+
+/// Where a rule came from, for reports and tie-breaks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    Row(i64),
+    BuiltIn(&'static str),
+}
+
+/// The resolved settings of one index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSettings {
+    pub index_size_threshold: u64,
+    pub rebuild_scale_factor: f64,
+    pub minimum_reliable_index_size: u64,
+    pub lock_timeout: Duration,
+    pub max_blocker_age: Duration,
+    pub max_rebuild_wait: Duration,
+    pub quarantine_after: u32,
+    /// For the rebuild session; `None`: the server's.
+    pub maintenance_work_mem: Option<u64>,
+    pub max_parallel_maintenance_workers: Option<u32>,
+    /// `Some(origin)` when the index must never be touched.
+    pub skip: Option<Origin>,
+}
+
+impl IndexSettings {
+    pub(super) fn apply(&mut self, setting: &Setting, origin: &Origin) {
+        match setting {
+            Setting::IndexSizeThreshold(bytes) => self.index_size_threshold = *bytes,
+            Setting::IndexRebuildScaleFactor(f) => self.rebuild_scale_factor = *f,
+            Setting::MinimumReliableIndexSize(bytes) => self.minimum_reliable_index_size = *bytes,
+            Setting::LockTimeout(d) => self.lock_timeout = *d,
+            Setting::MaxBlockerAge(d) => self.max_blocker_age = *d,
+            Setting::MaxRebuildWait(d) => self.max_rebuild_wait = *d,
+            Setting::QuarantineAfter(n) => self.quarantine_after = *n,
+            Setting::MaintenanceWorkMem(bytes) => self.maintenance_work_mem = Some(*bytes),
+            Setting::MaxParallelMaintenanceWorkers(n) => {
+                self.max_parallel_maintenance_workers = Some(*n)
+            }
+            Setting::Skip(skip) => self.skip = skip.then(|| origin.clone()),
+            Setting::ReindexHistoryRetentionPeriod(_) => {}
+        }
+    }
+}
+
+impl Default for IndexSettings {
+    /// The defaults of [`SettingKey::default_value`]; `defaults_parse` checks they match.
+    fn default() -> Self {
+        IndexSettings {
+            index_size_threshold: 10 << 20,
+            rebuild_scale_factor: 2.0,
+            minimum_reliable_index_size: 128 << 10,
+            lock_timeout: Duration::from_secs(60),
+            max_blocker_age: Duration::from_secs(5 * 60),
+            max_rebuild_wait: Duration::from_secs(2 * 60),
+            quarantine_after: 3,
+            maintenance_work_mem: None,
+            max_parallel_maintenance_workers: None,
+            skip: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_keys_parse_and_refuse_nonsense() {
+        assert_eq!(
+            Setting::parse(SettingKey::MaxBlockerAge, "90s"),
+            Ok(Setting::MaxBlockerAge(Duration::from_secs(90)))
+        );
+        assert!(Setting::parse(SettingKey::MaxRebuildWait, "0s").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::QuarantineAfter, "5"),
+            Ok(Setting::QuarantineAfter(5))
+        );
+        assert!(Setting::parse(SettingKey::QuarantineAfter, "0").is_err());
+        assert!(Setting::parse(SettingKey::QuarantineAfter, "-1").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaintenanceWorkMem, "1GB"),
+            Ok(Setting::MaintenanceWorkMem(1 << 30))
+        );
+        assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "64kB").is_err());
+        assert!(Setting::parse(SettingKey::MaxParallelMaintenanceWorkers, "two").is_err());
+        assert_eq!(
+            SettingKey::from_name("max_blocker_age"),
+            Some(SettingKey::MaxBlockerAge)
+        );
+        assert!(SettingKey::known_names().contains("quarantine_after"));
+    }
+}

@@ -1,0 +1,134 @@
+//! Rebuilds earlier invocations left running in the server: each is known by the
+//! process id and process start the target reported (never by comparing clocks). One
+//! due to end soon is waited for; one still running is reported with its progress;
+//! one that has ended is settled like any other.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use super::settle::End;
+use super::watch::POLL;
+use super::work::{elapsed_ms, Started, Work};
+use super::DatabaseError;
+use crate::control::OpenRebuild;
+use crate::credentials::SecretSource;
+use crate::domain::aftermath::RebuildTrace;
+use crate::domain::budget::{predicted_rebuild, wait_for_earlier_rebuild};
+use crate::domain::ident::QualifiedName;
+use crate::report::{InProgress, TargetReport};
+use crate::target::RebuildState;
+
+impl<S: SecretSource> Work<'_, S> {
+    /// Returns the names of the rebuilds still running.
+    pub(super) async fn follow_earlier_rebuilds(
+        &mut self,
+        report: &mut TargetReport,
+    ) -> Result<Vec<String>, DatabaseError> {
+        let mut running = Vec::new();
+        let mut ended = Vec::new();
+        for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {
+            let looked = Instant::now();
+            let state = match open.backend_pid {
+                Some(pid) => self.wait_for_rebuild(&open, pid).await?,
+                None => None,
+            };
+            open.running_ms = open
+                .running_ms
+                .saturating_add(i64::try_from(elapsed_ms(looked)).unwrap_or(i64::MAX));
+            match (state, open.backend_pid) {
+                (Some(state), Some(pid)) => {
+                    self.remember_copy(&open, &state).await?;
+                    report.in_progress.push(InProgress {
+                        index: open.index.to_string(),
+                        pid,
+                        phase: state.phase,
+                        percent_done: state.percent_done,
+                        running_ms: u64::try_from(open.running_ms).unwrap_or(0),
+                    });
+                    running.push(open.index.to_string());
+                }
+                _ => ended.push(open),
+            }
+        }
+        for open in ended {
+            let started = self.started_of(&open).await?;
+            let duration_ms = u64::try_from(open.running_ms).unwrap_or(0);
+            self.settle(
+                &started,
+                End::ProcessEnded,
+                duration_ms,
+                running.is_empty(),
+                report,
+            )
+            .await?;
+        }
+        Ok(running)
+    }
+
+    /// Its state once it has ended (`None`) or once waiting for it is over (see
+    /// [`wait_for_earlier_rebuild`]). Only short autocommit queries: no snapshot of
+    /// ours holds it up.
+    async fn wait_for_rebuild(
+        &self,
+        open: &OpenRebuild,
+        pid: i32,
+    ) -> Result<Option<RebuildState>, DatabaseError> {
+        let wait = wait_for_earlier_rebuild(
+            predicted_rebuild(open.size_before, self.throughput),
+            Duration::from_millis(u64::try_from(open.running_ms).unwrap_or(0)),
+            self.ctx.budget.left(),
+        );
+        let give_up = Instant::now() + wait;
+        loop {
+            let state = self.db.rebuild_state(pid, open.backend_start).await?;
+            if state.is_none() || Instant::now() >= give_up {
+                return Ok(state);
+            }
+            tokio::time::sleep(POLL.min(give_up.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+
+    /// Records the copy a running rebuild builds, the first time it is seen.
+    async fn remember_copy(
+        &self,
+        open: &OpenRebuild,
+        state: &RebuildState,
+    ) -> Result<(), DatabaseError> {
+        if let (Some(trace), Some(copy)) = (&open.trace, state.index_oid) {
+            if trace.copy_oid.is_none() && copy != trace.index_oid_before {
+                self.ctx.control.record_copy(open.history_id, copy).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rebuild as recorded; for one recorded before rebuilds kept their table's
+    /// oid, the table is looked up by name (oid 0 when it is gone: nothing is left).
+    async fn started_of(&self, open: &OpenRebuild) -> Result<Started, DatabaseError> {
+        let trace = match &open.trace {
+            Some(trace) => trace.clone(),
+            None => {
+                let table = QualifiedName::new(open.index.schema.clone(), open.table.clone());
+                RebuildTrace {
+                    table_oid: self.db.table_oid(&table).await?.unwrap_or(0),
+                    index_oid_before: open.index_oid_before,
+                    index_name: open.index.name.clone(),
+                    invalid_before: HashSet::new(),
+                    copy_oid: None,
+                }
+            }
+        };
+        Ok(Started {
+            history_id: open.history_id,
+            index: open.index.clone(),
+            table: open.table.clone(),
+            toast_owner: open.owner.clone(),
+            access_method: open.access_method.clone(),
+            size_before: open.size_before,
+            estimated_bloat: open.estimated_bloat,
+            settings: self.settings_of(&open.index, &open.table, open.owner.as_ref()),
+            trace,
+            adopted: true,
+        })
+    }
+}

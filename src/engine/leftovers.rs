@@ -1,0 +1,146 @@
+//! Invalid indexes: the ones our rebuilds left (recorded by oid) are dropped with
+//! DROP INDEX CONCURRENTLY once that is safe; everyone else's are reported with
+//! their size and whether writes still maintain them, and never touched.
+
+use std::collections::HashMap;
+
+use super::work::Work;
+use super::DatabaseError;
+use crate::control::LeftoverRecord;
+use crate::credentials::SecretSource;
+use crate::domain::plan::Mode;
+use crate::report::{Leftover, TargetReport};
+use crate::target::RebuildSession;
+
+/// What became of one of our leftovers.
+pub(super) enum DropOutcome {
+    Dropped,
+    /// Someone else dropped it already.
+    Gone,
+    /// Its oid now carries another name, or it is valid: not what we left, untouched.
+    NoLongerOurs(String),
+    /// Not now: why.
+    Kept(String),
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    /// Drops one of our leftovers, after checking that its oid still carries its name,
+    /// is still invalid, and that no index build runs on its table.
+    pub(super) async fn drop_leftover(
+        &mut self,
+        leftover: &LeftoverRecord,
+        session: RebuildSession,
+    ) -> Result<DropOutcome, DatabaseError> {
+        let Some(now) = self.db.index_by_oid(leftover.oid).await? else {
+            return Ok(DropOutcome::Gone);
+        };
+        if now.name != leftover.name || now.is_valid {
+            return Ok(DropOutcome::NoLongerOurs(format!(
+                "its oid now is {}{}",
+                now.name,
+                if now.is_valid { ", valid" } else { "" }
+            )));
+        }
+        if self.db.builds_in_progress(leftover.table_oid).await? > 0 {
+            return Ok(DropOutcome::Kept(
+                "an index build is in progress on its table".to_owned(),
+            ));
+        }
+        let result = match self.rebuilder().await {
+            Ok(rebuilder) => rebuilder.drop_index(&leftover.name, session).await,
+            Err(error) => return Ok(DropOutcome::Kept(error.to_string())),
+        };
+        Ok(match result {
+            Ok(()) => {
+                tracing::info!(target = %self.key.target, index = %leftover.name, "leftover dropped");
+                DropOutcome::Dropped
+            }
+            Err(error) => {
+                tracing::warn!(target = %self.key.target, index = %leftover.name, error = %error, "leftover kept");
+                DropOutcome::Kept(error.to_string())
+            }
+        })
+    }
+
+    /// Every invalid index of the database, reported; ours dropped when `may_drop`.
+    pub(super) async fn clean_up_leftovers(
+        &mut self,
+        report: &mut TargetReport,
+        may_drop: bool,
+    ) -> Result<(), DatabaseError> {
+        let invalid = self.db.invalid_indexes(None).await?;
+        let mut ours: HashMap<u32, LeftoverRecord> = self
+            .ctx
+            .control
+            .leftovers(self.key)
+            .await?
+            .into_iter()
+            .map(|record| (record.oid, record))
+            .collect();
+        let dry_run = self.ctx.request.mode == Mode::DryRun;
+        for index in invalid {
+            let record = match ours.remove(&index.oid) {
+                Some(record) if record.name == index.name => Some(record),
+                // The oid carries another name now: not what we left.
+                Some(record) if !dry_run => {
+                    self.ctx
+                        .control
+                        .forget_leftover(self.key, record.oid)
+                        .await?;
+                    None
+                }
+                _ => None,
+            };
+            let action = match &record {
+                None if self.db.builds_in_progress(index.table_oid).await? > 0 => {
+                    "not ours: an index build is in progress on its table (this may be that build)"
+                        .to_owned()
+                }
+                None => "not ours: reported only".to_owned(),
+                Some(_) if dry_run => "ours: a run drops it".to_owned(),
+                Some(_) if !may_drop => {
+                    "ours: kept while a rebuild of ours runs in this database".to_owned()
+                }
+                Some(record) => {
+                    let settings = self.settings_of(&record.name, &record.table, None);
+                    match self.drop_leftover(record, (&settings).into()).await? {
+                        DropOutcome::Dropped | DropOutcome::Gone => {
+                            self.ctx
+                                .control
+                                .forget_leftover(self.key, record.oid)
+                                .await?;
+                            "ours: dropped".to_owned()
+                        }
+                        DropOutcome::NoLongerOurs(why) => {
+                            self.ctx
+                                .control
+                                .forget_leftover(self.key, record.oid)
+                                .await?;
+                            format!("no longer ours ({why}): reported only")
+                        }
+                        DropOutcome::Kept(why) => format!("ours: kept for a later run ({why})"),
+                    }
+                }
+            };
+            report.leftovers.push(Leftover {
+                index: index.name.to_string(),
+                table: index.table,
+                size_bytes: index.size_bytes,
+                maintained_by_writes: index.is_ready,
+                ours: record.is_some(),
+                action,
+            });
+        }
+        // Recorded, but no longer an invalid index with that oid and name: gone (or
+        // someone else's now). Nothing to drop.
+        if !dry_run {
+            for record in ours.into_values() {
+                self.ctx
+                    .control
+                    .forget_leftover(self.key, record.oid)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,301 @@
+//! One target, database by database, from the catalog scan to the last rebuild this
+//! invocation has time for. This file orchestrates; each step has its own:
+//! `follow` (rebuilds earlier invocations left running), `leftovers` (invalid
+//! indexes: ours dropped, others' reported), `rebuild` (look, start, watch),
+//! `settle` (how a rebuild ended, what it left, quarantine).
+
+mod follow;
+mod leftovers;
+mod rebuild;
+mod settle;
+mod watch;
+mod work;
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
+use uuid::Uuid;
+
+use crate::config::{Endpoint, TargetEntry, TargetSpec};
+use crate::connect::{open_with_rotation, OpenError};
+use crate::control::{ControlError, ControlStore, DatabaseKey};
+use crate::credentials::{SecretCache, SecretError, SecretSource};
+use crate::domain::budget::Budget;
+use crate::domain::plan::{assess, candidates_in_order, Known, Mode, Selection, Verdict};
+use crate::domain::settings::Settings;
+use crate::event::Request;
+use crate::report::{Estimate, PlannedIndex, Quarantined, TargetReport};
+use crate::target::{TargetDb, TargetError};
+use work::Work;
+
+/// What every target of an invocation shares.
+pub struct RunContext<'a, S> {
+    pub run_id: Uuid,
+    pub request: &'a Request,
+    pub control: &'a ControlStore,
+    pub settings: &'a Settings,
+    pub secrets: &'a SecretCache<S>,
+    pub budget: Budget,
+    /// This invocation, as the holder of target leases.
+    pub invocation: Uuid,
+    /// How long a lease outlives this invocation's budget, so a killed invocation's
+    /// lease expires and another can take over.
+    pub lease_slack: Duration,
+}
+
+/// Where a target stands after this invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Nothing left to do (or nothing this run can do: errors are reported, not retried).
+    Done,
+    /// A rebuild is running in the server, or another invocation holds the target:
+    /// a later run picks it up.
+    Blocked,
+    /// Candidates wait for time: the next hop continues.
+    MoreWork,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DatabaseError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("cannot read the credentials: {0}")]
+    Secret(#[from] SecretError),
+}
+
+impl From<OpenError<TargetError>> for DatabaseError {
+    fn from(error: OpenError<TargetError>) -> Self {
+        match error {
+            OpenError::Secret(e) => DatabaseError::Secret(e),
+            OpenError::Open(e) => DatabaseError::Target(e),
+        }
+    }
+}
+
+/// Every database of one target, one after the other: one rebuild at a time per
+/// target. Modes that change targets hold the target's lease while they work. A
+/// failure here, even a bug that panics, stays with this target.
+pub async fn process_target<S: SecretSource>(
+    ctx: &RunContext<'_, S>,
+    entry: &TargetEntry,
+) -> (Vec<TargetReport>, Progress) {
+    let failed = |reason: String| {
+        let mut report = TargetReport::new(&entry.name, None);
+        report.fail(reason);
+        (vec![report], Progress::Done)
+    };
+    let spec = match &entry.spec {
+        Ok(spec) => spec,
+        Err(problem) => return failed(problem.clone()),
+    };
+    let leased = ctx.request.mode.changes_targets();
+    if leased {
+        let lease_ms =
+            i64::try_from((ctx.budget.left() + ctx.lease_slack).as_millis()).unwrap_or(i64::MAX);
+        match ctx
+            .control
+            .acquire_lease(&entry.name, ctx.invocation, lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut report = TargetReport::new(&entry.name, None);
+                report.skip(
+                    "another invocation is working on this target (it holds the target's lease)",
+                );
+                return (vec![report], Progress::Blocked);
+            }
+            Err(error) => return failed(error.to_string()),
+        }
+    }
+    let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(target = %entry.name, panic = %message, "a bug stopped the work on this target");
+            failed(format!(
+                "internal error, the work on this target stopped (please report it): {message}"
+            ))
+        });
+    if leased {
+        if let Err(error) = ctx.control.release_lease(&entry.name, ctx.invocation).await {
+            tracing::warn!(target = %entry.name, error = %error, "lease not released; it expires by itself");
+        }
+    }
+    outcome
+}
+
+async fn process_databases<S: SecretSource>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+) -> (Vec<TargetReport>, Progress) {
+    let mut reports = Vec::new();
+    let mut progress = Progress::Done;
+    for database in spec.database_names() {
+        let mut report = TargetReport::new(target, database.clone());
+        match process_database(
+            ctx,
+            target,
+            &spec.endpoint,
+            database.as_deref(),
+            &mut report,
+        )
+        .await
+        {
+            Ok(outcome) => progress = progress.max(outcome),
+            Err(error) => {
+                tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
+                report.fail(error.to_string());
+            }
+        }
+        reports.push(report);
+    }
+    (reports, progress)
+}
+
+async fn process_database<S: SecretSource>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    endpoint: &Endpoint,
+    database: Option<&str>,
+    report: &mut TargetReport,
+) -> Result<Progress, DatabaseError> {
+    let (db, connection) =
+        open_with_rotation(endpoint, database, ctx.secrets, |config| async move {
+            TargetDb::open(&config, &endpoint.tls).await
+        })
+        .await?;
+    report.server_version = Some(db.server.to_string());
+    if let Some(refusal) = db.server.refusal() {
+        report.fail(refusal);
+        return Ok(Progress::Done);
+    }
+    if db.in_recovery {
+        report.skip("the server is a standby (pg_is_in_recovery() is true); index-pilot works on primaries only");
+        return Ok(Progress::Done);
+    }
+    let key = DatabaseKey {
+        target: target.to_owned(),
+        database_name: db.database_name.clone(),
+        database_oid: db.database_oid,
+    };
+    let mode = ctx.request.mode;
+    let throughput = ctx.control.learned_throughput(target).await?;
+    let mut work = Work::new(ctx, &db, &key, &connection, &endpoint.tls, throughput);
+    // First what earlier invocations left running: a rebuild that has ended since
+    // gets its baseline before the scan below judges its index.
+    let running = if mode.changes_targets() {
+        work.follow_earlier_rebuilds(report).await?
+    } else {
+        Vec::new()
+    };
+
+    let scan = db.scan().await?;
+    report.scanned = scan.indexes.len();
+    report.vanished = scan.vanished.iter().map(ToString::to_string).collect();
+    let baselines = ctx.control.load_baselines(&key).await?;
+    let quarantine = ctx.control.quarantined(&key).await?;
+    let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
+    report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
+    let seen: Vec<u32> = scan.indexes.iter().map(|i| i.oid).collect();
+    let selection = Selection {
+        mode,
+        only: ctx.request.index.as_ref(),
+        force: ctx.request.force,
+    };
+    let known = Known {
+        baselines: &baselines,
+        quarantined: &quarantined,
+    };
+    let assessments = assess(
+        scan.indexes,
+        known,
+        ctx.settings,
+        key.location(),
+        db.server,
+        selection,
+    );
+    for assessment in &assessments {
+        if let Some(reason) = assessment.deferral() {
+            report.defer(&assessment.index.name, reason);
+        }
+    }
+
+    if mode != Mode::DryRun {
+        // Locked indexes were not measured: their stored state stays as it was.
+        let measured: Vec<_> = assessments
+            .iter()
+            .filter(|a| !matches!(a.verdict, Verdict::Ineligible(_) | Verdict::Locked(_)))
+            .collect();
+        ctx.control
+            .save_index_states(&key, &measured, &seen)
+            .await?;
+    }
+    if mode == Mode::Baseline {
+        report.baselines_set = Some(
+            assessments
+                .iter()
+                .filter(|a| a.best_ratio.is_some())
+                .count(),
+        );
+        return Ok(Progress::Done);
+    }
+    if let Some(wanted) = &ctx.request.index {
+        match assessments.iter().find(|a| a.index.name == *wanted) {
+            None => {
+                report.skip(format!(
+                    "index {wanted} does not exist in database {}",
+                    db.database_name
+                ));
+                return Ok(Progress::Done);
+            }
+            Some(a) if !a.is_candidate() && a.deferral().is_none() => {
+                report.defer(wanted, a.why_not())
+            }
+            Some(_) => {}
+        }
+    }
+
+    let candidates = candidates_in_order(&assessments);
+    report.candidates = candidates.len();
+    report.plan = candidates.iter().map(PlannedIndex::from).collect();
+    if mode == Mode::DryRun {
+        report.estimates = assessments
+            .iter()
+            .filter(|a| a.is_candidate() || matches!(a.verdict, Verdict::Healthy))
+            .map(Estimate::from)
+            .collect();
+        // Most bloated first; unknown (no baseline) ahead of all.
+        report.estimates.sort_by(|a, b| {
+            let key = |e: &Estimate| e.estimated_bloat.unwrap_or(f64::INFINITY);
+            key(b).total_cmp(&key(a))
+        });
+    }
+
+    // Nothing is dropped beside a rebuild of ours still running in this database.
+    let may_drop = mode.changes_targets() && running.is_empty();
+    work.clean_up_leftovers(report, may_drop).await?;
+    if mode == Mode::DryRun {
+        return Ok(Progress::Done);
+    }
+    if let Some(busy) = running.first() {
+        for candidate in &candidates {
+            report.defer(
+                &candidate.assessment.index.name,
+                format!("waits for the rebuild of {busy} still running on this target"),
+            );
+        }
+        return Ok(Progress::Blocked);
+    }
+    work.rebuild_all(candidates, report).await
+}

@@ -1,0 +1,255 @@
+//! The candidates, one at a time: each is checked again, looked at before it starts
+//! (who would it wait for?), started on the rebuild connection under watch, and
+//! settled. A rebuild still running when the invocation's time is up, or whose
+//! connection broke while the server goes on, is left to the server and followed by
+//! later invocations; nothing else starts beside it.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use super::settle::End;
+use super::watch::{RunEnd, Watch};
+use super::work::{elapsed_ms, Started, Stop, Work};
+use super::{DatabaseError, Progress};
+use crate::control::ReindexStart;
+use crate::credentials::SecretSource;
+use crate::domain::aftermath::RebuildTrace;
+use crate::domain::blocker::{blocker, Reach};
+use crate::domain::budget::{predicted_rebuild, Fit};
+use crate::domain::failure::FailureClass;
+use crate::domain::plan::Candidate;
+use crate::report::{Deferred, InProgress, TargetReport};
+use crate::target::RebuildSession;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Finished,
+    /// Left running in the server past this invocation.
+    StillRunning,
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    pub(super) async fn rebuild_all(
+        &mut self,
+        candidates: Vec<Candidate<'_>>,
+        report: &mut TargetReport,
+    ) -> Result<Progress, DatabaseError> {
+        let mut progress = Progress::Done;
+        let mut rest = candidates.into_iter();
+        while let Some(candidate) = rest.next() {
+            let index = &candidate.assessment.index;
+            if let Some(stop) = &self.stop {
+                report.deferred.push(Deferred {
+                    index: index.name.to_string(),
+                    reason: stop.reason(),
+                    blocker: stop.blocker(),
+                });
+                continue;
+            }
+            let predicted = predicted_rebuild(index.size_bytes, self.throughput);
+            let fit = self.ctx.budget.fit(predicted);
+            if fit == Fit::Wait {
+                report.defer(
+                    &index.name,
+                    format!(
+                        "needs about {}s, {}s left in this invocation: the next one takes it",
+                        predicted.as_secs(),
+                        self.ctx.budget.left().as_secs()
+                    ),
+                );
+                progress = progress.max(Progress::MoreWork);
+                continue;
+            }
+            if self.rebuild(candidate, fit, report).await? == Outcome::StillRunning {
+                for later in rest {
+                    report.defer(
+                        &later.assessment.index.name,
+                        format!(
+                            "waits for the rebuild of {} still running on this target",
+                            index.name
+                        ),
+                    );
+                }
+                // One that was predicted to fit has only overrun: the next hop waits for
+                // it a little and goes on. One that fits no invocation is left to later runs.
+                return Ok(match fit {
+                    Fit::Start => Progress::MoreWork,
+                    Fit::Wait | Fit::StartAndLeave => Progress::Blocked,
+                });
+            }
+        }
+        if !report.failed.is_empty() {
+            report.reason = Some(format!("{} rebuild(s) failed", report.failed.len()));
+        }
+        // After a stop the rest waits for the next scheduled run, not the next hop.
+        Ok(if self.stop.is_some() {
+            Progress::Done
+        } else {
+            progress
+        })
+    }
+
+    async fn rebuild(
+        &mut self,
+        candidate: Candidate<'_>,
+        fit: Fit,
+        report: &mut TargetReport,
+    ) -> Result<Outcome, DatabaseError> {
+        let Candidate { assessment, reason } = candidate;
+        let index = &assessment.index;
+        let settings = &assessment.settings;
+        if let Some(why) = self
+            .db
+            .recheck(index.oid, &index.name, index.table_oid)
+            .await?
+        {
+            report.defer(&index.name, why);
+            return Ok(Outcome::Finished);
+        }
+        // Look before starting: a session it would wait for that has been at it for
+        // longer than max_blocker_age is not going away soon.
+        let sessions = self
+            .db
+            .sessions(index.table_oid, &self.our_pids(), None)
+            .await?;
+        if let Some(blocker) = blocker(&sessions, settings.max_blocker_age) {
+            report.deferred.push(Deferred {
+                index: index.name.to_string(),
+                reason: format!(
+                    "not started: {}; REINDEX CONCURRENTLY would wait for it (max_blocker_age {}s)",
+                    blocker.describe(),
+                    settings.max_blocker_age.as_secs()
+                ),
+                blocker: Some(blocker.clone()),
+            });
+            if blocker.reach() == Reach::Database {
+                self.stop = Some(Stop::Blocker(blocker));
+            }
+            return Ok(Outcome::Finished);
+        }
+        let invalid_before: HashSet<u32> = self
+            .db
+            .invalid_indexes(Some(index.table_oid))
+            .await?
+            .iter()
+            .map(|invalid| invalid.oid)
+            .collect();
+        let rebuilder = self.take_rebuilder().await?;
+        let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
+        let history_id = self
+            .ctx
+            .control
+            .start_reindex(ReindexStart {
+                run_id: self.ctx.run_id,
+                database: self.key,
+                index,
+                reason: reason.as_str(),
+                estimated_bloat: assessment.bloat,
+                backend_pid,
+                backend_start,
+                invalid_before: &invalid_before,
+            })
+            .await?;
+        let started = Started {
+            history_id,
+            index: index.name.clone(),
+            table: index.table.clone(),
+            toast_owner: index.toast_owner.clone(),
+            access_method: index.access_method.clone(),
+            size_before: index.size_bytes,
+            estimated_bloat: assessment.bloat,
+            trace: RebuildTrace {
+                table_oid: index.table_oid,
+                index_oid_before: index.oid,
+                index_name: index.name.name.clone(),
+                invalid_before,
+                copy_oid: None,
+            },
+            settings: settings.clone(),
+            adopted: false,
+        };
+        tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
+            size_bytes = index.size_bytes, estimated_bloat = ?assessment.bloat, pid = backend_pid,
+            outlives_invocation = fit == Fit::StartAndLeave, "reindex started");
+
+        let began = Instant::now();
+        let watched = Watch {
+            db: self.db,
+            control: self.ctx.control,
+            rebuilder: &rebuilder,
+            started: &started,
+            ours: &[backend_pid],
+            left: self.ctx.budget.left(),
+        }
+        .run(rebuilder.reindex(&index.name, RebuildSession::from(settings)))
+        .await;
+        let duration_ms = elapsed_ms(began);
+        let still_running = |phase: &str| InProgress {
+            index: index.name.to_string(),
+            pid: backend_pid,
+            phase: phase.to_owned(),
+            percent_done: None,
+            running_ms: duration_ms,
+        };
+        let end = match watched.end {
+            RunEnd::TimeUp => {
+                // Closing the connection leaves the server process building: with
+                // client_connection_check_interval = 0 it does not look at its client.
+                // A later invocation follows it by its pid and process start.
+                drop(rebuilder);
+                tracing::info!(target = %self.key.target, index = %index.name, pid = backend_pid,
+                    "reindex continues past this invocation");
+                report
+                    .in_progress
+                    .push(still_running("started by this invocation"));
+                return Ok(Outcome::StillRunning);
+            }
+            RunEnd::Returned(Err(error)) if error.is_connection_lost() => {
+                drop(rebuilder);
+                if self
+                    .db
+                    .rebuild_state(backend_pid, Some(backend_start))
+                    .await?
+                    .is_some()
+                {
+                    tracing::warn!(target = %self.key.target, index = %index.name, pid = backend_pid,
+                        error = %error, "the rebuild connection broke; the server goes on building");
+                    report.in_progress.push(still_running(
+                        "its connection broke; the server goes on building",
+                    ));
+                    return Ok(Outcome::StillRunning);
+                }
+                End::Failed {
+                    error,
+                    blocked_by: watched.blocked_by,
+                    cancelled_after: watched.cancelled_after,
+                }
+            }
+            RunEnd::Returned(result) => {
+                self.rebuilder = Some(rebuilder);
+                match result {
+                    Ok(()) => End::Succeeded,
+                    Err(error) => End::Failed {
+                        error,
+                        blocked_by: watched.blocked_by,
+                        cancelled_after: watched.cancelled_after,
+                    },
+                }
+            }
+        };
+        let failure = self
+            .settle(&started, end, duration_ms, true, report)
+            .await?;
+        let failed = report
+            .failed
+            .last()
+            .map(|f| f.error.clone())
+            .unwrap_or_default();
+        match failure {
+            Some(FailureClass::Blocked) => self.stop = Some(Stop::Blocked(failed)),
+            Some(FailureClass::Target) => self.stop = Some(Stop::Target(failed)),
+            _ => {}
+        }
+        Ok(Outcome::Finished)
+    }
+}

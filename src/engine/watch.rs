@@ -1,0 +1,143 @@
+//! A rebuild under watch: while REINDEX INDEX CONCURRENTLY runs on the rebuild
+//! connection, the scan connection follows it with short autocommit queries: its
+//! phase and progress (logged at a steady interval), the copy it builds (recorded at
+//! once, so a later invocation knows it), and whether it waits for others. One that
+//! has waited longer than `max_rebuild_wait` is cancelled, ours only, by its
+//! connection's own cancel key.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::time::MissedTickBehavior;
+
+use super::work::Started;
+use crate::control::ControlStore;
+use crate::domain::blocker::{waiting_for, Blocker};
+use crate::pg::PgError;
+use crate::target::{Rebuilder, TargetDb};
+
+/// How often a running rebuild is looked at.
+pub(super) const POLL: Duration = Duration::from_millis(250);
+
+/// How often its progress is logged.
+const PROGRESS_LOG: Duration = Duration::from_secs(10);
+
+pub(super) enum RunEnd {
+    /// The statement returned.
+    Returned(Result<(), PgError>),
+    /// This invocation's time is up; the statement still runs in the server.
+    TimeUp,
+}
+
+pub(super) struct Watched {
+    pub end: RunEnd,
+    /// The sessions it waited for when last seen waiting, the oldest first.
+    pub blocked_by: Vec<Blocker>,
+    /// Set when we cancelled it: how long it had waited.
+    pub cancelled_after: Option<Duration>,
+}
+
+/// What the watch needs besides the statement.
+pub(super) struct Watch<'a> {
+    pub db: &'a TargetDb,
+    pub control: &'a ControlStore,
+    pub rebuilder: &'a Rebuilder,
+    pub started: &'a Started,
+    /// Our own processes: never counted as blockers.
+    pub ours: &'a [i32],
+    /// Time left in this invocation.
+    pub left: Duration,
+}
+
+impl Watch<'_> {
+    pub async fn run(self, statement: impl Future<Output = Result<(), PgError>>) -> Watched {
+        let Watch {
+            db,
+            control,
+            rebuilder,
+            started,
+            ours,
+            left,
+        } = self;
+        let max_wait = started.settings.max_rebuild_wait;
+        let canceller = rebuilder.canceller();
+        let mut copy_seen = started.trace.copy_oid.is_some();
+        let mut blocked_by: Vec<Blocker> = Vec::new();
+        let mut waiting_pids: Vec<i32> = Vec::new();
+        let mut waited = Duration::ZERO;
+        let mut cancelled_after = None;
+        let mut last_look = Instant::now();
+        let mut last_log = Instant::now();
+        let mut statement = std::pin::pin!(statement);
+        let mut deadline = std::pin::pin!(tokio::time::sleep(left));
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let end = loop {
+            tokio::select! {
+                biased;
+                result = &mut statement => break RunEnd::Returned(result),
+                _ = &mut deadline => break RunEnd::TimeUp,
+                _ = ticker.tick() => {}
+            }
+            let since_last = last_look.elapsed();
+            last_look = Instant::now();
+            let state = match db
+                .rebuild_state(rebuilder.backend_pid, Some(rebuilder.backend_start))
+                .await
+            {
+                Ok(Some(state)) => state,
+                // Between its statements, or just ended: the statement tells.
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(index = %started.index, error = %error, "cannot look at the rebuild; it goes on");
+                    continue;
+                }
+            };
+            if let Some(copy) = state
+                .index_oid
+                .filter(|oid| *oid != started.trace.index_oid_before)
+            {
+                if !copy_seen {
+                    copy_seen = true;
+                    if let Err(error) = control.record_copy(started.history_id, copy).await {
+                        tracing::warn!(index = %started.index, error = %error, "the rebuild's copy was not recorded");
+                    }
+                }
+            }
+            match &state.waiting_for {
+                Some(pids) => {
+                    waited += since_last;
+                    if *pids != waiting_pids && !pids.is_empty() {
+                        waiting_pids.clone_from(pids);
+                        match db.sessions(started.trace.table_oid, ours, Some(pids)).await {
+                            Ok(sessions) => blocked_by = waiting_for(&sessions),
+                            Err(error) => {
+                                tracing::warn!(error = %error, "cannot look at the sessions a rebuild waits for")
+                            }
+                        }
+                    }
+                }
+                None => waiting_pids.clear(),
+            }
+            if waited > max_wait && cancelled_after.is_none() {
+                tracing::warn!(index = %started.index, waited_s = waited.as_secs(),
+                    blocked_by = ?blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>(),
+                    "the rebuild waited longer than max_rebuild_wait: cancelling it");
+                cancelled_after = Some(waited);
+                if let Err(error) = canceller.cancel().await {
+                    tracing::warn!(index = %started.index, error = %error, "the cancel request failed");
+                }
+            }
+            if last_log.elapsed() >= PROGRESS_LOG {
+                last_log = Instant::now();
+                tracing::info!(index = %started.index, phase = %state.phase, percent_done = ?state.percent_done,
+                    waiting_for = ?state.waiting_for, "rebuild in progress");
+            }
+        };
+        Watched {
+            end,
+            blocked_by,
+            cancelled_after,
+        }
+    }
+}

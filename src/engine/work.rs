@@ -1,0 +1,149 @@
+//! The working state of one database: its connections, what this invocation learned
+//! about it, and whether anything more may start on it.
+
+use std::time::Instant;
+
+use tokio_postgres::Config as PgConfig;
+
+use super::RunContext;
+use crate::control::DatabaseKey;
+use crate::credentials::SecretSource;
+use crate::domain::aftermath::RebuildTrace;
+use crate::domain::blocker::Blocker;
+use crate::domain::ident::QualifiedName;
+use crate::domain::settings::{IndexSettings, IndexSubject};
+use crate::pg::Tls;
+use crate::target::{Rebuilder, TargetDb, TargetError};
+
+/// Why nothing more starts on this target in this invocation.
+#[derive(Debug, Clone)]
+pub(super) enum Stop {
+    /// A rebuild had to wait for others and failed (or was cancelled): the next run
+    /// tries again.
+    Blocked(String),
+    /// The server cannot take rebuilds now (disk full, read-only, …).
+    Target(String),
+    /// A session every rebuild in the database would wait for.
+    Blocker(Blocker),
+}
+
+impl Stop {
+    pub(super) fn reason(&self) -> String {
+        match self {
+            Stop::Blocked(why) => format!(
+                "not started: an earlier rebuild on this target in this run was blocked ({why}); a later run tries again"
+            ),
+            Stop::Target(why) => format!("not started: the server cannot take rebuilds now ({why})"),
+            Stop::Blocker(blocker) => format!(
+                "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
+                blocker.describe()
+            ),
+        }
+    }
+
+    pub(super) fn blocker(&self) -> Option<Blocker> {
+        match self {
+            Stop::Blocker(blocker) => Some(blocker.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// One rebuild of ours: what was recorded when it started.
+#[derive(Debug, Clone)]
+pub(super) struct Started {
+    pub history_id: i64,
+    /// Its name when it started: after a swap the new index carries it.
+    pub index: QualifiedName,
+    pub table: String,
+    pub toast_owner: Option<QualifiedName>,
+    pub access_method: String,
+    pub size_before: u64,
+    pub estimated_bloat: Option<f64>,
+    pub trace: RebuildTrace,
+    pub settings: IndexSettings,
+    /// Started by an earlier invocation: its true duration is unknown.
+    pub adopted: bool,
+}
+
+pub(super) struct Work<'a, S> {
+    pub ctx: &'a RunContext<'a, S>,
+    pub db: &'a TargetDb,
+    pub key: &'a DatabaseKey,
+    connection: &'a PgConfig,
+    tls: &'a Tls,
+    /// Bytes per second of this target's recent rebuilds.
+    pub throughput: Option<f64>,
+    /// The rebuild connection, opened when first needed (and again if it breaks).
+    pub rebuilder: Option<Rebuilder>,
+    pub stop: Option<Stop>,
+}
+
+pub(super) fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl<'a, S: SecretSource> Work<'a, S> {
+    pub fn new(
+        ctx: &'a RunContext<'a, S>,
+        db: &'a TargetDb,
+        key: &'a DatabaseKey,
+        connection: &'a PgConfig,
+        tls: &'a Tls,
+        throughput: Option<f64>,
+    ) -> Self {
+        Work {
+            ctx,
+            db,
+            key,
+            connection,
+            tls,
+            throughput,
+            rebuilder: None,
+            stop: None,
+        }
+    }
+
+    /// The rebuild connection, taken out to run a rebuild (the caller puts it back
+    /// unless it leaves the rebuild to the server); opened if it is not open.
+    pub async fn take_rebuilder(&mut self) -> Result<Rebuilder, TargetError> {
+        match self.rebuilder.take() {
+            Some(rebuilder) if !rebuilder.is_closed() => Ok(rebuilder),
+            _ => Rebuilder::open(self.connection, self.tls).await,
+        }
+    }
+
+    /// The rebuild connection, open.
+    pub async fn rebuilder(&mut self) -> Result<&Rebuilder, TargetError> {
+        let rebuilder = self.take_rebuilder().await?;
+        Ok(self.rebuilder.insert(rebuilder))
+    }
+
+    /// Our own server processes in this database: never counted as blockers.
+    pub fn our_pids(&self) -> Vec<i32> {
+        self.rebuilder.iter().map(|r| r.backend_pid).collect()
+    }
+
+    /// The settings of an index known by name; `owner`: a TOAST index's table.
+    pub fn settings_of(
+        &self,
+        index: &QualifiedName,
+        table: &str,
+        owner: Option<&QualifiedName>,
+    ) -> IndexSettings {
+        let (schema, table) = match owner {
+            Some(owner) => (owner.schema.as_str(), owner.name.as_str()),
+            None => (index.schema.as_str(), table),
+        };
+        self.ctx.settings.for_index(&IndexSubject::named(
+            self.key.location(),
+            schema,
+            table,
+            &index.name,
+        ))
+    }
+}

@@ -1,0 +1,19 @@
+-- Our rebuild, known by what the target reported when its connection opened: the
+-- process id ($1) and that process's start ($2; NULL for rebuilds recorded before it
+-- was kept). Its phase and progress, whether it waits for a lock, and for whom.
+-- No row: that process is gone or runs something else.
+SELECT p.phase,
+       p.index_relid,
+       p.blocks_total,
+       p.blocks_done,
+       p.tuples_total,
+       p.tuples_done,
+       a.wait_event_type = 'Lock'           AS waiting,
+       pg_blocking_pids(a.pid)              AS blocking_pids
+FROM pg_stat_activity a
+LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid
+WHERE a.pid = $1
+  AND ($2::timestamptz IS NULL OR a.backend_start = $2)
+  AND a.application_name = 'index-pilot'
+  AND a.state = 'active'
+  AND a.query ILIKE 'REINDEX%';
