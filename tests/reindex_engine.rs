@@ -623,7 +623,10 @@ async fn leftovers_of_a_failed_rebuild_are_cleaned_up() {
     assert_eq!(busy.index, "public.busy_id");
     assert!(busy.error.contains("lock timeout"), "{busy:?}");
     assert_eq!(busy.sqlstate.as_deref(), Some("55P03"));
-    assert_eq!(busy.class, index_pilot::domain::failure::FailureClass::Blocked);
+    assert_eq!(
+        busy.class,
+        index_pilot::domain::failure::FailureClass::Blocked
+    );
     assert_eq!(busy.blocked_by[0].session.pid, Some(holder_pid), "{busy:?}");
     assert!(
         busy.error.contains("leftover public.busy_id_ccnew kept"),

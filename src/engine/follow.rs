@@ -18,12 +18,19 @@ use crate::domain::ident::QualifiedName;
 use crate::report::{InProgress, TargetReport};
 use crate::target::RebuildState;
 
+/// A rebuild of ours still running in the server.
+pub(super) struct Running {
+    pub index: QualifiedName,
+    /// What tells its copy from anyone else's invalid index.
+    pub trace: Option<RebuildTrace>,
+}
+
 impl<S: SecretSource> Work<'_, S> {
-    /// Returns the names of the rebuilds still running.
+    /// Returns the rebuilds still running.
     pub(super) async fn follow_earlier_rebuilds(
         &mut self,
         report: &mut TargetReport,
-    ) -> Result<Vec<String>, DatabaseError> {
+    ) -> Result<Vec<Running>, DatabaseError> {
         let mut running = Vec::new();
         let mut ended = Vec::new();
         for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {
@@ -45,7 +52,10 @@ impl<S: SecretSource> Work<'_, S> {
                         percent_done: state.percent_done,
                         running_ms: u64::try_from(open.running_ms).unwrap_or(0),
                     });
-                    running.push(open.index.to_string());
+                    running.push(Running {
+                        index: open.index.clone(),
+                        trace: open.trace.clone(),
+                    });
                 }
                 _ => ended.push(open),
             }

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use super::follow::Running;
 use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
 use crate::credentials::SecretSource;
+use crate::domain::aftermath::InvalidIndexRef;
 use crate::domain::plan::Mode;
 use crate::report::{Leftover, TargetReport};
 use crate::target::RebuildSession;
@@ -63,10 +65,12 @@ impl<S: SecretSource> Work<'_, S> {
     }
 
     /// Every invalid index of the database, reported; ours dropped when `may_drop`.
+    /// `running`: our rebuilds still running, whose copies are ours too.
     pub(super) async fn clean_up_leftovers(
         &mut self,
         report: &mut TargetReport,
         may_drop: bool,
+        running: &[Running],
     ) -> Result<(), DatabaseError> {
         let invalid = self.db.invalid_indexes(None).await?;
         let mut ours: HashMap<u32, LeftoverRecord> = self
@@ -91,7 +95,24 @@ impl<S: SecretSource> Work<'_, S> {
                 }
                 _ => None,
             };
+            let building = running.iter().find(|r| {
+                r.trace.as_ref().is_some_and(|trace| {
+                    trace
+                        .leftover(InvalidIndexRef {
+                            oid: index.oid,
+                            name: &index.name.name,
+                            table_oid: index.table_oid,
+                        })
+                        .is_some()
+                })
+            });
             let action = match &record {
+                None if building.is_some() => {
+                    format!(
+                        "ours: the copy our rebuild of {} is building",
+                        building.map(|r| r.index.to_string()).unwrap_or_default()
+                    )
+                }
                 None if self.db.builds_in_progress(index.table_oid).await? > 0 => {
                     "not ours: an index build is in progress on its table (this may be that build)"
                         .to_owned()
@@ -127,7 +148,7 @@ impl<S: SecretSource> Work<'_, S> {
                 table: index.table,
                 size_bytes: index.size_bytes,
                 maintained_by_writes: index.is_ready,
-                ours: record.is_some(),
+                ours: record.is_some() || building.is_some(),
                 action,
             });
         }

@@ -284,7 +284,7 @@ async fn process_database<S: SecretSource>(
 
     // Nothing is dropped beside a rebuild of ours still running in this database.
     let may_drop = mode.changes_targets() && running.is_empty();
-    work.clean_up_leftovers(report, may_drop).await?;
+    work.clean_up_leftovers(report, may_drop, &running).await?;
     if mode == Mode::DryRun {
         return Ok(Progress::Done);
     }
@@ -292,7 +292,10 @@ async fn process_database<S: SecretSource>(
         for candidate in &candidates {
             report.defer(
                 &candidate.assessment.index.name,
-                format!("waits for the rebuild of {busy} still running on this target"),
+                format!(
+                    "waits for the rebuild of {} still running on this target",
+                    busy.index
+                ),
             );
         }
         return Ok(Progress::Blocked);

@@ -114,9 +114,19 @@ impl<S: SecretSource> Work<'_, S> {
                 started.settings.minimum_reliable_index_size,
             );
             let baseline = fresh_baseline(rebuilt.size_bytes, rebuilt.reltuples, reliable);
-            let note = what_failed.map(|error| {
-                describe_leftovers(format!("after the swap: {error}"), &dropped, &kept)
-            });
+            // A process that ended after the swap ended as it should (its client was
+            // gone): only an error we saw, or what it left, is worth a note.
+            let note = match &end {
+                End::Failed { .. } => what_failed.map(|error| {
+                    describe_leftovers(format!("after the swap: {error}"), &dropped, &kept)
+                }),
+                _ if !kept.is_empty() || !dropped.is_empty() => Some(describe_leftovers(
+                    "after the swap".to_owned(),
+                    &dropped,
+                    &kept,
+                )),
+                _ => None,
+            };
             self.ctx
                 .control
                 .finish_reindex_completed(

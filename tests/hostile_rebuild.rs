@@ -1,0 +1,610 @@
+//! What production does to a rebuild: others' invalid indexes that look like ours,
+//! old snapshots and idle transactions, failures after the swap, a clock that
+//! disagrees, a connection that breaks while the server goes on building.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::proxy::Proxy;
+use common::watch::{running_reindex, wait_until, BuildSampler};
+use common::{create_slow_tables, json, lambda_context, Fixture};
+use index_pilot::handler::handle;
+use index_pilot::report::{Report, TargetReport};
+use lambda_runtime::LambdaEvent;
+use serde_json::{json, Value};
+use tokio_postgres::Client;
+
+async fn batch(client: &Client, sql: &str) {
+    client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+}
+
+async fn create_table(fx: &Fixture, table: &str, rows: i32) {
+    batch(
+        &fx.target().await,
+        &format!(
+            "CREATE TABLE {table} (id int NOT NULL, payload text);
+             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
+             CREATE INDEX {table}_id ON {table} (id);"
+        ),
+    )
+    .await;
+    fx.vacuum(table).await;
+}
+
+/// A session of the target database that names itself, as applications do.
+async fn session(fx: &Fixture, application: &str) -> (Client, i32) {
+    let url = format!(
+        "{}?application_name={application}",
+        fx.cluster.url(&fx.target_db)
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let pid = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (client, pid)
+}
+
+/// Invalid indexes of the target with their oids, by name.
+async fn invalid_indexes(fx: &Fixture) -> Vec<(String, u32)> {
+    fx.target()
+        .await
+        .query(
+            "SELECT c.relname::text, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+             WHERE NOT x.indisvalid ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+fn names(list: &[(String, u32)]) -> Vec<&str> {
+    list.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+fn rebuilt(report: &TargetReport) -> Vec<&str> {
+    let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();
+    names.sort();
+    names
+}
+
+async fn history(fx: &Fixture) -> Vec<(String, String)> {
+    fx.control()
+        .await
+        .query(
+            "SELECT index_name, status FROM index_pilot.reindex_history ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+async fn invoke_within(fx: &Fixture, event: Value, budget: Duration) -> Report {
+    handle(&fx.app, LambdaEvent::new(event, lambda_context(budget)))
+        .await
+        .expect("the invocation succeeds")
+}
+
+/// Starts `index`'s rebuild in an invocation too short for it (the server goes on),
+/// waits until its copy is being built, then terminates the server process: the
+/// rebuild fails in the server, leaving its copy.
+async fn interrupt_rebuild(fx: &Fixture, index: &str, observer: &Client) {
+    let event = json!({"mode": "reindex", "index": index, "force": true});
+    let report = invoke_within(fx, event, Duration::from_millis(2500)).await;
+    let entry = &report.targets[0];
+    assert_eq!(entry.in_progress.len(), 1, "{report:?}");
+    let pid = entry.in_progress[0].pid;
+    wait_until(
+        observer,
+        &format!(
+            "SELECT EXISTS (SELECT FROM pg_stat_progress_create_index
+                 WHERE pid = {pid} AND phase LIKE 'building index%')"
+        ),
+        Duration::from_secs(20),
+    )
+    .await;
+    batch(observer, &format!("SELECT pg_terminate_backend({pid})")).await;
+    wait_until(
+        observer,
+        &format!("SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = {pid})"),
+        Duration::from_secs(20),
+    )
+    .await;
+}
+
+/// Someone else's invalid indexes — `orders_ccnew`, `fragile_idx_ccnew` (failed
+/// CREATE INDEX CONCURRENTLY under names that look like our copies) and one with an
+/// unrelated name — survive every mode, including interrupted rebuilds of
+/// `orders_idx` and `fragile_idx`, whose own copies are dropped.
+#[tokio::test]
+async fn only_our_leftovers_are_dropped_known_by_identity() {
+    let fx = Fixture::new("identity").await;
+    create_slow_tables(&fx, 0, Duration::from_secs(4)).await;
+    let target = fx.target().await;
+    for table in ["orders", "fragile"] {
+        batch(
+            &target,
+            &format!(
+                "CREATE TABLE {table} (id int, k text, dup int);
+                 INSERT INTO {table} SELECT g, md5(g::text), 1 FROM generate_series(1, 100) g;"
+            ),
+        )
+        .await;
+    }
+    batch(
+        &target,
+        "CREATE INDEX orders_idx ON orders (slow_key(k));
+         CREATE INDEX fragile_idx ON fragile (slow_key(k));",
+    )
+    .await;
+    // Failed builds of someone else: duplicates make each unique build fail.
+    for (name, table) in [
+        ("orders_ccnew", "orders"),
+        ("fragile_idx_ccnew", "fragile"),
+        ("half_built_thing", "orders"),
+    ] {
+        let failed = target
+            .batch_execute(&format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} (dup)"
+            ))
+            .await;
+        assert!(failed.is_err(), "{name} was meant to fail");
+    }
+    fx.vacuum("orders, fragile").await;
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    let foreign = invalid_indexes(&fx).await;
+    assert_eq!(
+        names(&foreign),
+        ["fragile_idx_ccnew", "half_built_thing", "orders_ccnew"]
+    );
+
+    for mode in ["dry_run", "baseline", "run"] {
+        fx.invoke_main(json!({"mode": mode})).await;
+        assert_eq!(invalid_indexes(&fx).await, foreign, "after {mode}");
+    }
+
+    interrupt_rebuild(&fx, "public.orders_idx", &target).await;
+    assert_eq!(
+        names(&invalid_indexes(&fx).await),
+        [
+            "fragile_idx_ccnew",
+            "half_built_thing",
+            "orders_ccnew",
+            "orders_idx_ccnew"
+        ]
+    );
+    // The next invocation settles the interrupted rebuild and drops its copy only;
+    // then it starts fragile_idx's, which is interrupted in turn. Its copy is
+    // fragile_idx_ccnew1: the name without a number was taken.
+    interrupt_rebuild(&fx, "public.fragile_idx", &target).await;
+    let after_orders = invalid_indexes(&fx).await;
+    assert_eq!(
+        names(&after_orders),
+        [
+            "fragile_idx_ccnew",
+            "fragile_idx_ccnew1",
+            "half_built_thing",
+            "orders_ccnew"
+        ]
+    );
+    let settled = fx
+        .invoke_main(json!({"mode": "reindex", "index": "public.orders_idx"}))
+        .await;
+    let fragile = settled
+        .failed
+        .iter()
+        .find(|f| f.index == "public.fragile_idx")
+        .unwrap_or_else(|| panic!("{settled:?}"));
+    assert!(
+        fragile
+            .error
+            .contains("dropped its leftover public.fragile_idx_ccnew1"),
+        "{fragile:?}"
+    );
+    assert_eq!(invalid_indexes(&fx).await, foreign);
+    // And nothing of ours is left to drop later either.
+    let recorded: i64 = fx
+        .control()
+        .await
+        .query_one("SELECT count(*) FROM index_pilot.leftovers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 0);
+    // Every one of them is reported, with its size and whether writes maintain it.
+    let report = fx.invoke_main(json!({"mode": "dry_run"})).await;
+    assert_eq!(report.leftovers.len(), 3, "{:?}", report.leftovers);
+    for leftover in &report.leftovers {
+        assert_eq!(leftover.action, "not ours: reported only", "{leftover:?}");
+        let shown = json(leftover);
+        assert_eq!(shown["ours"], false);
+        assert!(shown["size_bytes"].is_u64(), "{leftover:?}");
+        assert!(shown["maintained_by_writes"].is_boolean(), "{leftover:?}");
+    }
+}
+
+/// A session with a snapshot older than max_blocker_age defers every rebuild of its
+/// database, a writer that old defers its table's: the report names them (pid, user,
+/// application, client, state, age; never their query), nothing starts, nothing is
+/// left behind.
+#[tokio::test]
+async fn an_old_transaction_defers_rebuilds_and_is_named() {
+    let fx = Fixture::new("oldxact").await;
+    create_table(&fx, "a", 100_000).await;
+    create_table(&fx, "b", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "max_blocker_age", "1s").await;
+    let (reporting, reporting_pid) = session(&fx, "reporting-job").await;
+    batch(
+        &reporting,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 'secret-token-4711';",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        fx.invoke_main(json!({"mode": "run"})),
+    )
+    .await
+    .expect("the run ended without waiting for the old transaction");
+    assert!(
+        report.reindexed.is_empty() && report.failed.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(report.deferred.len(), 2, "{:?}", report.deferred);
+    for deferred in &report.deferred {
+        let blocker = &json(deferred)["blocker"];
+        assert_eq!(blocker["pid"], reporting_pid, "{deferred:?}");
+        assert_eq!(blocker["user"], "postgres");
+        assert_eq!(blocker["application"], "reporting-job");
+        assert_eq!(blocker["client_addr"], "127.0.0.1");
+        assert_eq!(blocker["state"], "idle in transaction");
+        assert_eq!(blocker["holds"], "snapshot");
+        assert!(blocker["transaction_age_s"].as_f64().unwrap() >= 1.5);
+        assert!(deferred.reason.contains("holds a snapshot"), "{deferred:?}");
+    }
+    assert!(!serde_json::to_string(&report)
+        .unwrap()
+        .contains("secret-token"));
+    assert!(history(&fx).await.is_empty(), "a rebuild was started");
+    assert!(invalid_indexes(&fx).await.is_empty());
+    batch(&reporting, "COMMIT").await;
+
+    // A writer on b, idle in its transaction: only b's index waits.
+    let (writer, writer_pid) = session(&fx, "batch-loader").await;
+    batch(&writer, "BEGIN; INSERT INTO b VALUES (0, 'x');").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    assert_eq!(rebuilt(&report), ["public.a_id"], "{report:?}");
+    let b = &report.deferred[0];
+    assert_eq!(b.index, "public.b_id");
+    assert_eq!(json(b)["blocker"]["pid"], writer_pid);
+    assert_eq!(json(b)["blocker"]["holds"], "lock_on_table");
+    batch(&writer, "COMMIT").await;
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    assert_eq!(rebuilt(&report), ["public.b_id"]);
+}
+
+/// A young transaction holding a snapshot makes the rebuild wait at its end; after
+/// max_rebuild_wait index-pilot cancels it (its own backend only), drops its copy,
+/// names whom it waited for, and starts nothing else on the target in that run.
+#[tokio::test]
+async fn a_rebuild_waiting_too_long_is_cancelled_and_nothing_else_starts() {
+    let fx = Fixture::new("waiting").await;
+    create_table(&fx, "a", 100_000).await;
+    create_table(&fx, "b", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "max_rebuild_wait", "1s").await;
+    let (holder, holder_pid) = session(&fx, "dashboard").await;
+    batch(&holder, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;").await;
+
+    let started = Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(40),
+        fx.invoke_main(json!({"mode": "run"})),
+    )
+    .await
+    .expect("the run ended well before lock_timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(report.reindexed.is_empty(), "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let failed = &report.failed[0];
+    let failed_json = json(failed);
+    assert_eq!(failed_json["class"], "blocked");
+    assert_eq!(failed_json["sqlstate"], "57014");
+    assert_eq!(failed_json["blocked_by"][0]["pid"], holder_pid);
+    assert!(
+        failed
+            .error
+            .contains("cancelled by index-pilot after waiting"),
+        "{failed:?}"
+    );
+    assert!(failed.error.contains("dropped its leftover"), "{failed:?}");
+    let other = &report.deferred[0];
+    assert!(other.reason.contains("was blocked"), "{other:?}");
+    assert!(invalid_indexes(&fx).await.is_empty());
+    // The holder is still there: only our own backend was cancelled.
+    batch(&holder, "SELECT 1; COMMIT;").await;
+
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    assert_eq!(rebuilt(&report), ["public.a_id", "public.b_id"]);
+}
+
+/// A reader idle in its transaction makes the rebuild time out after the swap, while
+/// it waits to mark the old index dead: the rebuild did its work. It is recorded
+/// completed with the new index's oid and baseline, and `_ccold` is dropped as soon
+/// as the reader lets it.
+#[tokio::test]
+async fn a_failure_after_the_swap_is_a_completed_rebuild() {
+    let fx = Fixture::new("swapped").await;
+    create_table(&fx, "a", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "lock_timeout", "2s").await;
+    let oid_before: u32 = fx
+        .target()
+        .await
+        .query_one("SELECT 'a_id'::regclass::oid", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let (reader, _) = session(&fx, "reader").await;
+    batch(&reader, "BEGIN; SELECT count(*) FROM a;").await;
+
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(rebuilt(&report), ["public.a_id"], "{report:?}");
+    let note = json(&report.reindexed[0])["note"].to_string();
+    assert!(
+        note.contains("after the swap") && note.contains("lock timeout"),
+        "{note}"
+    );
+    assert!(note.contains("leftover public.a_id_ccold kept"), "{note}");
+    let oid_after: u32 = fx
+        .target()
+        .await
+        .query_one("SELECT 'a_id'::regclass::oid", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_ne!(oid_after, oid_before);
+    assert_eq!(
+        invalid_indexes(&fx).await,
+        [("a_id_ccold".to_owned(), oid_before)]
+    );
+    let control = fx.control().await;
+    let row = control
+        .query_one(
+            "SELECT status, index_oid_after FROM index_pilot.reindex_history",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "completed");
+    assert_eq!(row.get::<_, Option<u32>>(1), Some(oid_after));
+    let state: u32 = control
+        .query_one(
+            "SELECT index_oid FROM index_pilot.index_state
+             WHERE index_name = 'a_id' AND best_ratio IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, oid_after, "the baseline follows the new index");
+
+    batch(&reader, "COMMIT").await;
+    let again = fx.invoke_main(json!({"mode": "run"})).await;
+    let ccold = again
+        .leftovers
+        .iter()
+        .find(|l| l.index == "public.a_id_ccold")
+        .unwrap_or_else(|| panic!("{again:?}"));
+    assert_eq!(ccold.action, "ours: dropped");
+    assert!(again.reindexed.is_empty(), "rebuilt twice: {again:?}");
+    assert!(invalid_indexes(&fx).await.is_empty());
+}
+
+/// The control database's clock an hour behind the target's: a rebuild that an
+/// earlier invocation left running is still known as running (by its process id and
+/// process start, both from the target), and nothing starts beside it.
+#[tokio::test]
+async fn a_skewed_control_clock_does_not_hide_a_running_rebuild() {
+    let fx = Fixture::new("skew").await;
+    create_slow_tables(&fx, 2, Duration::from_secs(6)).await;
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    batch(
+        &fx.control().await,
+        "CREATE FUNCTION index_pilot.an_hour_behind() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN NEW.started_at := NEW.started_at - interval '1 hour'; RETURN NEW; END $$;
+         CREATE TRIGGER an_hour_behind BEFORE INSERT ON index_pilot.reindex_history
+         FOR EACH ROW EXECUTE FUNCTION index_pilot.an_hour_behind();",
+    )
+    .await;
+    let sampler = BuildSampler::start(fx.target().await);
+
+    let first = invoke_within(&fx, json!({"mode": "run"}), Duration::from_secs(2)).await;
+    let started = &first.targets[0].in_progress;
+    assert_eq!(started.len(), 1, "{first:?}");
+    let next_hop = fx.app.reinvoker.next_event().expect("a next hop");
+    let second = invoke_within(&fx, next_hop, Duration::from_secs(3)).await;
+    let entry = &second.targets[0];
+    assert_eq!(entry.in_progress.len(), 1, "{second:?}");
+    assert_eq!(entry.in_progress[0].index, started[0].index);
+    assert!(
+        entry.failed.is_empty() && entry.reindexed.is_empty(),
+        "{second:?}"
+    );
+    assert!(
+        entry.deferred[0].reason.contains("still running"),
+        "{:?}",
+        entry.deferred
+    );
+    let (max, samples) = sampler.max_at_once();
+    assert!(samples > 10);
+    assert_eq!(max, 1, "two rebuilds ran at once");
+}
+
+/// A recorded leftover of ours is not dropped while a rebuild of ours runs in the
+/// database (another table's): DROP INDEX CONCURRENTLY waits like a rebuild does.
+#[tokio::test]
+async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
+    let fx = Fixture::new("beside").await;
+    create_table(&fx, "plain", 100_000).await;
+    create_slow_tables(&fx, 1, Duration::from_secs(8)).await;
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    fx.set(&[], "lock_timeout", "1s").await;
+    // A reader with a snapshot makes plain_id's rebuild fail, and its copy's drop.
+    let (reader, _) = session(&fx, "reader").await;
+    batch(
+        &reader,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM plain;",
+    )
+    .await;
+    let failed = fx
+        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id", "force": true}))
+        .await;
+    assert_eq!(failed.failed.len(), 1, "{failed:?}");
+    assert_eq!(names(&invalid_indexes(&fx).await), ["plain_id_ccnew"]);
+    // lazy_0_k's rebuild outlives this invocation.
+    let event = json!({"mode": "reindex", "index": "public.lazy_0_k", "force": true});
+    let leaving = invoke_within(&fx, event, Duration::from_secs(3)).await;
+    assert_eq!(leaving.targets[0].in_progress.len(), 1, "{leaving:?}");
+    batch(&reader, "COMMIT").await;
+
+    let beside = fx
+        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id"}))
+        .await;
+    assert_eq!(beside.in_progress.len(), 1, "{beside:?}");
+    let ours = beside
+        .leftovers
+        .iter()
+        .find(|l| l.index == "public.plain_id_ccnew")
+        .unwrap_or_else(|| panic!("{beside:?}"));
+    assert_eq!(
+        ours.action,
+        "ours: kept while a rebuild of ours runs in this database"
+    );
+    assert!(names(&invalid_indexes(&fx).await).contains(&"plain_id_ccnew"));
+
+    let observer = fx.target().await;
+    wait_until(
+        &observer,
+        "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'index-pilot'
+             AND query ILIKE 'REINDEX%' AND state = 'active')",
+        Duration::from_secs(30),
+    )
+    .await;
+    let after = fx
+        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id"}))
+        .await;
+    // The outlived rebuild is recorded, the leftover dropped, and plain_id (without a
+    // baseline, so a candidate) rebuilt at last.
+    assert_eq!(
+        rebuilt(&after),
+        ["public.lazy_0_k", "public.plain_id"],
+        "{after:?}"
+    );
+    assert!(invalid_indexes(&fx).await.is_empty(), "{after:?}");
+}
+
+/// The rebuild connection breaks while the server builds (a network cut): the server
+/// goes on, so index-pilot follows it by its pid like a rebuild that outlived its
+/// invocation, and never starts the next candidate beside it.
+#[tokio::test]
+async fn a_broken_rebuild_connection_is_followed_not_doubled() {
+    let fx = Fixture::new("cut").await;
+    create_slow_tables(&fx, 2, Duration::from_secs(4)).await;
+    let proxy = Proxy::start(fx.cluster.port).await;
+    let through_proxy = format!(
+        "postgresql://postgres@127.0.0.1:{}/{}",
+        proxy.port, fx.target_db
+    );
+    let fx = fx.with_targets(json!([{"name": "main", "url": through_proxy}]));
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    let sampler = BuildSampler::start(fx.target().await);
+    let observer = fx.target().await;
+
+    let invocation = invoke_within(&fx, json!({"mode": "run"}), Duration::from_secs(30));
+    let cut = async {
+        running_reindex(&observer, Duration::from_secs(20)).await;
+        // The scan connection came first; the rebuild connection is the newest.
+        assert_eq!(proxy.accepted(), 2);
+        proxy.cut_newest();
+    };
+    let (report, ()) = tokio::join!(invocation, cut);
+    let entry = &report.targets[0];
+    assert!(entry.failed.is_empty(), "{report:?}");
+    assert_eq!(entry.in_progress.len(), 1, "{report:?}");
+    assert!(
+        entry.in_progress[0].phase.contains("connection broke"),
+        "{report:?}"
+    );
+    assert!(
+        entry.deferred[0].reason.contains("still running"),
+        "{:?}",
+        entry.deferred
+    );
+    // Hops that come while it runs report it in progress and start nothing else.
+    while let Some(event) = fx.app.reinvoker.next_event() {
+        let hop = invoke_within(&fx, event, Duration::from_secs(20)).await;
+        let entry = &hop.targets[0];
+        assert!(entry.failed.is_empty(), "{hop:?}");
+        assert!(
+            entry.reindexed.iter().all(|r| r.index == "public.lazy_0_k"),
+            "{hop:?}"
+        );
+    }
+    wait_until(
+        &observer,
+        "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'index-pilot'
+             AND query ILIKE 'REINDEX%' AND state = 'active')",
+        Duration::from_secs(30),
+    )
+    .await;
+    let event = json!({"mode": "reindex", "index": "public.lazy_1_k", "force": true});
+    let last = invoke_within(&fx, event, Duration::from_secs(30)).await;
+    let completed: Vec<(String, i64)> = fx
+        .control()
+        .await
+        .query(
+            "SELECT index_name, count(*) FROM index_pilot.reindex_history
+             WHERE status = 'completed' GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        completed,
+        [("lazy_0_k".to_owned(), 1), ("lazy_1_k".to_owned(), 1)],
+        "{last:?}"
+    );
+    let (max, samples) = sampler.max_at_once();
+    assert!(samples > 10);
+    assert_eq!(max, 1, "two rebuilds ran at once");
+}
