@@ -217,7 +217,6 @@ pub struct Failed {
     pub sqlstate: Option<String>,
     pub class: FailureClass,
     /// Put in quarantine by this failure.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub quarantined: bool,
     /// Whom it waited for when it failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]

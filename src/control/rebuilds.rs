@@ -353,14 +353,17 @@ impl ControlStore {
         Ok(())
     }
 
+    /// Puts an index in quarantine; returns when (UTC, RFC 3339), or `None` when it
+    /// was in quarantine already.
     pub async fn quarantine(
         &self,
         db: &DatabaseKey,
         entry: &QuarantineEntry,
         history_id: i64,
-    ) -> Result<(), ControlError> {
-        self.client
-            .execute(
+    ) -> Result<Option<String>, ControlError> {
+        let row = self
+            .client
+            .query_opt(
                 include_str!("sql/quarantine_index.sql"),
                 &[
                     &db.target,
@@ -378,7 +381,9 @@ impl ControlStore {
             )
             .await
             .map_err(failed("quarantining an index"))?;
-        Ok(())
+        row.map(|row| column(&row, "since"))
+            .transpose()
+            .map_err(failed("quarantining an index"))
     }
 
     /// Indexes of this database in quarantine now.

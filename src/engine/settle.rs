@@ -198,31 +198,35 @@ impl<S: SecretSource> Work<'_, S> {
         let quarantined = self
             .quarantine_if_due(started, class, &error, sqlstate.as_deref())
             .await?;
+        if let Some(entry) = &quarantined {
+            report.quarantined.push(entry.clone().into());
+        }
         report.failed.push(Failed {
             index: shown,
             error,
             sqlstate,
             class,
-            quarantined,
+            quarantined: quarantined.is_some(),
             blocked_by,
         });
         Ok(Some(class))
     }
 
+    /// Quarantines the index when this failure calls for it; returns the entry.
     async fn quarantine_if_due(
         &self,
         started: &Started,
         class: FailureClass,
         error: &str,
         sqlstate: Option<&str>,
-    ) -> Result<bool, DatabaseError> {
+    ) -> Result<Option<QuarantineEntry>, DatabaseError> {
         let index_oid = started.trace.index_oid_before;
         let past = self.ctx.control.past_rebuilds(self.key, index_oid).await?;
         let in_a_row = failures_in_a_row(&past);
         if !quarantines(class, in_a_row, started.settings.quarantine_after) {
-            return Ok(false);
+            return Ok(None);
         }
-        let entry = QuarantineEntry {
+        let mut entry = QuarantineEntry {
             index_oid,
             index: started.index.clone(),
             table: started.table.clone(),
@@ -231,13 +235,18 @@ impl<S: SecretSource> Work<'_, S> {
             failures: i32::try_from(in_a_row).unwrap_or(i32::MAX),
             since: String::new(),
         };
-        self.ctx
+        let Some(since) = self
+            .ctx
             .control
             .quarantine(self.key, &entry, started.history_id)
-            .await?;
+            .await?
+        else {
+            return Ok(None);
+        };
+        entry.since = since;
         tracing::warn!(target = %self.key.target, index = %started.index, failures = in_a_row,
             class = class.as_str(), "index quarantined");
-        Ok(true)
+        Ok(Some(entry))
     }
 
     /// What this rebuild left on its table, ours by identity: dropped when `may_drop`

@@ -33,7 +33,9 @@ impl Stop {
             Stop::Blocked(why) => format!(
                 "not started: an earlier rebuild on this target in this run was blocked ({why}); a later run tries again"
             ),
-            Stop::Target(why) => format!("not started: the server cannot take rebuilds now ({why})"),
+            Stop::Target(why) => format!(
+                "not started: the server refused rebuilds for now ({why}); a later run tries again"
+            ),
             Stop::Blocker(blocker) => format!(
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()

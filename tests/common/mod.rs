@@ -430,6 +430,11 @@ impl Fixture {
         self
     }
 
+    /// The target database's URL for another role.
+    pub fn url_as_role(&self, role: &str) -> String {
+        self.cluster.url_as(role, &self.target_db)
+    }
+
     /// The control database's connection settings.
     pub fn control_config(&self) -> tokio_postgres::Config {
         match &self.app.config.control.source {
