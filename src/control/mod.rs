@@ -2,13 +2,13 @@
 //! runs. Every write is a short autocommit statement; nothing here holds a
 //! transaction open except the migration at start-up.
 
+mod aside;
 mod migrate;
 mod rebuilds;
 mod runs;
 
-pub use rebuilds::{
-    LeftoverRecord, OpenRebuild, QuarantineEntry, RebuiltIndex, ReindexFailure, ReindexStart,
-};
+pub use aside::{LeftoverRecord, QuarantineEntry};
+pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::RunClaim;
 
 use std::collections::HashMap;

@@ -1,0 +1,243 @@
+use super::*;
+use std::time::Duration;
+
+fn row(id: i64, scope: Scope, key: &str, value: &str) -> SettingRow {
+    SettingRow {
+        id,
+        scope,
+        key: key.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+fn subject<'a>(schema: &'a str, table: &'a str, index: &'a str) -> IndexSubject<'a> {
+    IndexSubject {
+        target: "orders",
+        database: "app",
+        schema,
+        table,
+        index,
+    }
+}
+
+#[test]
+fn defaults_parse() {
+    let rows: Vec<SettingRow> = SettingKey::ALL
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| {
+            let value = key.default_value()?;
+            Some(row(i as i64, Scope::default(), key.name(), value))
+        })
+        .collect();
+    let from_rows = Settings::from_rows(&rows).unwrap();
+    assert_eq!(
+        from_rows.for_index(&subject("public", "t", "t_pkey")),
+        IndexSettings::default()
+    );
+    let settings = Settings::from_rows(&[]).unwrap();
+    let resolved = settings.for_index(&subject("public", "t", "t_pkey"));
+    assert_eq!(resolved.index_size_threshold, 10 * 1024 * 1024);
+    assert_eq!(resolved.rebuild_scale_factor, 2.0);
+    assert_eq!(resolved.minimum_reliable_index_size, 128 * 1024);
+    assert_eq!(resolved.lock_timeout, Duration::from_secs(60));
+    assert_eq!(resolved.skip, None);
+    assert_eq!(settings.history_retention(), "10 years");
+}
+
+#[test]
+fn most_specific_level_wins() {
+    let rows = [
+        row(1, Scope::default(), "index_size_threshold", "1MB"),
+        row(
+            2,
+            Scope {
+                database: Some("app".into()),
+                ..Default::default()
+            },
+            "index_size_threshold",
+            "2MB",
+        ),
+        row(
+            3,
+            Scope {
+                schema: Some("sales".into()),
+                ..Default::default()
+            },
+            "index_size_threshold",
+            "3MB",
+        ),
+        row(
+            4,
+            Scope {
+                schema: Some("sales".into()),
+                table: Some("orders".into()),
+                ..Default::default()
+            },
+            "index_size_threshold",
+            "4MB",
+        ),
+        row(
+            5,
+            Scope {
+                index: Some("orders_pkey".into()),
+                ..Default::default()
+            },
+            "index_size_threshold",
+            "5MB",
+        ),
+    ];
+    let s = Settings::from_rows(&rows).unwrap();
+    let mb = |n: u64| n * 1024 * 1024;
+    assert_eq!(
+        s.for_index(&subject("sales", "orders", "orders_pkey"))
+            .index_size_threshold,
+        mb(5)
+    );
+    assert_eq!(
+        s.for_index(&subject("sales", "orders", "orders_x"))
+            .index_size_threshold,
+        mb(4)
+    );
+    assert_eq!(
+        s.for_index(&subject("sales", "items", "items_x"))
+            .index_size_threshold,
+        mb(3)
+    );
+    assert_eq!(
+        s.for_index(&subject("public", "items", "items_x"))
+            .index_size_threshold,
+        mb(2)
+    );
+    let other_db = IndexSubject {
+        database: "other",
+        ..subject("public", "t", "i")
+    };
+    assert_eq!(s.for_index(&other_db).index_size_threshold, mb(1));
+}
+
+#[test]
+fn wildcards_and_literal_tie_break() {
+    let rows = [
+        row(
+            1,
+            Scope {
+                table: Some("*".into()),
+                ..Default::default()
+            },
+            "index_rebuild_scale_factor",
+            "3",
+        ),
+        row(
+            2,
+            Scope {
+                table: Some("order?_*".into()),
+                ..Default::default()
+            },
+            "index_rebuild_scale_factor",
+            "4",
+        ),
+    ];
+    let s = Settings::from_rows(&rows).unwrap();
+    assert_eq!(
+        s.for_index(&subject("public", "orders_2024", "i"))
+            .rebuild_scale_factor,
+        4.0
+    );
+    assert_eq!(
+        s.for_index(&subject("public", "order_2024", "i"))
+            .rebuild_scale_factor,
+        3.0
+    );
+}
+
+#[test]
+fn target_pattern_is_database_level() {
+    let rows = [row(
+        7,
+        Scope {
+            target: Some("ord*".into()),
+            ..Default::default()
+        },
+        "skip",
+        "true",
+    )];
+    let s = Settings::from_rows(&rows).unwrap();
+    assert_eq!(
+        s.for_index(&subject("public", "t", "i")).skip,
+        Some(Origin::Row(7))
+    );
+    let other = IndexSubject {
+        target: "billing",
+        ..subject("public", "t", "i")
+    };
+    assert_eq!(s.for_index(&other).skip, None);
+}
+
+#[test]
+fn built_in_skips_and_their_override() {
+    let s = Settings::from_rows(&[]).unwrap();
+    assert!(s.for_index(&subject("repack", "log_1", "i")).skip.is_some());
+    assert!(s
+        .for_index(&subject("pgq", "event_1_0", "i"))
+        .skip
+        .is_some());
+    assert!(s.for_index(&subject("pgq", "queue", "i")).skip.is_none());
+    let rows = [row(
+        9,
+        Scope {
+            schema: Some("repack".into()),
+            ..Default::default()
+        },
+        "skip",
+        "false",
+    )];
+    let s = Settings::from_rows(&rows).unwrap();
+    assert!(s.for_index(&subject("repack", "log_1", "i")).skip.is_none());
+}
+
+#[test]
+fn bad_rows_name_the_row() {
+    let err = Settings::from_rows(&[row(3, Scope::default(), "index_size_threshold", "big")])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("setting #3 (index_size_threshold)"),
+        "{err}"
+    );
+    let err = Settings::from_rows(&[row(4, Scope::default(), "colour", "blue")]).unwrap_err();
+    assert!(err.to_string().contains("unknown key \"colour\""), "{err}");
+    assert!(Settings::from_rows(&[row(
+        5,
+        Scope::default(),
+        "index_rebuild_scale_factor",
+        "0.5"
+    )])
+    .is_err());
+    assert!(Settings::from_rows(&[row(6, Scope::default(), "lock_timeout", "0s")]).is_err());
+}
+
+#[test]
+fn global_retention_ignores_scoped_rows() {
+    let rows = [
+        row(
+            1,
+            Scope::default(),
+            "reindex_history_retention_period",
+            "90 days",
+        ),
+        row(
+            2,
+            Scope {
+                schema: Some("x".into()),
+                ..Default::default()
+            },
+            "reindex_history_retention_period",
+            "1 day",
+        ),
+    ];
+    assert_eq!(
+        Settings::from_rows(&rows).unwrap().history_retention(),
+        "90 days"
+    );
+}
