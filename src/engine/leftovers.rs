@@ -64,6 +64,42 @@ impl<S: SecretSource> Work<'_, S> {
         })
     }
 
+    /// One of our recorded leftovers, still there: dropped when that is allowed and
+    /// safe. Returns what was done, for the report.
+    async fn drop_recorded(
+        &mut self,
+        record: &LeftoverRecord,
+        dry_run: bool,
+        may_drop: bool,
+    ) -> Result<String, DatabaseError> {
+        if dry_run {
+            return Ok("ours: a run drops it".to_owned());
+        }
+        if !may_drop {
+            return Ok("ours: kept while a rebuild of ours runs in this database".to_owned());
+        }
+        let settings = self.settings_of(&record.name, &record.table, None);
+        Ok(
+            match self.drop_leftover(record, (&settings).into()).await? {
+                DropOutcome::Dropped | DropOutcome::Gone => {
+                    self.ctx
+                        .control
+                        .forget_leftover(self.key, record.oid)
+                        .await?;
+                    "ours: dropped".to_owned()
+                }
+                DropOutcome::NoLongerOurs(why) => {
+                    self.ctx
+                        .control
+                        .forget_leftover(self.key, record.oid)
+                        .await?;
+                    format!("no longer ours ({why}): reported only")
+                }
+                DropOutcome::Kept(why) => format!("ours: kept for a later run ({why})"),
+            },
+        )
+    }
+
     /// Every invalid index of the database, reported; ours dropped when `may_drop`.
     /// `running`: our rebuilds still running, whose copies are ours too.
     pub(super) async fn clean_up_leftovers(
@@ -73,7 +109,7 @@ impl<S: SecretSource> Work<'_, S> {
         running: &[Running],
     ) -> Result<(), DatabaseError> {
         let invalid = self.db.invalid_indexes(None).await?;
-        let mut ours: HashMap<u32, LeftoverRecord> = self
+        let mut recorded: HashMap<u32, LeftoverRecord> = self
             .ctx
             .control
             .leftovers(self.key)
@@ -83,7 +119,7 @@ impl<S: SecretSource> Work<'_, S> {
             .collect();
         let dry_run = self.ctx.request.mode == Mode::DryRun;
         for index in invalid {
-            let record = match ours.remove(&index.oid) {
+            let record = match recorded.remove(&index.oid) {
                 Some(record) if record.name == index.name => Some(record),
                 // The oid carries another name now: not what we left.
                 Some(record) if !dry_run => {
@@ -106,56 +142,35 @@ impl<S: SecretSource> Work<'_, S> {
                         .is_some()
                 })
             });
-            let action = match &record {
-                None if building.is_some() => {
+            let (ours, action) = match (record, building) {
+                (Some(record), _) => (true, self.drop_recorded(&record, dry_run, may_drop).await?),
+                (None, Some(running)) => (
+                    true,
                     format!(
                         "ours: the copy our rebuild of {} is building",
-                        building.map(|r| r.index.to_string()).unwrap_or_default()
-                    )
-                }
-                None if self.db.builds_in_progress(index.table_oid).await? > 0 => {
+                        running.index
+                    ),
+                ),
+                (None, None) if self.db.builds_in_progress(index.table_oid).await? > 0 => (
+                    false,
                     "not ours: an index build is in progress on its table (this may be that build)"
-                        .to_owned()
-                }
-                None => "not ours: reported only".to_owned(),
-                Some(_) if dry_run => "ours: a run drops it".to_owned(),
-                Some(_) if !may_drop => {
-                    "ours: kept while a rebuild of ours runs in this database".to_owned()
-                }
-                Some(record) => {
-                    let settings = self.settings_of(&record.name, &record.table, None);
-                    match self.drop_leftover(record, (&settings).into()).await? {
-                        DropOutcome::Dropped | DropOutcome::Gone => {
-                            self.ctx
-                                .control
-                                .forget_leftover(self.key, record.oid)
-                                .await?;
-                            "ours: dropped".to_owned()
-                        }
-                        DropOutcome::NoLongerOurs(why) => {
-                            self.ctx
-                                .control
-                                .forget_leftover(self.key, record.oid)
-                                .await?;
-                            format!("no longer ours ({why}): reported only")
-                        }
-                        DropOutcome::Kept(why) => format!("ours: kept for a later run ({why})"),
-                    }
-                }
+                        .to_owned(),
+                ),
+                (None, None) => (false, "not ours: reported only".to_owned()),
             };
             report.leftovers.push(Leftover {
                 index: index.name.to_string(),
                 table: index.table,
                 size_bytes: index.size_bytes,
                 maintained_by_writes: index.is_ready,
-                ours: record.is_some() || building.is_some(),
+                ours,
                 action,
             });
         }
         // Recorded, but no longer an invalid index with that oid and name: gone (or
         // someone else's now). Nothing to drop.
         if !dry_run {
-            for record in ours.into_values() {
+            for record in recorded.into_values() {
                 self.ctx
                     .control
                     .forget_leftover(self.key, record.oid)

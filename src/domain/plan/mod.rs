@@ -124,7 +124,11 @@ impl Assessment {
             Verdict::Skipped(Origin::BuiltIn(rule)) => format!("skip is set ({rule})"),
             Verdict::NotSelected => "not the index asked for".to_owned(),
             Verdict::Locked(pid) => format!(
-                "pid {pid} holds or waits for an exclusive lock on it or its table: not measured, retried by a later run"
+                "{} holds or waits for an exclusive lock on it or its table: not measured, retried by a later run",
+                match pid {
+                    0 => "a prepared transaction".to_owned(),
+                    pid => format!("pid {pid}"),
+                }
             ),
             Verdict::Quarantined => {
                 "quarantined after failed rebuilds (see index_pilot.quarantined); an operator releases it".to_owned()

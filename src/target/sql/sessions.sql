@@ -25,7 +25,9 @@ SELECT a.pid,
        false                                                AS prepared
 FROM pg_stat_activity a, db
 WHERE a.datid = db.oid
-  AND a.xact_start IS NOT NULL
+  -- Without pg_read_all_stats another role's transaction start is hidden: such a
+  -- session is named when a rebuild waits for it, not seen before.
+  AND ($3::int4[] IS NOT NULL OR a.xact_start IS NOT NULL)
   AND a.pid <> pg_backend_pid()
   AND a.pid <> ALL ($2::int4[])
   AND ($3::int4[] IS NULL OR a.pid = ANY ($3::int4[]))
