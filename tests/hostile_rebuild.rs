@@ -298,6 +298,29 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
     batch(&writer, "COMMIT").await;
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&report), ["public.b_id"]);
+
+    // A prepared transaction nobody committed holds its locks for ever.
+    create_table(&fx, "c", 100_000).await;
+    batch(
+        &writer,
+        "BEGIN; INSERT INTO a VALUES (0, 'y'); PREPARE TRANSACTION 'forgotten';",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    batch(&writer, "ROLLBACK PREPARED 'forgotten'").await;
+    assert!(report.reindexed.is_empty(), "{report:?}");
+    let c = &json(&report.deferred[0]);
+    assert_eq!(c["index"], "public.c_id", "{report:?}");
+    assert_eq!(c["blocker"]["holds"], "prepared_transaction");
+    assert_eq!(c["blocker"]["state"], "prepared");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a prepared transaction"),
+        "{c}"
+    );
 }
 
 /// A young transaction holding a snapshot makes the rebuild wait at its end; after

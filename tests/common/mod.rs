@@ -149,7 +149,7 @@ impl Cluster {
             shift 2
             "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                -c max_connections=200 -c shared_buffers=64MB -c autovacuum=off \
+                -c max_connections=200 -c shared_buffers=64MB -c autovacuum=off -c max_prepared_transactions=10 \
                 -c password_encryption=scram-sha-256 "$@" >"$dir/postgres.log" 2>&1 &
             pid=$!
             cat >/dev/null
