@@ -262,7 +262,7 @@ async fn a_locked_table_or_index_costs_its_indexes_not_the_database() {
     let measured: Vec<&str> = after.estimates.iter().map(|e| e.index.as_str()).collect();
     assert_eq!(
         measured,
-        ["public.walled_id", "public.reindexing_id"],
+        ["public.reindexing_id", "public.walled_id"],
         "{after:?}"
     );
 }

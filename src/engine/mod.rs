@@ -278,7 +278,9 @@ async fn process_database<S: SecretSource>(
         // Most bloated first; unknown (no baseline) ahead of all.
         report.estimates.sort_by(|a, b| {
             let key = |e: &Estimate| e.estimated_bloat.unwrap_or(f64::INFINITY);
-            key(b).total_cmp(&key(a))
+            key(b)
+                .total_cmp(&key(a))
+                .then_with(|| a.index.cmp(&b.index))
         });
     }
 
