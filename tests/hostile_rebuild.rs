@@ -445,3 +445,55 @@ async fn a_failure_after_the_swap_is_a_completed_rebuild() {
     assert!(again.reindexed.is_empty(), "rebuilt twice: {again:?}");
     assert!(invalid_indexes(&fx).await.is_empty());
 }
+
+/// The copy of an index whose name needs quoting and fills all 63 bytes is named by
+/// PostgreSQL with the name cut short between characters: index-pilot knows it as
+/// its own all the same, keeps it while it cannot drop it, and drops it later.
+#[tokio::test]
+async fn the_copy_of_a_63_byte_unicode_name_is_known_and_dropped() {
+    let fx = Fixture::new("longname").await;
+    // 2-byte characters, a quote and a space: 63 bytes in all.
+    let name = format!("Ünïcødé \"q\" {}x", "ä".repeat(23));
+    assert_eq!(name.len(), 63);
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    batch(
+        &fx.target().await,
+        &format!(
+            "CREATE TABLE wide (id int);
+             INSERT INTO wide SELECT generate_series(1, 100000);
+             CREATE INDEX {quoted} ON wide (id);"
+        ),
+    )
+    .await;
+    fx.vacuum("wide").await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "lock_timeout", "500ms").await;
+    let (reader, _) = session(&fx, "reader").await;
+    batch(
+        &reader,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM wide;",
+    )
+    .await;
+    let failed = fx.invoke_main(json!({"mode": "run"})).await;
+    assert_eq!(failed.failed.len(), 1, "{failed:?}");
+    let left = invalid_indexes(&fx).await;
+    assert_eq!(left.len(), 1);
+    // Cut to 57 bytes would split an ä: PostgreSQL keeps 56.
+    let copy = &left[0].0;
+    assert_eq!(copy.len(), 62, "{copy}");
+    assert!(
+        copy.ends_with("_ccnew") && name.starts_with(&copy[..56]),
+        "{copy}"
+    );
+    assert!(
+        failed.failed[0].error.contains("kept for a later run"),
+        "{failed:?}"
+    );
+
+    batch(&reader, "COMMIT").await;
+    let again = fx.invoke_main(json!({"mode": "run"})).await;
+    assert_eq!(again.leftovers.len(), 1, "{again:?}");
+    assert_eq!(again.leftovers[0].action, "ours: dropped");
+    assert!(invalid_indexes(&fx).await.is_empty());
+    assert_eq!(rebuilt(&again).len(), 1, "{again:?}");
+}
