@@ -269,3 +269,67 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
     assert!(samples > 10);
     assert_eq!(max, 1, "two rebuilds ran at once");
 }
+
+/// A rebuild left running past its swap (held while it waits for a reader before
+/// marking the old index dead): a scan in the meantime meets the new index under the
+/// name. When the rebuild ends it is recorded completed, its baseline moves to the
+/// new oid over what that scan wrote, and the index is not rebuilt again.
+#[tokio::test]
+async fn a_rebuild_finished_after_another_scan_keeps_its_baseline() {
+    let fx = Fixture::new("lateswap").await;
+    create_table(&fx, "a", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    let observer = fx.target().await;
+    let (reader, _) = session(&fx, "reader").await;
+    batch(&reader, "BEGIN; SELECT count(*) FROM a;").await;
+
+    let first = invoke_within(&fx, json!({"mode": "run"}), Duration::from_millis(2500)).await;
+    assert_eq!(first.targets[0].in_progress.len(), 1, "{first:?}");
+    wait_until(
+        &observer,
+        "SELECT EXISTS (SELECT FROM pg_stat_progress_create_index
+             WHERE phase = 'waiting for readers before marking dead')",
+        Duration::from_secs(20),
+    )
+    .await;
+    let next_hop = fx.app.reinvoker.next_event().expect("a next hop");
+    let meanwhile = invoke_within(&fx, next_hop, Duration::from_secs(3)).await;
+    assert_eq!(meanwhile.targets[0].in_progress.len(), 1, "{meanwhile:?}");
+
+    batch(&reader, "COMMIT").await;
+    wait_until(
+        &observer,
+        "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'index-pilot'
+             AND query ILIKE 'REINDEX%' AND state = 'active')",
+        Duration::from_secs(20),
+    )
+    .await;
+    let event = json!({"mode": "reindex", "index": "public.a_id"});
+    let settled = invoke_within(&fx, event, Duration::from_secs(10)).await;
+    let entry = &settled.targets[0];
+    assert_eq!(entry.status, index_pilot::report::Status::Ok, "{settled:?}");
+    assert_eq!(rebuilt(entry), ["public.a_id"], "{settled:?}");
+    let states: Vec<(u32, Option<f64>)> = fx
+        .control()
+        .await
+        .query(
+            "SELECT index_oid, best_ratio FROM index_pilot.index_state WHERE index_name = 'a_id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let oid: u32 = observer
+        .query_one("SELECT 'a_id'::regclass::oid", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0].0, oid);
+    assert!(states[0].1.is_some(), "no baseline: {states:?}");
+    // Nothing left to rebuild (a run would be left to the chain the first one began).
+    let again = fx.invoke_main(json!({"mode": "dry_run"})).await;
+    assert_eq!(again.candidates, 0, "would be rebuilt twice: {again:?}");
+}

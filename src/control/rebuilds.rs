@@ -146,19 +146,17 @@ impl ControlStore {
         Ok(())
     }
 
-    /// Marks the history row completed and carries the index's state over to its
-    /// new oid with a fresh baseline. `note`: what failed after the swap, if anything.
-    #[allow(clippy::too_many_arguments)]
+    /// Marks the history row completed and moves the index's state to its new oid
+    /// with a fresh baseline, in one statement. `note`: what failed after the swap.
     pub async fn finish_reindex_completed(
         &self,
         history_id: i64,
-        db: &DatabaseKey,
-        old_oid: u32,
         rebuilt: RebuiltIndex,
         baseline: Option<f64>,
         duration_ms: Option<i64>,
         note: Option<&str>,
     ) -> Result<(), ControlError> {
+        let ratio = crate::domain::bloat::bytes_per_tuple(rebuilt.size_bytes, rebuilt.reltuples);
         self.client
             .execute(
                 include_str!("sql/finish_reindex_completed.sql"),
@@ -169,27 +167,12 @@ impl ControlStore {
                     &rebuilt.reltuples,
                     &duration_ms,
                     &note,
-                ],
-            )
-            .await
-            .map_err(failed("recording a completed reindex"))?;
-        let ratio = crate::domain::bloat::bytes_per_tuple(rebuilt.size_bytes, rebuilt.reltuples);
-        self.client
-            .execute(
-                include_str!("sql/carry_over_rebuilt_index.sql"),
-                &[
-                    &db.target,
-                    &db.database_oid,
-                    &old_oid,
-                    &rebuilt.oid,
-                    &to_i64(rebuilt.size_bytes),
-                    &rebuilt.reltuples,
                     &ratio,
                     &baseline,
                 ],
             )
             .await
-            .map_err(failed("carrying the baseline over to the rebuilt index"))?;
+            .map_err(failed("recording a completed reindex"))?;
         Ok(())
     }
 

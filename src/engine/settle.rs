@@ -131,8 +131,6 @@ impl<S: SecretSource> Work<'_, S> {
                 .control
                 .finish_reindex_completed(
                     started.history_id,
-                    self.key,
-                    started.trace.index_oid_before,
                     rebuilt,
                     baseline,
                     learned_ms,
