@@ -5,29 +5,10 @@
 
 mod common;
 
+use common::steps::batch;
 use common::{json, Fixture};
 use serde_json::json;
 use tokio_postgres::Client;
-
-async fn batch(client: &Client, sql: &str) {
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-}
-
-async fn create_table(fx: &Fixture, table: &str, rows: i32) {
-    batch(
-        &fx.target().await,
-        &format!(
-            "CREATE TABLE {table} (id int NOT NULL, payload text);
-             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
-             CREATE INDEX {table}_id ON {table} (id);"
-        ),
-    )
-    .await;
-    fx.vacuum(table).await;
-}
 
 /// `picky(id)` raises in sessions where `pilot.picky` is on: an expression index on
 /// it cannot be rebuilt there (P0001), like an expression that fails on some row.
@@ -60,7 +41,7 @@ async fn count(client: &Client, sql: &str) -> i64 {
 async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
     let fx = Fixture::new("picky").await;
     create_picky_index(&fx).await;
-    create_table(&fx, "calm", 100_000).await;
+    fx.create_table("calm", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     batch(
         &fx.target().await,
@@ -135,7 +116,7 @@ async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
 #[tokio::test]
 async fn permission_denied_quarantines_at_once() {
     let fx = Fixture::new("denied").await;
-    create_table(&fx, "owned", 100_000).await;
+    fx.create_table("owned", 100_000).await;
     batch(
         &fx.target().await,
         "CREATE ROLE lowly LOGIN; GRANT pg_read_all_stats TO lowly;",
@@ -157,7 +138,7 @@ async fn permission_denied_quarantines_at_once() {
 #[tokio::test]
 async fn a_blocked_rebuild_is_retried_then_quarantined_after_repeated_failures() {
     let fx = Fixture::new("stubborn").await;
-    create_table(&fx, "busy", 100_000).await;
+    fx.create_table("busy", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "lock_timeout", "500ms").await;
     fx.set(&[], "quarantine_after", "3").await;

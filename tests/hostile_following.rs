@@ -7,83 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::proxy::Proxy;
+use common::steps::{batch, names, rebuilt};
 use common::watch::{running_reindex, wait_until, BuildSampler};
-use common::{create_slow_tables, lambda_context, Fixture};
-use index_pilot::handler::handle;
-use index_pilot::report::{Report, TargetReport};
-use lambda_runtime::LambdaEvent;
-use serde_json::{json, Value};
-use tokio_postgres::Client;
-
-async fn batch(client: &Client, sql: &str) {
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-}
-
-async fn create_table(fx: &Fixture, table: &str, rows: i32) {
-    batch(
-        &fx.target().await,
-        &format!(
-            "CREATE TABLE {table} (id int NOT NULL, payload text);
-             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
-             CREATE INDEX {table}_id ON {table} (id);"
-        ),
-    )
-    .await;
-    fx.vacuum(table).await;
-}
-
-/// A session of the target database that names itself, as applications do.
-async fn session(fx: &Fixture, application: &str) -> (Client, i32) {
-    let url = format!(
-        "{}?application_name={application}",
-        fx.cluster.url(&fx.target_db)
-    );
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let pid = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    (client, pid)
-}
-
-/// Invalid indexes of the target with their oids, by name.
-async fn invalid_indexes(fx: &Fixture) -> Vec<(String, u32)> {
-    fx.target()
-        .await
-        .query(
-            "SELECT c.relname::text, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-             WHERE NOT x.indisvalid ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
-}
-
-fn names(list: &[(String, u32)]) -> Vec<&str> {
-    list.iter().map(|(name, _)| name.as_str()).collect()
-}
-
-fn rebuilt(report: &TargetReport) -> Vec<&str> {
-    let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();
-    names.sort();
-    names
-}
-
-async fn invoke_within(fx: &Fixture, event: Value, budget: Duration) -> Report {
-    handle(&fx.app, LambdaEvent::new(event, lambda_context(budget)))
-        .await
-        .expect("the invocation succeeds")
-}
+use common::{create_slow_tables, Fixture};
+use serde_json::json;
 
 /// The control database's clock an hour behind the target's: a rebuild that an
 /// earlier invocation left running is still known as running (by its process id and
@@ -104,11 +31,13 @@ async fn a_skewed_control_clock_does_not_hide_a_running_rebuild() {
     .await;
     let sampler = BuildSampler::start(fx.target().await);
 
-    let first = invoke_within(&fx, json!({"mode": "run"}), Duration::from_secs(2)).await;
+    let first = fx
+        .invoke_within(json!({"mode": "run"}), Duration::from_secs(2))
+        .await;
     let started = &first.targets[0].in_progress;
     assert_eq!(started.len(), 1, "{first:?}");
     let next_hop = fx.app.reinvoker.next_event().expect("a next hop");
-    let second = invoke_within(&fx, next_hop, Duration::from_secs(3)).await;
+    let second = fx.invoke_within(next_hop, Duration::from_secs(3)).await;
     let entry = &second.targets[0];
     assert_eq!(entry.in_progress.len(), 1, "{second:?}");
     assert_eq!(entry.in_progress[0].index, started[0].index);
@@ -131,13 +60,13 @@ async fn a_skewed_control_clock_does_not_hide_a_running_rebuild() {
 #[tokio::test]
 async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
     let fx = Fixture::new("beside").await;
-    create_table(&fx, "plain", 100_000).await;
+    fx.create_table("plain", 100_000).await;
     create_slow_tables(&fx, 1, Duration::from_secs(8)).await;
     fx.set(&[], "index_size_threshold", "16kB").await;
     fx.set(&[], "minimum_reliable_index_size", "16kB").await;
     fx.set(&[], "lock_timeout", "1s").await;
     // A reader with a snapshot makes plain_id's rebuild fail, and its copy's drop.
-    let (reader, _) = session(&fx, "reader").await;
+    let (reader, _) = fx.session("reader").await;
     batch(
         &reader,
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM plain;",
@@ -147,10 +76,10 @@ async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
         .invoke_main(json!({"mode": "reindex", "index": "public.plain_id", "force": true}))
         .await;
     assert_eq!(failed.failed.len(), 1, "{failed:?}");
-    assert_eq!(names(&invalid_indexes(&fx).await), ["plain_id_ccnew"]);
+    assert_eq!(names(&fx.invalid_indexes().await), ["plain_id_ccnew"]);
     // lazy_0_k's rebuild outlives this invocation.
     let event = json!({"mode": "reindex", "index": "public.lazy_0_k", "force": true});
-    let leaving = invoke_within(&fx, event, Duration::from_secs(3)).await;
+    let leaving = fx.invoke_within(event, Duration::from_secs(3)).await;
     assert_eq!(leaving.targets[0].in_progress.len(), 1, "{leaving:?}");
     batch(&reader, "COMMIT").await;
 
@@ -167,7 +96,7 @@ async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
         ours.action,
         "ours: kept while a rebuild of ours runs in this database"
     );
-    assert!(names(&invalid_indexes(&fx).await).contains(&"plain_id_ccnew"));
+    assert!(names(&fx.invalid_indexes().await).contains(&"plain_id_ccnew"));
 
     let observer = fx.target().await;
     wait_until(
@@ -187,7 +116,7 @@ async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
         ["public.lazy_0_k", "public.plain_id"],
         "{after:?}"
     );
-    assert!(invalid_indexes(&fx).await.is_empty(), "{after:?}");
+    assert!(fx.invalid_indexes().await.is_empty(), "{after:?}");
 }
 
 /// The rebuild connection breaks while the server builds (a network cut): the server
@@ -208,7 +137,7 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
     let sampler = BuildSampler::start(fx.target().await);
     let observer = fx.target().await;
 
-    let invocation = invoke_within(&fx, json!({"mode": "run"}), Duration::from_secs(30));
+    let invocation = fx.invoke_within(json!({"mode": "run"}), Duration::from_secs(30));
     let cut = async {
         running_reindex(&observer, Duration::from_secs(20)).await;
         // The scan connection came first; the rebuild connection is the newest.
@@ -230,7 +159,7 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
     );
     // Hops that come while it runs report it in progress and start nothing else.
     while let Some(event) = fx.app.reinvoker.next_event() {
-        let hop = invoke_within(&fx, event, Duration::from_secs(20)).await;
+        let hop = fx.invoke_within(event, Duration::from_secs(20)).await;
         let entry = &hop.targets[0];
         assert!(entry.failed.is_empty(), "{hop:?}");
         assert!(
@@ -246,7 +175,7 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
     )
     .await;
     let event = json!({"mode": "reindex", "index": "public.lazy_1_k", "force": true});
-    let last = invoke_within(&fx, event, Duration::from_secs(30)).await;
+    let last = fx.invoke_within(event, Duration::from_secs(30)).await;
     let completed: Vec<(String, i64)> = fx
         .control()
         .await
@@ -277,13 +206,15 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
 #[tokio::test]
 async fn a_rebuild_finished_after_another_scan_keeps_its_baseline() {
     let fx = Fixture::new("lateswap").await;
-    create_table(&fx, "a", 100_000).await;
+    fx.create_table("a", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     let observer = fx.target().await;
-    let (reader, _) = session(&fx, "reader").await;
+    let (reader, _) = fx.session("reader").await;
     batch(&reader, "BEGIN; SELECT count(*) FROM a;").await;
 
-    let first = invoke_within(&fx, json!({"mode": "run"}), Duration::from_millis(2500)).await;
+    let first = fx
+        .invoke_within(json!({"mode": "run"}), Duration::from_millis(2500))
+        .await;
     assert_eq!(first.targets[0].in_progress.len(), 1, "{first:?}");
     wait_until(
         &observer,
@@ -293,7 +224,7 @@ async fn a_rebuild_finished_after_another_scan_keeps_its_baseline() {
     )
     .await;
     let next_hop = fx.app.reinvoker.next_event().expect("a next hop");
-    let meanwhile = invoke_within(&fx, next_hop, Duration::from_secs(3)).await;
+    let meanwhile = fx.invoke_within(next_hop, Duration::from_secs(3)).await;
     assert_eq!(meanwhile.targets[0].in_progress.len(), 1, "{meanwhile:?}");
 
     batch(&reader, "COMMIT").await;
@@ -305,7 +236,7 @@ async fn a_rebuild_finished_after_another_scan_keeps_its_baseline() {
     )
     .await;
     let event = json!({"mode": "reindex", "index": "public.a_id"});
-    let settled = invoke_within(&fx, event, Duration::from_secs(10)).await;
+    let settled = fx.invoke_within(event, Duration::from_secs(10)).await;
     let entry = &settled.targets[0];
     assert_eq!(entry.status, index_pilot::report::Status::Ok, "{settled:?}");
     assert_eq!(rebuilt(entry), ["public.a_id"], "{settled:?}");

@@ -6,77 +6,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::steps::{batch, names, rebuilt};
 use common::watch::wait_until;
-use common::{create_slow_tables, json, lambda_context, Fixture};
-use index_pilot::handler::handle;
-use index_pilot::report::{Report, TargetReport};
-use lambda_runtime::LambdaEvent;
-use serde_json::{json, Value};
+use common::{create_slow_tables, json, Fixture};
+use serde_json::json;
 use tokio_postgres::Client;
-
-async fn batch(client: &Client, sql: &str) {
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-}
-
-async fn create_table(fx: &Fixture, table: &str, rows: i32) {
-    batch(
-        &fx.target().await,
-        &format!(
-            "CREATE TABLE {table} (id int NOT NULL, payload text);
-             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
-             CREATE INDEX {table}_id ON {table} (id);"
-        ),
-    )
-    .await;
-    fx.vacuum(table).await;
-}
-
-/// A session of the target database that names itself, as applications do.
-async fn session(fx: &Fixture, application: &str) -> (Client, i32) {
-    let url = format!(
-        "{}?application_name={application}",
-        fx.cluster.url(&fx.target_db)
-    );
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let pid = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    (client, pid)
-}
-
-/// Invalid indexes of the target with their oids, by name.
-async fn invalid_indexes(fx: &Fixture) -> Vec<(String, u32)> {
-    fx.target()
-        .await
-        .query(
-            "SELECT c.relname::text, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-             WHERE NOT x.indisvalid ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
-}
-
-fn names(list: &[(String, u32)]) -> Vec<&str> {
-    list.iter().map(|(name, _)| name.as_str()).collect()
-}
-
-fn rebuilt(report: &TargetReport) -> Vec<&str> {
-    let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();
-    names.sort();
-    names
-}
 
 async fn history(fx: &Fixture) -> Vec<(String, String)> {
     fx.control()
@@ -92,18 +26,12 @@ async fn history(fx: &Fixture) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn invoke_within(fx: &Fixture, event: Value, budget: Duration) -> Report {
-    handle(&fx.app, LambdaEvent::new(event, lambda_context(budget)))
-        .await
-        .expect("the invocation succeeds")
-}
-
 /// Starts `index`'s rebuild in an invocation too short for it (the server goes on),
 /// waits until its copy is being built, then terminates the server process: the
 /// rebuild fails in the server, leaving its copy.
 async fn interrupt_rebuild(fx: &Fixture, index: &str, observer: &Client) {
     let event = json!({"mode": "reindex", "index": index, "force": true});
-    let report = invoke_within(fx, event, Duration::from_millis(2500)).await;
+    let report = fx.invoke_within(event, Duration::from_millis(2500)).await;
     let entry = &report.targets[0];
     assert_eq!(entry.in_progress.len(), 1, "{report:?}");
     let pid = entry.in_progress[0].pid;
@@ -166,7 +94,7 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
     fx.vacuum("orders, fragile").await;
     fx.set(&[], "index_size_threshold", "16kB").await;
     fx.set(&[], "minimum_reliable_index_size", "16kB").await;
-    let foreign = invalid_indexes(&fx).await;
+    let foreign = fx.invalid_indexes().await;
     assert_eq!(
         names(&foreign),
         ["fragile_idx_ccnew", "half_built_thing", "orders_ccnew"]
@@ -174,12 +102,12 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
 
     for mode in ["dry_run", "baseline", "run"] {
         fx.invoke_main(json!({"mode": mode})).await;
-        assert_eq!(invalid_indexes(&fx).await, foreign, "after {mode}");
+        assert_eq!(fx.invalid_indexes().await, foreign, "after {mode}");
     }
 
     interrupt_rebuild(&fx, "public.orders_idx", &target).await;
     assert_eq!(
-        names(&invalid_indexes(&fx).await),
+        names(&fx.invalid_indexes().await),
         [
             "fragile_idx_ccnew",
             "half_built_thing",
@@ -191,7 +119,7 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
     // then it starts fragile_idx's, which is interrupted in turn. Its copy is
     // fragile_idx_ccnew1: the name without a number was taken.
     interrupt_rebuild(&fx, "public.fragile_idx", &target).await;
-    let after_orders = invalid_indexes(&fx).await;
+    let after_orders = fx.invalid_indexes().await;
     assert_eq!(
         names(&after_orders),
         [
@@ -215,7 +143,7 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
             .contains("dropped its leftover public.fragile_idx_ccnew1"),
         "{fragile:?}"
     );
-    assert_eq!(invalid_indexes(&fx).await, foreign);
+    assert_eq!(fx.invalid_indexes().await, foreign);
     // And nothing of ours is left to drop later either.
     let recorded: i64 = fx
         .control()
@@ -244,11 +172,11 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
 #[tokio::test]
 async fn an_old_transaction_defers_rebuilds_and_is_named() {
     let fx = Fixture::new("oldxact").await;
-    create_table(&fx, "a", 100_000).await;
-    create_table(&fx, "b", 100_000).await;
+    fx.create_table("a", 100_000).await;
+    fx.create_table("b", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "max_blocker_age", "1s").await;
-    let (reporting, reporting_pid) = session(&fx, "reporting-job").await;
+    let (reporting, reporting_pid) = fx.session("reporting-job").await;
     batch(
         &reporting,
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 'secret-token-4711';",
@@ -282,11 +210,11 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
         .unwrap()
         .contains("secret-token"));
     assert!(history(&fx).await.is_empty(), "a rebuild was started");
-    assert!(invalid_indexes(&fx).await.is_empty());
+    assert!(fx.invalid_indexes().await.is_empty());
     batch(&reporting, "COMMIT").await;
 
     // A writer on b, idle in its transaction: only b's index waits.
-    let (writer, writer_pid) = session(&fx, "batch-loader").await;
+    let (writer, writer_pid) = fx.session("batch-loader").await;
     batch(&writer, "BEGIN; INSERT INTO b VALUES (0, 'x');").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let report = fx.invoke_main(json!({"mode": "run"})).await;
@@ -300,7 +228,7 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
     assert_eq!(rebuilt(&report), ["public.b_id"]);
 
     // A prepared transaction nobody committed holds its locks for ever.
-    create_table(&fx, "c", 100_000).await;
+    fx.create_table("c", 100_000).await;
     batch(
         &writer,
         "BEGIN; INSERT INTO a VALUES (0, 'y'); PREPARE TRANSACTION 'forgotten';",
@@ -329,11 +257,11 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
 #[tokio::test]
 async fn a_rebuild_waiting_too_long_is_cancelled_and_nothing_else_starts() {
     let fx = Fixture::new("waiting").await;
-    create_table(&fx, "a", 100_000).await;
-    create_table(&fx, "b", 100_000).await;
+    fx.create_table("a", 100_000).await;
+    fx.create_table("b", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "max_rebuild_wait", "1s").await;
-    let (holder, holder_pid) = session(&fx, "dashboard").await;
+    let (holder, holder_pid) = fx.session("dashboard").await;
     batch(&holder, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;").await;
 
     let started = Instant::now();
@@ -364,7 +292,7 @@ async fn a_rebuild_waiting_too_long_is_cancelled_and_nothing_else_starts() {
     assert!(failed.error.contains("dropped its leftover"), "{failed:?}");
     let other = &report.deferred[0];
     assert!(other.reason.contains("was blocked"), "{other:?}");
-    assert!(invalid_indexes(&fx).await.is_empty());
+    assert!(fx.invalid_indexes().await.is_empty());
     // The holder is still there: only our own backend was cancelled.
     batch(&holder, "SELECT 1; COMMIT;").await;
 
@@ -379,7 +307,7 @@ async fn a_rebuild_waiting_too_long_is_cancelled_and_nothing_else_starts() {
 #[tokio::test]
 async fn a_failure_after_the_swap_is_a_completed_rebuild() {
     let fx = Fixture::new("swapped").await;
-    create_table(&fx, "a", 100_000).await;
+    fx.create_table("a", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "lock_timeout", "2s").await;
     let oid_before: u32 = fx
@@ -389,7 +317,7 @@ async fn a_failure_after_the_swap_is_a_completed_rebuild() {
         .await
         .unwrap()
         .get(0);
-    let (reader, _) = session(&fx, "reader").await;
+    let (reader, _) = fx.session("reader").await;
     batch(&reader, "BEGIN; SELECT count(*) FROM a;").await;
 
     let report = fx.invoke_main(json!({"mode": "run"})).await;
@@ -410,7 +338,7 @@ async fn a_failure_after_the_swap_is_a_completed_rebuild() {
         .get(0);
     assert_ne!(oid_after, oid_before);
     assert_eq!(
-        invalid_indexes(&fx).await,
+        fx.invalid_indexes().await,
         [("a_id_ccold".to_owned(), oid_before)]
     );
     let control = fx.control().await;
@@ -443,7 +371,7 @@ async fn a_failure_after_the_swap_is_a_completed_rebuild() {
         .unwrap_or_else(|| panic!("{again:?}"));
     assert_eq!(ccold.action, "ours: dropped");
     assert!(again.reindexed.is_empty(), "rebuilt twice: {again:?}");
-    assert!(invalid_indexes(&fx).await.is_empty());
+    assert!(fx.invalid_indexes().await.is_empty());
 }
 
 /// The copy of an index whose name needs quoting and fills all 63 bytes is named by
@@ -468,7 +396,7 @@ async fn the_copy_of_a_63_byte_unicode_name_is_known_and_dropped() {
     fx.vacuum("wide").await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "lock_timeout", "500ms").await;
-    let (reader, _) = session(&fx, "reader").await;
+    let (reader, _) = fx.session("reader").await;
     batch(
         &reader,
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM wide;",
@@ -476,7 +404,7 @@ async fn the_copy_of_a_63_byte_unicode_name_is_known_and_dropped() {
     .await;
     let failed = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(failed.failed.len(), 1, "{failed:?}");
-    let left = invalid_indexes(&fx).await;
+    let left = fx.invalid_indexes().await;
     assert_eq!(left.len(), 1);
     // Cut to 57 bytes would split an ä: PostgreSQL keeps 56.
     let copy = &left[0].0;
@@ -494,6 +422,6 @@ async fn the_copy_of_a_63_byte_unicode_name_is_known_and_dropped() {
     let again = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(again.leftovers.len(), 1, "{again:?}");
     assert_eq!(again.leftovers[0].action, "ours: dropped");
-    assert!(invalid_indexes(&fx).await.is_empty());
+    assert!(fx.invalid_indexes().await.is_empty());
     assert_eq!(rebuilt(&again).len(), 1, "{again:?}");
 }

@@ -6,36 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::steps::batch;
 use common::{json, Fixture};
 use index_pilot::report::{Status, TargetReport};
 use serde_json::json;
-
-async fn batch(fx: &Fixture, sql: &str) {
-    fx.target()
-        .await
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-}
-
-/// `rows` rows with a btree on id; vacuumed and analyzed.
-async fn create_table(fx: &Fixture, table: &str, rows: i32) {
-    batch(
-        fx,
-        &format!(
-            "CREATE TABLE {table} (id int NOT NULL, payload text);
-             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
-             CREATE INDEX {table}_id ON {table} (id);"
-        ),
-    )
-    .await;
-    fx.vacuum(table).await;
-}
-
-async fn bloat(fx: &Fixture, table: &str) {
-    batch(fx, &format!("DELETE FROM {table} WHERE id % 5 < 3")).await;
-    fx.vacuum(table).await;
-}
 
 fn entry<'a>(report: &'a index_pilot::report::Report, name: &str) -> &'a TargetReport {
     report
@@ -89,8 +63,8 @@ async fn with_other_target(fx: Fixture) -> Fixture {
 #[tokio::test]
 async fn an_index_dropped_during_the_scan_is_skipped_not_a_panic() {
     let fx = with_other_target(Fixture::new("dropscan").await).await;
-    create_table(&fx, "gone", 50_000).await;
-    create_table(&fx, "stays", 50_000).await;
+    fx.create_table("gone", 50_000).await;
+    fx.create_table("stays", 50_000).await;
     fx.set(&[], "index_size_threshold", "0").await;
     let dropper = fx.target().await;
     let dropper_pid = backend_pid(&dropper).await;
@@ -136,7 +110,7 @@ async fn ddl_racing_the_scan_never_panics_and_the_other_target_completes() {
             "CREATE TABLE filler_{i} (id int); CREATE INDEX filler_{i}_id ON filler_{i} (id);"
         ));
     }
-    batch(&fx, &setup).await;
+    batch(&fx.target().await, &setup).await;
     // The churn's indexes stay below the threshold: nothing to rebuild in main.
     fx.set(&[("target", "main")], "index_size_threshold", "1GB")
         .await;
@@ -199,12 +173,12 @@ async fn ddl_racing_the_scan_never_panics_and_the_other_target_completes() {
 #[tokio::test]
 async fn a_locked_table_or_index_costs_its_indexes_not_the_database() {
     let fx = Fixture::new("locked").await;
-    create_table(&fx, "walled", 100_000).await;
-    create_table(&fx, "reindexing", 100_000).await;
-    create_table(&fx, "free", 100_000).await;
+    fx.create_table("walled", 100_000).await;
+    fx.create_table("reindexing", 100_000).await;
+    fx.create_table("free", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.invoke_main(json!({"mode": "baseline"})).await;
-    bloat(&fx, "free").await;
+    fx.bloat("free").await;
     let table_locker = fx.target().await;
     let table_locker_pid = backend_pid(&table_locker).await;
     table_locker
@@ -272,11 +246,11 @@ async fn a_locked_table_or_index_costs_its_indexes_not_the_database() {
 #[tokio::test]
 async fn an_index_without_statistics_is_not_judged() {
     let fx = Fixture::new("nostats").await;
-    create_table(&fx, "refilled", 100_000).await;
+    fx.create_table("refilled", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.invoke_main(json!({"mode": "baseline"})).await;
     batch(
-        &fx,
+        &fx.target().await,
         "TRUNCATE refilled;
          INSERT INTO refilled SELECT g, md5(g::text) FROM generate_series(1, 100000) g;",
     )
@@ -294,7 +268,7 @@ async fn an_index_without_statistics_is_not_judged() {
     assert!(run.reindexed.is_empty(), "{:?}", run.reindexed);
     assert_eq!(fx.relfilenodes().await, before, "nothing was rebuilt");
 
-    batch(&fx, "ANALYZE refilled").await;
+    batch(&fx.target().await, "ANALYZE refilled").await;
     let analyzed = fx.invoke_main(json!({"mode": "dry_run"})).await;
     assert!(analyzed.deferred.is_empty(), "{:?}", analyzed.deferred);
     let estimate = &json(&analyzed)["estimates"][0];
@@ -334,7 +308,7 @@ async fn a_toast_index_follows_its_tables_settings() {
     let fx = Fixture::new("toast").await;
     for table in ["archive.docs", "public.notes"] {
         batch(
-            &fx,
+            &fx.target().await,
             &format!(
                 "CREATE SCHEMA IF NOT EXISTS archive;
                  CREATE TABLE {table} (id int, body text);
@@ -351,7 +325,7 @@ async fn a_toast_index_follows_its_tables_settings() {
     fx.set(&[("schema_name", "archive")], "skip", "true").await;
     fx.invoke_main(json!({"mode": "baseline"})).await;
     batch(
-        &fx,
+        &fx.target().await,
         "DELETE FROM archive.docs WHERE id % 5 < 3; DELETE FROM public.notes WHERE id % 5 < 3;",
     )
     .await;

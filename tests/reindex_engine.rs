@@ -3,66 +3,24 @@
 
 mod common;
 
+use common::steps::{names, rebuilt};
 use common::Fixture;
-use index_pilot::report::{Status, TargetReport};
+use index_pilot::report::Status;
 use serde_json::json;
-
-/// `rows` rows of (id, md5 text), with a btree on id.
-async fn create_table(fx: &Fixture, table: &str, rows: i32) {
-    fx.target()
-        .await
-        .batch_execute(&format!(
-            "CREATE TABLE {table} (id int NOT NULL, payload text NOT NULL);
-             INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
-             CREATE INDEX {table}_id ON {table} (id);"
-        ))
-        .await
-        .expect("create table");
-    fx.vacuum(table).await;
-}
-
-/// Deletes 60 % of the rows and vacuums: the index keeps its size, reltuples drops.
-async fn bloat(fx: &Fixture, table: &str) {
-    fx.target()
-        .await
-        .batch_execute(&format!("DELETE FROM {table} WHERE id % 5 < 3"))
-        .await
-        .expect("bloat table");
-    fx.vacuum(table).await;
-}
-
-async fn invalid_indexes(fx: &Fixture) -> Vec<String> {
-    fx.target()
-        .await
-        .query(
-            "SELECT c.relname::text FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-             WHERE NOT x.indisvalid ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
-fn reindexed_names(report: &TargetReport) -> Vec<String> {
-    report.reindexed.iter().map(|r| r.index.clone()).collect()
-}
 
 #[tokio::test]
 async fn bloated_btree_is_rebuilt_and_the_healthy_one_left_alone() {
     let fx = Fixture::new("rebuild").await;
-    create_table(&fx, "bloated", 200_000).await;
-    create_table(&fx, "healthy", 200_000).await;
+    fx.create_table("bloated", 200_000).await;
+    fx.create_table("healthy", 200_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     let seeded = fx.invoke_main(json!({"mode": "baseline"})).await;
     assert_eq!(seeded.baselines_set, Some(2));
     assert!(seeded.reindexed.is_empty());
-    bloat(&fx, "bloated").await;
+    fx.bloat("bloated").await;
 
     let report = fx.invoke_main(json!({"mode": "run"})).await;
-    assert_eq!(reindexed_names(&report), ["public.bloated_id"]);
+    assert_eq!(rebuilt(&report), ["public.bloated_id"]);
     let rebuilt = &report.reindexed[0];
     assert!(
         rebuilt.size_after * 2 <= rebuilt.size_before,
@@ -158,13 +116,11 @@ async fn every_access_method_is_rebuilt_once() {
     fx.vacuum("docs").await;
     fx.set(&[], "index_size_threshold", "500kB").await;
     fx.invoke_main(json!({"mode": "baseline"})).await;
-    bloat(&fx, "docs").await;
+    fx.bloat("docs").await;
 
     let report = fx.invoke_main(json!({"mode": "run"})).await;
-    let mut rebuilt = reindexed_names(&report);
-    rebuilt.sort();
     assert_eq!(
-        rebuilt,
+        rebuilt(&report),
         [
             "public.docs_code",
             "public.docs_hash",
@@ -197,10 +153,10 @@ async fn every_access_method_is_rebuilt_once() {
 #[tokio::test]
 async fn dry_run_changes_nothing() {
     let fx = Fixture::new("dryrun").await;
-    create_table(&fx, "bloated", 100_000).await;
+    fx.create_table("bloated", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.invoke_main(json!({"mode": "baseline"})).await;
-    bloat(&fx, "bloated").await;
+    fx.bloat("bloated").await;
     let control = fx.control().await;
     let state_before: i64 = control
         .query_one(
@@ -297,7 +253,7 @@ async fn excluded_kinds_of_index_are_never_touched() {
     // partition's own index and nothing on the list.
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(
-        reindexed_names(&report),
+        rebuilt(&report),
         ["public.parted_leaf_id_idx"],
         "{report:?}"
     );
@@ -369,34 +325,28 @@ async fn names_that_need_quoting_are_rebuilt() {
 
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let mut rebuilt = reindexed_names(&report);
-    rebuilt.sort();
     let mut expected: Vec<String> = names
         .iter()
         .map(|(s, _, i)| index_pilot::domain::ident::QualifiedName::new(*s, *i).to_string())
         .collect();
     expected.sort();
-    assert_eq!(rebuilt, expected);
+    assert_eq!(rebuilt(&report), expected);
 
     // Each name, as the report prints it, works in a `reindex` event.
     for name in &expected {
         let forced = fx
             .invoke_main(json!({"mode": "reindex", "index": name, "force": true}))
             .await;
-        assert_eq!(
-            reindexed_names(&forced),
-            std::slice::from_ref(name),
-            "{forced:?}"
-        );
+        assert_eq!(rebuilt(&forced), std::slice::from_ref(name), "{forced:?}");
     }
-    assert!(invalid_indexes(&fx).await.is_empty());
+    assert!(fx.invalid_indexes().await.is_empty());
 }
 
 #[tokio::test]
 async fn settings_precedence_wildcards_and_force_against_skip() {
     let fx = Fixture::new("settings").await;
     for table in ["orders_2024", "orders_2025", "audit_log", "keep_me"] {
-        create_table(&fx, table, 60_000).await;
+        fx.create_table(table, 60_000).await;
     }
     fx.set(&[], "index_size_threshold", "1MB").await;
     // Wildcard at table level: the orders partitions only need a small threshold...
@@ -449,13 +399,13 @@ async fn settings_precedence_wildcards_and_force_against_skip() {
     let forced = fx
         .invoke_main(json!({"mode": "reindex", "index": "public.orders_2024_id", "force": true}))
         .await;
-    assert_eq!(reindexed_names(&forced), ["public.orders_2024_id"]);
+    assert_eq!(rebuilt(&forced), ["public.orders_2024_id"]);
 }
 
 #[tokio::test]
 async fn a_target_that_is_down_or_refuses_the_login_does_not_stop_the_others() {
     let fx = Fixture::new("fleet").await;
-    create_table(&fx, "bloated", 50_000).await;
+    fx.create_table("bloated", 50_000).await;
     fx.set(&[], "index_size_threshold", "0").await;
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -497,7 +447,7 @@ async fn a_target_that_is_down_or_refuses_the_login_does_not_stop_the_others() {
     assert!(!serde_json::to_string(&report).unwrap().contains("secret"));
     let main = by_name("main");
     assert_eq!(main.status, Status::Ok);
-    assert_eq!(reindexed_names(main), ["public.bloated_id"]);
+    assert_eq!(rebuilt(main), ["public.bloated_id"]);
 }
 
 #[tokio::test]
@@ -583,8 +533,8 @@ async fn the_binary_reports_bad_input_without_panicking() {
 #[tokio::test]
 async fn leftovers_of_a_failed_rebuild_are_cleaned_up() {
     let fx = Fixture::new("leftovers").await;
-    create_table(&fx, "busy", 100_000).await;
-    create_table(&fx, "quiet", 100_000).await;
+    fx.create_table("busy", 100_000).await;
+    fx.create_table("quiet", 100_000).await;
     fx.target()
         .await
         .batch_execute(
@@ -648,7 +598,7 @@ async fn leftovers_of_a_failed_rebuild_are_cleaned_up() {
     assert!(!others.ours);
 
     assert_eq!(
-        invalid_indexes(&fx).await,
+        names(&fx.invalid_indexes().await),
         ["busy_id_ccnew", "other_v_ccnew"]
     );
     let statuses: Vec<String> = fx
@@ -671,10 +621,8 @@ async fn leftovers_of_a_failed_rebuild_are_cleaned_up() {
         .unwrap();
     assert_eq!(ours.action, "ours: dropped");
     assert!(ours.ours);
-    let mut rebuilt = reindexed_names(&second);
-    rebuilt.sort();
-    assert_eq!(rebuilt, ["public.busy_id", "public.quiet_id"]);
-    assert_eq!(invalid_indexes(&fx).await, ["other_v_ccnew"]);
+    assert_eq!(rebuilt(&second), ["public.busy_id", "public.quiet_id"]);
+    assert_eq!(names(&fx.invalid_indexes().await), ["other_v_ccnew"]);
 }
 
 /// A failed statement has ended in the server when `execute_to_the_end` returns (the

@@ -7,6 +7,7 @@
 pub mod moto;
 pub mod proxy;
 mod slow;
+pub mod steps;
 pub mod watch;
 
 #[allow(unused_imports)] // each test binary uses some of them

@@ -1,0 +1,101 @@
+//! Steps the integration tests share: tables with an index, sessions that name
+//! themselves, what is invalid in the target, what a report says was rebuilt.
+
+use std::time::Duration;
+
+use index_pilot::handler::handle;
+use index_pilot::report::{Report, TargetReport};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use tokio_postgres::Client;
+
+use super::{lambda_context, Fixture};
+
+/// Runs `sql` (simple protocol), panicking with the server's error.
+pub async fn batch(client: &Client, sql: &str) {
+    client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+}
+
+/// The indexes a report entry says were rebuilt, by name, sorted.
+pub fn rebuilt(report: &TargetReport) -> Vec<&str> {
+    let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();
+    names.sort();
+    names
+}
+
+/// Just the names of (name, oid) pairs.
+pub fn names(list: &[(String, u32)]) -> Vec<&str> {
+    list.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+impl Fixture {
+    /// `rows` rows of (id, md5 text) with a btree `<table>_id` on id; vacuumed and
+    /// analyzed.
+    pub async fn create_table(&self, table: &str, rows: i32) {
+        batch(
+            &self.target().await,
+            &format!(
+                "CREATE TABLE {table} (id int NOT NULL, payload text NOT NULL);
+                 INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
+                 CREATE INDEX {table}_id ON {table} (id);"
+            ),
+        )
+        .await;
+        self.vacuum(table).await;
+    }
+
+    /// Deletes 60 % of the rows and vacuums: the index keeps its size, reltuples drops.
+    pub async fn bloat(&self, table: &str) {
+        batch(
+            &self.target().await,
+            &format!("DELETE FROM {table} WHERE id % 5 < 3"),
+        )
+        .await;
+        self.vacuum(table).await;
+    }
+
+    /// A session of the target database that names itself, as applications do, and
+    /// its pid.
+    pub async fn session(&self, application: &str) -> (Client, i32) {
+        let url = format!(
+            "{}?application_name={application}",
+            self.cluster.url(&self.target_db)
+        );
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect as {application}: {e}"));
+        tokio::spawn(connection);
+        let pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .expect("backend pid")
+            .get(0);
+        (client, pid)
+    }
+
+    /// Invalid indexes of the target with their oids, by name.
+    pub async fn invalid_indexes(&self) -> Vec<(String, u32)> {
+        self.target()
+            .await
+            .query(
+                "SELECT c.relname::text, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+                 WHERE NOT x.indisvalid ORDER BY 1",
+                &[],
+            )
+            .await
+            .expect("invalid indexes")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    /// One invocation through the handler, with a deadline `budget` from now.
+    pub async fn invoke_within(&self, event: Value, budget: Duration) -> Report {
+        handle(&self.app, LambdaEvent::new(event, lambda_context(budget)))
+            .await
+            .unwrap_or_else(|e| panic!("the invocation failed: {e}"))
+    }
+}
