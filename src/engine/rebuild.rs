@@ -17,7 +17,7 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::failure::FailureClass;
-use crate::domain::plan::Candidate;
+use crate::domain::plan::{Assessment, Candidate};
 use crate::report::{Deferred, InProgress, TargetReport};
 use crate::target::RebuildSession;
 
@@ -89,6 +89,37 @@ impl<S: SecretSource> Work<'_, S> {
         })
     }
 
+    /// A session the rebuild would wait for that has been at it for longer than
+    /// max_blocker_age is not going away soon: the index is deferred, naming it (and
+    /// when it holds back every rebuild of the database, so is the rest).
+    async fn look_before_starting(
+        &mut self,
+        assessment: &Assessment,
+    ) -> Result<Option<Deferred>, DatabaseError> {
+        let index = &assessment.index;
+        let max_age = assessment.settings.max_blocker_age;
+        let sessions = self
+            .db
+            .sessions(index.table_oid, &self.our_pids(), None)
+            .await?;
+        let Some(blocker) = blocker(&sessions, max_age) else {
+            return Ok(None);
+        };
+        let reason = format!(
+            "not started: {}; REINDEX CONCURRENTLY would wait for it (max_blocker_age {}s)",
+            blocker.describe(),
+            max_age.as_secs()
+        );
+        if blocker.reach() == Reach::Database {
+            self.stop = Some(Stop::Blocker(blocker.clone()));
+        }
+        Ok(Some(Deferred {
+            index: index.name.to_string(),
+            reason,
+            blocker: Some(blocker),
+        }))
+    }
+
     async fn rebuild(
         &mut self,
         candidate: Candidate<'_>,
@@ -106,25 +137,8 @@ impl<S: SecretSource> Work<'_, S> {
             report.defer(&index.name, why);
             return Ok(Outcome::Finished);
         }
-        // Look before starting: a session it would wait for that has been at it for
-        // longer than max_blocker_age is not going away soon.
-        let sessions = self
-            .db
-            .sessions(index.table_oid, &self.our_pids(), None)
-            .await?;
-        if let Some(blocker) = blocker(&sessions, settings.max_blocker_age) {
-            report.deferred.push(Deferred {
-                index: index.name.to_string(),
-                reason: format!(
-                    "not started: {}; REINDEX CONCURRENTLY would wait for it (max_blocker_age {}s)",
-                    blocker.describe(),
-                    settings.max_blocker_age.as_secs()
-                ),
-                blocker: Some(blocker.clone()),
-            });
-            if blocker.reach() == Reach::Database {
-                self.stop = Some(Stop::Blocker(blocker));
-            }
+        if let Some(deferred) = self.look_before_starting(assessment).await? {
+            report.deferred.push(deferred);
             return Ok(Outcome::Finished);
         }
         let invalid_before: HashSet<u32> = self

@@ -31,7 +31,8 @@ pub(super) enum RunEnd {
 
 pub(super) struct Watched {
     pub end: RunEnd,
-    /// The sessions it waited for when last seen waiting, the oldest first.
+    /// The sessions it waited for when last seen, if it was waiting then; the oldest
+    /// first.
     pub blocked_by: Vec<Blocker>,
     /// Set when we cancelled it: how long it had waited.
     pub cancelled_after: Option<Duration>,
@@ -117,7 +118,11 @@ impl Watch<'_> {
                         }
                     }
                 }
-                None => waiting_pids.clear(),
+                // Whom it waited for earlier says nothing about how it ends.
+                None => {
+                    waiting_pids.clear();
+                    blocked_by.clear();
+                }
             }
             if waited > max_wait && cancelled_after.is_none() {
                 tracing::warn!(index = %started.index, waited_s = waited.as_secs(),
