@@ -142,6 +142,7 @@ async fn ddl_racing_the_scan_never_panics_and_the_other_target_completes() {
         }));
     }
     let mut invocations = 0;
+    let (mut vanished, mut deferred) = (0, 0);
     for round in 0..4 {
         for mode in ["dry_run", "run", "baseline"] {
             let report = fx
@@ -152,6 +153,8 @@ async fn ddl_racing_the_scan_never_panics_and_the_other_target_completes() {
             let main = entry(&report, "main");
             assert_eq!(main.status, Status::Ok, "{mode}: {main:?}");
             assert!(main.failed.is_empty(), "{mode}: {:?}", main.failed);
+            vanished += main.vanished.len();
+            deferred += main.deferred.len();
             let other = entry(&report, "other");
             assert_eq!(other.status, Status::Ok, "{mode}: {other:?}");
             assert!(other.scanned >= 1);
@@ -162,8 +165,15 @@ async fn ddl_racing_the_scan_never_panics_and_the_other_target_completes() {
     for churner in churners {
         rounds += churner.await.unwrap();
     }
-    println!("{invocations} invocations against {rounds} rounds of DDL");
+    println!(
+        "{invocations} invocations against {rounds} rounds of DDL: \
+         {vanished} indexes vanished during a scan, {deferred} deferred (locked)"
+    );
     assert!(rounds >= 10, "the DDL hardly ran: {rounds} rounds");
+    assert!(
+        vanished + deferred > 0,
+        "no scan met the DDL: the race was not run"
+    );
 }
 
 /// A table locked by VACUUM FULL-like work and an index locked by a plain REINDEX,
