@@ -31,15 +31,6 @@ pub enum TargetError {
     },
 }
 
-impl TargetError {
-    pub fn sqlstate(&self) -> Option<&str> {
-        match self {
-            TargetError::Query { error, .. } => error.sqlstate(),
-            TargetError::Connect(_) => None,
-        }
-    }
-}
-
 fn failed<E: Into<PgError>>(action: &'static str) -> impl FnOnce(E) -> TargetError {
     move |error| TargetError::Query {
         action,
@@ -58,7 +49,6 @@ impl crate::connect::LoginRefusal for TargetError {
 pub struct IndexNow {
     pub name: QualifiedName,
     pub is_valid: bool,
-    pub table_oid: u32,
 }
 
 pub struct TargetDb {
@@ -140,7 +130,6 @@ impl TargetDb {
                     column::<String>(&row, "index_name")?,
                 ),
                 is_valid: column(&row, "is_valid")?,
-                table_oid: column(&row, "table_oid")?,
             })
         })
         .transpose()
