@@ -324,3 +324,60 @@ fn told(report: &index_pilot::report::TargetReport) -> String {
         .unwrap_or_else(|| panic!("{report:?}"))
         .to_owned()
 }
+
+/// An error whose detail quotes row values (here a unique violation, as a corrupt
+/// unique index would raise) keeps its SQLSTATE and message in the report and the
+/// history, never the values.
+#[tokio::test]
+async fn row_values_in_an_error_stay_out_of_reports_and_history() {
+    let fx = Fixture::new("rowvalues").await;
+    batch(
+        &fx.target().await,
+        "CREATE FUNCTION clash(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+         BEGIN
+             IF current_setting('pilot.clash', true) = 'on' THEN
+                 RAISE EXCEPTION USING ERRCODE = '23505',
+                     MESSAGE = 'could not create unique index',
+                     DETAIL = 'Key (email)=(someone@example.com) is duplicated.';
+             END IF;
+             RETURN v;
+         END $$;
+         CREATE TABLE people (id int);
+         INSERT INTO people SELECT generate_series(1, 100000);
+         CREATE INDEX people_clash ON people (clash(id));",
+    )
+    .await;
+    fx.vacuum("people").await;
+    batch(
+        &fx.target().await,
+        &format!("ALTER DATABASE \"{}\" SET pilot.clash = 'on'", fx.target_db),
+    )
+    .await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    let failed = json(&report.failed[0]);
+    assert_eq!(failed["sqlstate"], "23505", "{report:?}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not create unique index"),
+        "{failed}"
+    );
+    assert!(!serde_json::to_string(&report)
+        .unwrap()
+        .contains("someone@example.com"));
+    let stored: String = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT concat_ws(' ', error, (SELECT string_agg(error, ' ') FROM index_pilot.quarantine))
+             FROM index_pilot.reindex_history",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stored.contains("could not create unique index"), "{stored}");
+    assert!(!stored.contains("someone@example.com"), "{stored}");
+}

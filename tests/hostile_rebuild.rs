@@ -227,11 +227,11 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&report), ["public.b_id"]);
 
-    // A prepared transaction nobody committed holds its locks for ever.
+    // A prepared transaction nobody committed holds its lock on c for ever.
     fx.create_table("c", 100_000).await;
     batch(
         &writer,
-        "BEGIN; INSERT INTO a VALUES (0, 'y'); PREPARE TRANSACTION 'forgotten';",
+        "BEGIN; INSERT INTO c VALUES (0, 'y'); PREPARE TRANSACTION 'forgotten';",
     )
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

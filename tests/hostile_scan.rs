@@ -277,6 +277,19 @@ async fn an_index_without_statistics_is_not_judged() {
     let run = fx.invoke_main(json!({"mode": "run"})).await;
     assert!(run.reindexed.is_empty(), "{:?}", run.reindexed);
     assert_eq!(fx.relfilenodes().await, before, "nothing was rebuilt");
+    // Nor does the DBA's view show the meaningless reading.
+    let shown: f64 = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT estimated_bloat::float8 FROM index_pilot.current_bloat
+             WHERE index = 'public.refilled_id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(shown < 2.0, "current_bloat shows {shown}");
 
     batch(&fx.target().await, "ANALYZE refilled").await;
     let analyzed = fx.invoke_main(json!({"mode": "dry_run"})).await;

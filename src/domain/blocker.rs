@@ -42,7 +42,8 @@ fn as_seconds<S: serde::Serializer>(age: &Duration, serializer: S) -> Result<S::
 pub enum Hold {
     /// A snapshot: every rebuild in its database waits for it.
     Snapshot,
-    /// A prepared transaction: it holds its locks until someone commits it.
+    /// A prepared transaction with a lock on the table: it holds it until someone
+    /// commits or rolls it back.
     PreparedTransaction,
     /// A lock on the table being rebuilt.
     LockOnTable,
@@ -67,8 +68,8 @@ pub struct Blocker {
 impl Blocker {
     pub fn reach(&self) -> Reach {
         match self.holds {
-            Hold::Snapshot | Hold::PreparedTransaction => Reach::Database,
-            Hold::LockOnTable => Reach::Table,
+            Hold::Snapshot => Reach::Database,
+            Hold::PreparedTransaction | Hold::LockOnTable => Reach::Table,
         }
     }
 
@@ -92,7 +93,7 @@ impl Blocker {
         }
         let holds = match self.holds {
             Hold::Snapshot => "holds a snapshot",
-            Hold::PreparedTransaction => "is prepared and holds its locks",
+            Hold::PreparedTransaction => "is prepared and holds a lock on the table",
             Hold::LockOnTable => "holds a lock on the table",
         };
         format!(
@@ -115,7 +116,7 @@ fn age(duration: Duration) -> String {
 fn hold(session: &Session) -> Option<Hold> {
     if session.holds_snapshot {
         Some(Hold::Snapshot)
-    } else if session.prepared {
+    } else if session.locks_table && session.prepared {
         Some(Hold::PreparedTransaction)
     } else if session.locks_table {
         Some(Hold::LockOnTable)
@@ -209,20 +210,28 @@ mod tests {
     }
 
     #[test]
-    fn prepared_transactions_block_the_database() {
+    fn a_prepared_transaction_blocks_the_tables_it_locks() {
         let prepared = Session {
             pid: None,
             prepared: true,
+            locks_table: true,
             application: None,
             client_addr: None,
             state: Some("prepared".into()),
             ..session(0, 400)
         };
-        let found = blocker(&[prepared], FIVE_MIN).unwrap();
+        let found = blocker(std::slice::from_ref(&prepared), FIVE_MIN).unwrap();
         assert_eq!(found.holds, Hold::PreparedTransaction);
+        assert_eq!(found.reach(), Reach::Table);
         assert!(found
             .describe()
             .starts_with("a prepared transaction (user app"));
+        // It has no snapshot: a rebuild of another table does not wait for it.
+        let elsewhere = Session {
+            locks_table: false,
+            ..prepared
+        };
+        assert_eq!(blocker(&[elsewhere], FIVE_MIN), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::InvalidIndexRef;
 use crate::domain::plan::Mode;
 use crate::report::{Leftover, TargetReport};
-use crate::target::RebuildSession;
+use crate::target::{IndexBuilds, RebuildSession};
 
 /// What became of one of our leftovers.
 pub(super) enum DropOutcome {
@@ -43,7 +43,7 @@ impl<S: SecretSource> Work<'_, S> {
                 if now.is_valid { ", valid" } else { "" }
             )));
         }
-        if self.db.builds_in_progress(leftover.table_oid).await? > 0 {
+        if self.db.build_on(leftover.table_oid).await? {
             return Ok(DropOutcome::Kept(
                 "an index build is in progress on its table".to_owned(),
             ));
@@ -109,6 +109,11 @@ impl<S: SecretSource> Work<'_, S> {
         running: &[Running],
     ) -> Result<(), DatabaseError> {
         let invalid = self.db.invalid_indexes(None).await?;
+        let builds = if invalid.is_empty() {
+            IndexBuilds::default()
+        } else {
+            self.db.index_builds().await?
+        };
         let mut recorded: HashMap<u32, LeftoverRecord> = self
             .ctx
             .control
@@ -151,7 +156,7 @@ impl<S: SecretSource> Work<'_, S> {
                         running.index
                     ),
                 ),
-                (None, None) if self.db.builds_in_progress(index.table_oid).await? > 0 => (
+                (None, None) if builds.on(index.table_oid) => (
                     false,
                     "not ours: an index build is in progress on its table (this may be that build)"
                         .to_owned(),

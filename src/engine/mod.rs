@@ -232,10 +232,12 @@ async fn process_database<S: SecretSource>(
     }
 
     if mode != Mode::DryRun {
-        // Locked indexes were not measured: their stored state stays as it was.
+        // Locked indexes were not measured, and a size per tuple without a tuple count
+        // means nothing: their stored state stays as it was.
         let measured: Vec<_> = assessments
             .iter()
             .filter(|a| !matches!(a.verdict, Verdict::Ineligible(_) | Verdict::Locked(_)))
+            .filter(|a| a.index.reltuples > 0.0)
             .collect();
         ctx.control
             .save_index_states(&key, &measured, &seen)

@@ -1,6 +1,6 @@
 -- Sessions of this database that a REINDEX CONCURRENTLY of table $1 could wait for:
 -- every session in a transaction (does it hold a snapshot? a lock on the table?) and
--- every prepared transaction. $2: our own processes, left out. $3: only these
+-- every prepared transaction (does it hold a lock on the table?). $2: our own processes, left out. $3: only these
 -- processes (0 for prepared transactions), or NULL for all; autovacuum then is left
 -- out, as REINDEX does not wait for its snapshot and it gives way to the rebuild's
 -- locks. Never the query text: it can carry data.
@@ -33,6 +33,8 @@ WHERE a.datid = db.oid
   AND ($3::int4[] IS NULL OR a.pid = ANY ($3::int4[]))
   AND ($3::int4[] IS NOT NULL OR a.backend_type IS DISTINCT FROM 'autovacuum worker')
 UNION ALL
+-- A prepared transaction has no snapshot; its locks (pid NULL) are known by the
+-- virtual transaction that also holds its own transaction id.
 SELECT NULL,
        p.owner::text,
        NULL,
@@ -40,8 +42,16 @@ SELECT NULL,
        'prepared',
        extract(epoch FROM now() - p.prepared)::float8,
        false,
-       false,
+       EXISTS (SELECT 1
+               FROM pg_locks x
+               JOIN pg_locks l ON l.virtualtransaction = x.virtualtransaction
+               WHERE x.locktype = 'transactionid'
+                 AND x.transactionid = p.transaction
+                 AND x.pid IS NULL
+                 AND l.locktype = 'relation'
+                 AND l.database = db.oid
+                 AND l.relation = $1),
        true
-FROM pg_prepared_xacts p
+FROM pg_prepared_xacts p, db
 WHERE p.database = current_database()
   AND ($3::int4[] IS NULL OR 0 = ANY ($3::int4[]));
