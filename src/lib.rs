@@ -1,6 +1,6 @@
 //! index-pilot: keeps PostgreSQL index bloat under control across a fleet of databases.
 //!
-//! `domain` holds the rules with no I/O; `control` and `target` are the PostgreSQL
+//! `domain` holds the rules with no I/O; `control` and `target_db` are the PostgreSQL
 //! adapters; `engine` works through one database; `handler` turns an event into a
 //! run and a report.
 
@@ -17,4 +17,4 @@ pub mod handler;
 pub mod pg;
 pub mod pgpass;
 pub mod report;
-pub mod target;
+pub mod target_db;

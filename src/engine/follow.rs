@@ -16,7 +16,7 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::{predicted_rebuild, wait_for_earlier_rebuild};
 use crate::domain::ident::QualifiedName;
 use crate::report::{InProgress, TargetReport};
-use crate::target::RebuildState;
+use crate::target_db::RebuildState;
 
 /// A rebuild of ours still running in the server.
 pub(super) struct Running {

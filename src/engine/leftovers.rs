@@ -12,7 +12,7 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::InvalidIndexRef;
 use crate::domain::plan::Mode;
 use crate::report::{Leftover, TargetReport};
-use crate::target::{IndexBuilds, RebuildSession};
+use crate::target_db::{IndexBuilds, RebuildSession};
 
 /// What became of one of our leftovers.
 pub(super) enum DropOutcome {

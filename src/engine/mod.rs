@@ -27,7 +27,7 @@ use crate::domain::plan::{assess, candidates_in_order, Known, Mode, Selection, V
 use crate::domain::settings::Settings;
 use crate::event::Request;
 use crate::report::{Estimate, PlannedIndex, Quarantined, TargetReport};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use work::Work;
 
 /// What every target of an invocation shares.

@@ -19,7 +19,7 @@ use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate};
 use crate::report::{Deferred, InProgress, TargetReport};
-use crate::target::RebuildSession;
+use crate::target_db::RebuildSession;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {

@@ -15,7 +15,7 @@ use crate::domain::blocker::Blocker;
 use crate::domain::failure::{classify, failures_in_a_row, quarantines, FailureClass};
 use crate::pg::PgError;
 use crate::report::{round2, Failed, Reindexed, TargetReport};
-use crate::target::RebuildSession;
+use crate::target_db::RebuildSession;
 
 /// How the rebuild's statement ended, as far as we saw it.
 pub(super) enum End {

@@ -14,7 +14,7 @@ use super::work::Started;
 use crate::control::ControlStore;
 use crate::domain::blocker::{waiting_for, Blocker};
 use crate::pg::PgError;
-use crate::target::{Rebuilder, TargetDb};
+use crate::target_db::{Rebuilder, TargetDb};
 
 /// How often a running rebuild is looked at.
 pub(super) const POLL: Duration = Duration::from_millis(250);

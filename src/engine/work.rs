@@ -13,7 +13,7 @@ use crate::domain::blocker::Blocker;
 use crate::domain::ident::QualifiedName;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::pg::Tls;
-use crate::target::{Rebuilder, TargetDb, TargetError};
+use crate::target_db::{Rebuilder, TargetDb, TargetError};
 
 /// Why nothing more starts on this target in this invocation.
 #[derive(Debug, Clone)]
