@@ -19,6 +19,8 @@ pub const MAX_HOPS_VAR: &str = "INDEX_PILOT_MAX_HOPS";
 pub const SECRET_TTL_VAR: &str = "INDEX_PILOT_SECRET_TTL";
 pub const SSLMODE_VAR: &str = "INDEX_PILOT_SSLMODE";
 pub const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
+pub const SHARD_SIZE_VAR: &str = "INDEX_PILOT_SHARD_SIZE";
+pub const MAX_CONCURRENT_REBUILDS_VAR: &str = "INDEX_PILOT_MAX_CONCURRENT_REBUILDS";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -96,6 +98,10 @@ pub struct Config {
     pub max_hops: u32,
     /// How long a fetched secret is trusted before it is fetched again.
     pub secret_ttl: Duration,
+    /// Above this many targets a scheduled run fans out: one invocation per shard.
+    pub shard_size: usize,
+    /// Rebuilds one invocation watches at once, over all its targets.
+    pub max_concurrent_rebuilds: usize,
 }
 
 /// The values of the environment variables (`None`: not set).
@@ -110,6 +116,8 @@ pub struct Environment {
     pub secret_ttl: Option<String>,
     pub sslmode: Option<String>,
     pub ssl_root_cert: Option<String>,
+    pub shard_size: Option<String>,
+    pub max_concurrent_rebuilds: Option<String>,
 }
 
 impl Environment {
@@ -129,6 +137,8 @@ impl Environment {
             secret_ttl: var(SECRET_TTL_VAR),
             sslmode: var(SSLMODE_VAR),
             ssl_root_cert: var(SSL_ROOT_CERT_VAR),
+            shard_size: var(SHARD_SIZE_VAR),
+            max_concurrent_rebuilds: var(MAX_CONCURRENT_REBUILDS_VAR),
         }
     }
 }
@@ -215,6 +225,28 @@ fn parse_targets(json: &str, default_tls: &Tls) -> Result<Vec<TargetEntry>, Conf
     Ok(targets)
 }
 
+fn count_var(
+    var: &'static str,
+    value: Option<&str>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::BadValue {
+            var,
+            problem: format!(
+                "{text:?} is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        }),
+    }
+}
+
 fn duration_var(
     var: &'static str,
     value: Option<&str>,
@@ -249,13 +281,14 @@ impl Config {
             (None, None) => return Err(ConfigError::NoControlDatabase),
         };
         let targets = parse_targets(env.targets.as_deref().ok_or(ConfigError::NoTargets)?, &tls)?;
-        let max_hops = match env.max_hops.as_deref() {
-            None => 50,
-            Some(text) => text.trim().parse().map_err(|_| ConfigError::BadValue {
-                var: MAX_HOPS_VAR,
-                problem: format!("{text:?} is not a whole number"),
-            })?,
-        };
+        let max_hops = count_var(MAX_HOPS_VAR, env.max_hops.as_deref(), 50, 0..=10_000)?;
+        let shard_size = count_var(SHARD_SIZE_VAR, env.shard_size.as_deref(), 25, 1..=10_000)?;
+        let max_concurrent_rebuilds = count_var(
+            MAX_CONCURRENT_REBUILDS_VAR,
+            env.max_concurrent_rebuilds.as_deref(),
+            8,
+            1..=256,
+        )?;
         Ok(Config {
             control: Endpoint { source, tls },
             targets,
@@ -275,6 +308,8 @@ impl Config {
                 env.secret_ttl.as_deref(),
                 Duration::from_secs(300),
             )?,
+            shard_size: shard_size as usize,
+            max_concurrent_rebuilds: max_concurrent_rebuilds as usize,
         })
     }
 
@@ -319,6 +354,8 @@ mod tests {
             [Some("a".to_owned()), Some("b".to_owned())]
         );
         assert_eq!(config.max_hops, 50);
+        assert_eq!(config.shard_size, 25);
+        assert_eq!(config.max_concurrent_rebuilds, 8);
         assert_eq!(config.fallback_budget, Duration::from_secs(600));
     }
 

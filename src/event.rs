@@ -19,6 +19,9 @@ pub struct Request {
     pub force: bool,
     /// A continuation's run.
     pub run_id: Option<Uuid>,
+    /// A continuation's chain: the shard of the run it works through (0 when the
+    /// run has a single chain).
+    pub shard: u32,
     pub hop: u32,
 }
 
@@ -40,8 +43,10 @@ pub enum EventError {
     ForceWithoutReindex,
     #[error("\"targets\" is an empty list; leave it out to mean all targets")]
     EmptyTargets,
-    #[error("\"hop\" belongs to a continuation, which also carries \"run_id\"")]
-    HopWithoutRunId,
+    #[error("\"{0}\" belongs to a continuation, which also carries \"run_id\"")]
+    ContinuationWithoutRunId(&'static str),
+    #[error("\"run_id\" continues a run: mode must be \"run\", not \"{0}\"")]
+    ContinuationNotRun(String),
 }
 
 #[derive(Deserialize)]
@@ -54,6 +59,7 @@ struct CustomEvent {
     #[serde(default)]
     force: bool,
     run_id: Option<Uuid>,
+    shard: Option<u32>,
     hop: Option<u32>,
 }
 
@@ -113,8 +119,17 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
     if custom.targets.as_ref().is_some_and(Vec::is_empty) {
         return Err(EventError::EmptyTargets);
     }
-    if custom.hop.is_some() && custom.run_id.is_none() {
-        return Err(EventError::HopWithoutRunId);
+    if custom.run_id.is_none() {
+        if custom.hop.is_some() {
+            return Err(EventError::ContinuationWithoutRunId("hop"));
+        }
+        if custom.shard.is_some() {
+            return Err(EventError::ContinuationWithoutRunId("shard"));
+        }
+    } else if custom.mode != Mode::Run {
+        return Err(EventError::ContinuationNotRun(
+            custom.mode.as_str().to_owned(),
+        ));
     }
     Ok(Request {
         mode: custom.mode,
@@ -122,6 +137,7 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
         index,
         force: custom.force,
         run_id: custom.run_id,
+        shard: custom.shard.unwrap_or(0),
         hop: custom.hop.unwrap_or(0),
     })
 }
@@ -165,6 +181,11 @@ mod tests {
             "run_id": "5f0c6f8e-8d4b-4f7e-9a57-3c1f2b0c9d11", "hop": 2}))
         .unwrap();
         assert_eq!(continuation.hop, 2);
+        let shard = parse_event(&json!({"mode": "run", "shard": 3, "hop": 0,
+            "run_id": "5f0c6f8e-8d4b-4f7e-9a57-3c1f2b0c9d11", "targets": ["a", "b"]}))
+        .unwrap();
+        assert_eq!((shard.shard, shard.hop), (3, 0));
+        assert_eq!(shard.targets, Some(vec!["a".to_owned(), "b".to_owned()]));
     }
 
     #[test]
@@ -188,7 +209,12 @@ mod tests {
                 "schema is missing",
             ),
             (json!({"targets": []}), "empty list"),
-            (json!({"hop": 1}), "carries \"run_id\""),
+            (json!({"hop": 1}), "\"hop\" belongs to a continuation"),
+            (json!({"shard": 1}), "\"shard\" belongs to a continuation"),
+            (
+                json!({"mode": "dry_run", "run_id": "5f0c6f8e-8d4b-4f7e-9a57-3c1f2b0c9d11"}),
+                "mode must be \"run\", not \"dry_run\"",
+            ),
             (json!({"run_id": "not-a-uuid"}), "invalid"),
             (
                 json!({"detail-type": "Scheduled Event", "detail": "{oops"}),

@@ -1,24 +1,26 @@
 //! Event → run → report → maybe continue. The Lambda entry point and the local
 //! `invoke` command both call [`handle`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
+use crate::assignment::{assign, chain_event, fan_out, Assignment};
 use crate::config::Config;
 use crate::connect::{open_with_rotation, OpenError};
 use crate::continuation::ReInvoker;
-use crate::control::{ControlError, ControlStore, RunClaim};
+use crate::control::{ControlError, ControlStore, TargetProgress};
 use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
+use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
 use crate::domain::settings::{Settings, SettingsError};
-use crate::engine::{process_target, Progress, RunContext};
-use crate::event::{parse_event, EventError, Request};
-use crate::report::Report;
+use crate::engine::{process_target, Progress, Rebuilds, RunContext};
+use crate::event::{parse_event, EventError};
+use crate::report::{Report, Status};
 
 /// Targets worked on at the same time; within a target, one rebuild at a time.
 const PARALLEL_TARGETS: usize = 8;
@@ -86,65 +88,6 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Which run this invocation serves, at which hop, over which targets.
-struct Assignment {
-    run_id: Uuid,
-    hop: u32,
-    targets: Vec<String>,
-    /// Set when there is nothing to do: why.
-    idle: Option<String>,
-}
-
-async fn assignment(
-    control: &ControlStore,
-    request: &Request,
-    selected: Vec<String>,
-    stale_after: Duration,
-) -> Result<Assignment, ControlError> {
-    let assigned = |run_id, hop, targets| Assignment {
-        run_id,
-        hop,
-        targets,
-        idle: None,
-    };
-    let idle = |run_id, hop, why: String| Assignment {
-        run_id,
-        hop,
-        targets: Vec::new(),
-        idle: Some(why),
-    };
-    if request.mode != Mode::Run {
-        return Ok(assigned(Uuid::new_v4(), 0, selected));
-    }
-    if let Some(run_id) = request.run_id {
-        if !control.claim_hop(run_id, request.hop).await? {
-            return Ok(idle(
-                run_id,
-                request.hop,
-                format!("hop {} of run {run_id} was already taken or the run is over (a duplicate delivery): nothing done", request.hop),
-            ));
-        }
-        let pending = control.pending_targets(run_id).await?;
-        return Ok(assigned(run_id, request.hop, pending));
-    }
-    let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
-    Ok(match control.claim_run(&selected, stale_ms).await? {
-        RunClaim::Started(run_id) => assigned(run_id, 0, selected),
-        RunClaim::Resumed(run_id, hop) => {
-            tracing::info!(%run_id, hop, "resuming a run whose chain went quiet");
-            let pending = control.pending_targets(run_id).await?;
-            assigned(run_id, hop, pending)
-        }
-        RunClaim::Busy(run_id, hop) => idle(
-            run_id,
-            hop,
-            format!(
-                "run {run_id} is in progress (hop {hop}); this invocation leaves it to its chain"
-            ),
-        ),
-    })
-}
-
 pub async fn handle<S: SecretSource, R: ReInvoker>(
     app: &App<S, R>,
     event: LambdaEvent<Value>,
@@ -185,13 +128,48 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         })
         .map(|name| (*name).to_owned())
         .collect();
-    let stale_after = budget.whole() + app.config.safety_margin;
-    let assignment = assignment(&control, &request, selected, stale_after).await?;
-    let run_id = assignment.run_id;
-    let hop = assignment.hop;
-    tracing::info!(%run_id, mode = ?request.mode, hop, request_id = %event.context.request_id,
+    let function_arn = &event.context.invoked_function_arn;
+    let mut report = Report::new(request.mode);
+    let (run_id, shard, hop, targets) = match assign(
+        &control,
+        &request,
+        selected,
+        app.config.shard_size,
+    )
+    .await?
+    {
+        Assignment::Work {
+            run_id,
+            shard,
+            hop,
+            targets,
+        } => (run_id, shard, hop, targets),
+        Assignment::FanOut { run_id, shards } => {
+            report.run_id = run_id;
+            report.shards = fan_out(&app.reinvoker, function_arn, run_id, &shards).await;
+            tracing::info!(%run_id, shards = shards.len(), "run fanned out over shards");
+            return Ok(finish(report, &budget));
+        }
+        Assignment::Duplicate { run_id, shard, hop } => {
+            report.run_id = run_id;
+            (report.shard, report.hop) = (shard, hop);
+            report.notes.push(format!(
+                    "hop {hop} of shard {shard} of run {run_id} was already taken, or the run is unknown (a duplicate delivery): nothing done"
+                ));
+            return Ok(finish(report, &budget));
+        }
+    };
+    (report.run_id, report.shard, report.hop) = (run_id, shard, hop);
+    tracing::info!(%run_id, mode = ?request.mode, shard, hop, targets = targets.len(),
+        request_id = %event.context.request_id,
         budget_ms = budget.whole().as_millis() as u64, "invocation started");
 
+    let targets = if request.mode == Mode::Run {
+        longest_waiting_first(&targets, &control.targets_served(&targets).await?)
+    } else {
+        targets
+    };
+    let rebuilds = Rebuilds::new(app.config.max_concurrent_rebuilds);
     let ctx = RunContext {
         run_id,
         request: &request,
@@ -201,82 +179,76 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         budget,
         invocation: Uuid::new_v4(),
         lease_slack: app.config.safety_margin,
+        rebuilds: &rebuilds,
     };
-    let entries = app
-        .config
-        .targets
+    let entries = targets
         .iter()
-        .filter(|t| assignment.targets.contains(&t.name));
+        .filter_map(|name| app.config.targets.iter().find(|t| t.name == *name));
     let outcomes: Vec<_> = stream::iter(entries)
         .map(|entry| async { (entry.name.as_str(), process_target(&ctx, entry).await) })
         .buffered(PARALLEL_TARGETS)
         .collect()
         .await;
 
-    let mut notes: Vec<String> = assignment.idle.into_iter().collect();
-    let mut targets = Vec::new();
-    let mut more_work = false;
-    let mut complete = notes.is_empty();
-    for (name, (reports, progress)) in outcomes {
-        targets.extend(reports);
-        match progress {
-            Progress::Done if request.mode == Mode::Run => {
-                control.finish_run_target(run_id, name).await?
-            }
-            Progress::Done => {}
-            Progress::Blocked => complete = false,
-            Progress::MoreWork => {
-                complete = false;
-                more_work = true;
+    let mut progress = Vec::new();
+    for (name, outcome) in outcomes {
+        if request.mode == Mode::Run && outcome.served {
+            let failed = outcome.reports.iter().any(|r| r.status == Status::Error);
+            let reason = outcome.reason();
+            let saved = control
+                .save_target_progress(&TargetProgress {
+                    target: name,
+                    run_id,
+                    hop,
+                    state: TargetState::of(outcome.progress, failed),
+                    reason: reason.as_deref(),
+                })
+                .await;
+            if let Err(error) = saved {
+                report
+                    .notes
+                    .push(format!("progress of {name} not saved: {error}"));
             }
         }
+        progress.push((name.to_owned(), outcome.progress));
+        report.targets.extend(outcome.reports);
     }
-    if request.mode == Mode::Run && notes.is_empty() {
-        if complete {
-            control.finish_run(run_id).await?;
-        } else if more_work && hop < app.config.max_hops {
-            let next = json!({"mode": "run", "run_id": run_id, "hop": hop + 1});
-            match app
-                .reinvoker
-                .reinvoke(&event.context.invoked_function_arn, &next)
-                .await
-            {
-                Ok(()) => tracing::info!(%run_id, hop = hop + 1, "next hop invoked"),
-                Err(error) => {
-                    notes.push(format!("{error}; the next scheduled run resumes this one"))
+    report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
+    if request.mode == Mode::Run {
+        let next = hand_over(&progress, hop, app.config.max_hops);
+        report.notes.extend(next.notes);
+        if !next.next.is_empty() {
+            let event = chain_event(run_id, shard, hop + 1, &next.next);
+            match app.reinvoker.reinvoke(function_arn, &event).await {
+                Ok(()) => {
+                    tracing::info!(%run_id, shard, hop = hop + 1, "next hop invoked");
+                    report.continued_with = next.next;
                 }
+                Err(error) => report
+                    .notes
+                    .push(format!("{error}; the next schedule takes these targets")),
             }
-        } else if more_work {
-            notes.push(format!(
-                "hop cap {} reached: the next scheduled run resumes this run",
-                app.config.max_hops
-            ));
-        } else {
-            notes.push("waiting for rebuilds running in the server or for another invocation: the next scheduled run resumes this run".to_owned());
         }
     }
     if request.mode.changes_targets() {
         match control.purge_history(&settings.history_retention()).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "old history purged"),
             Ok(_) => {}
-            Err(error) => notes.push(format!("history not purged: {error}")),
+            Err(error) => report.notes.push(format!("history not purged: {error}")),
         }
     }
-    let report = Report {
-        run_id,
-        mode: request.mode,
-        hop,
-        complete,
-        duration_ms: u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis())
-            .unwrap_or(u64::MAX),
-        notes,
-        targets,
-    };
+    Ok(finish(report, &budget))
+}
+
+/// The report, timed and logged.
+fn finish(mut report: Report, budget: &Budget) -> Report {
+    report.duration_ms =
+        u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);
     match serde_json::to_string(&report) {
         Ok(json) => tracing::info!(report = %json, "invocation finished"),
         Err(error) => tracing::warn!(error = %error, "report not serialisable"),
     }
-    Ok(report)
+    report
 }
 
 /// Outside Lambda: runs `event`, then every hop it hands over, in this process.

@@ -4,6 +4,7 @@
 //! adapters; `engine` works through one database; `handler` turns an event into a
 //! run and a report.
 
+pub mod assignment;
 pub mod aws;
 pub mod config;
 pub mod connect;

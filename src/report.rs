@@ -3,23 +3,50 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::assignment::ShardDispatch;
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// What one schedule started: shared by its shards and hops.
     pub run_id: Uuid,
     pub mode: Mode,
+    /// The chain this invocation belongs to (0 when the run has a single chain).
+    pub shard: u32,
     pub hop: u32,
     /// True when every target was handled to the end in this invocation.
     pub complete: bool,
     pub duration_ms: u64,
-    /// What the invocation has to say beyond the targets (a duplicate delivery, a
-    /// run left for the next schedule, a failed hand-over).
+    /// What the invocation has to say beyond the targets (a duplicate delivery, work
+    /// left for the next schedule, a failed hand-over).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A scheduled run over many targets: the shards it handed out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardDispatch>,
+    /// The targets handed to the next hop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub continued_with: Vec<String>,
     pub targets: Vec<TargetReport>,
+}
+
+impl Report {
+    pub fn new(mode: Mode) -> Report {
+        Report {
+            run_id: Uuid::nil(),
+            mode,
+            shard: 0,
+            hop: 0,
+            complete: false,
+            duration_ms: 0,
+            notes: Vec::new(),
+            shards: Vec::new(),
+            continued_with: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

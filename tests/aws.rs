@@ -263,6 +263,6 @@ async fn the_next_hop_is_an_asynchronous_invocation_of_this_function() {
     let payload: Value = serde_json::from_str(invocation["body"].as_str().unwrap()).unwrap();
     assert_eq!(
         payload,
-        json!({"mode": "run", "run_id": report.run_id, "hop": 1})
+        json!({"mode": "run", "run_id": report.run_id, "shard": 0, "hop": 1, "targets": ["main"]})
     );
 }

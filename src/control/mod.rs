@@ -9,7 +9,7 @@ mod runs;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
-pub use runs::RunClaim;
+pub use runs::{ServerRebuild, TargetProgress};
 
 use std::collections::HashMap;
 

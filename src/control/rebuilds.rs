@@ -15,6 +15,7 @@ use crate::domain::ident::QualifiedName;
 use crate::pg::{column, PgError};
 
 /// A rebuild about to start.
+#[derive(Debug, Clone, Copy)]
 pub struct ReindexStart<'a> {
     pub run_id: Uuid,
     pub database: &'a DatabaseKey,
@@ -24,6 +25,9 @@ pub struct ReindexStart<'a> {
     pub backend_pid: i32,
     pub backend_start: SystemTime,
     pub invalid_before: &'a HashSet<u32>,
+    /// The server (host:port) and how many rebuilds it may run at once.
+    pub server: &'a str,
+    pub server_limit: u32,
 }
 
 /// The index as it is right after its rebuild.
@@ -98,8 +102,12 @@ fn open_rebuild(row: &Row) -> Result<OpenRebuild, PgError> {
 }
 
 impl ControlStore {
-    /// The history row `in_progress`, written before the rebuild starts.
-    pub async fn start_reindex(&self, start: ReindexStart<'_>) -> Result<i64, ControlError> {
+    /// The history row `in_progress`, written before the rebuild starts; `None` when
+    /// its server already runs as many rebuilds as it may.
+    pub async fn start_reindex(
+        &self,
+        start: ReindexStart<'_>,
+    ) -> Result<Option<i64>, ControlError> {
         let index = start.index;
         let invalid_before: Vec<u32> = start.invalid_before.iter().copied().collect();
         let owner = index.toast_owner.as_ref();
@@ -108,6 +116,8 @@ impl ControlStore {
             .query_one(
                 include_str!("sql/start_reindex.sql"),
                 &[
+                    &start.server,
+                    &i32::try_from(start.server_limit).unwrap_or(i32::MAX),
                     &start.run_id,
                     &start.database.target,
                     &start.database.database_name,

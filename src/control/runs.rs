@@ -1,20 +1,36 @@
-//! Runs that span several invocations, and the leases that give each target to one
-//! invocation at a time.
+//! Runs (what one schedule started), the hops of their chains, each target's
+//! progress, and the leases that give each target to one invocation at a time.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
 
 use uuid::Uuid;
 
 use super::{failed, ControlError, ControlStore};
+use crate::domain::fleet::TargetState;
 use crate::pg::{column, PgError};
 
-/// What a scheduled invocation finds when it looks for a run to work on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunClaim {
-    /// A new run, hop 0.
-    Started(Uuid),
-    /// An unfinished run whose chain went quiet, taken over at this hop.
-    Resumed(Uuid, u32),
-    /// A run whose invocations are still at work.
-    Busy(Uuid, u32),
+/// One target's progress, as an invocation leaves it.
+#[derive(Debug, Clone)]
+pub struct TargetProgress<'a> {
+    pub target: &'a str,
+    pub run_id: Uuid,
+    pub hop: u32,
+    pub state: TargetState,
+    pub reason: Option<&'a str>,
+}
+
+/// A rebuild holding one of a server's slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRebuild {
+    pub target: String,
+    pub database_name: String,
+    pub index: String,
+    pub running_ms: i64,
+}
+
+fn to_i32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 impl ControlStore {
@@ -44,101 +60,99 @@ impl ControlStore {
         Ok(())
     }
 
-    /// Starts a run over `targets`, or finds the one already running: resumed when
-    /// its last hop is older than `stale_after_ms` (its chain was lost), else busy.
-    pub async fn claim_run(
+    /// Records a run started by a schedule (again, harmlessly, for a duplicate).
+    pub async fn start_run(
         &self,
-        targets: &[String],
-        stale_after_ms: i64,
-    ) -> Result<RunClaim, ControlError> {
-        // Twice: a run that finishes between the two statements leaves room for a new one.
-        for _ in 0..2 {
-            let run_id = Uuid::new_v4();
-            let started = self
-                .client
-                .query_opt(include_str!("sql/start_run.sql"), &[&run_id])
-                .await
-                .map_err(failed("starting a run"))?;
-            if started.is_some() {
-                self.client
-                    .execute(
-                        include_str!("sql/add_run_targets.sql"),
-                        &[&run_id, &targets],
-                    )
-                    .await
-                    .map_err(failed("recording a run's targets"))?;
-                return Ok(RunClaim::Started(run_id));
-            }
-            let Some(running) = self
-                .client
-                .query_opt(include_str!("sql/running_run.sql"), &[])
-                .await
-                .map_err(failed("finding the running run"))?
-            else {
-                continue;
-            };
-            let read = || -> Result<(Uuid, i32, i64), PgError> {
-                Ok((
-                    column(&running, "run_id")?,
-                    column(&running, "hop")?,
-                    column(&running, "idle_ms")?,
-                ))
-            };
-            let (run_id, hop, idle_ms) = read().map_err(failed("finding the running run"))?;
-            let hop = u32::try_from(hop).unwrap_or(0);
-            if idle_ms < stale_after_ms {
-                return Ok(RunClaim::Busy(run_id, hop));
-            }
-            return match self.claim_hop(run_id, hop + 1).await? {
-                true => Ok(RunClaim::Resumed(run_id, hop + 1)),
-                false => Ok(RunClaim::Busy(run_id, hop)),
-            };
-        }
-        Err(ControlError::Conflict {
-            action: "starting a run",
-            problem: "runs kept starting and finishing under this invocation; the next schedule tries again",
-        })
+        run_id: Uuid,
+        targets: usize,
+        shards: usize,
+    ) -> Result<(), ControlError> {
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        self.client
+            .execute(
+                include_str!("sql/start_run.sql"),
+                &[&run_id, &count(targets), &count(shards)],
+            )
+            .await
+            .map_err(failed("recording a run"))?;
+        Ok(())
     }
 
-    /// Claims `hop` of a running run; false for a duplicate or stale delivery.
-    pub async fn claim_hop(&self, run_id: Uuid, hop: u32) -> Result<bool, ControlError> {
-        let hop = i32::try_from(hop).unwrap_or(i32::MAX);
+    /// Claims `hop` of the chain of `shard` in a run; false for a duplicate or stale
+    /// delivery, or a run this control database does not know.
+    pub async fn claim_hop(
+        &self,
+        run_id: Uuid,
+        shard: u32,
+        hop: u32,
+    ) -> Result<bool, ControlError> {
         let row = self
             .client
-            .query_opt(include_str!("sql/claim_hop.sql"), &[&run_id, &hop])
+            .query_opt(
+                include_str!("sql/claim_hop.sql"),
+                &[&run_id, &to_i32(shard), &to_i32(hop)],
+            )
             .await
             .map_err(failed("claiming a hop"))?;
         Ok(row.is_some())
     }
 
-    pub async fn pending_targets(&self, run_id: Uuid) -> Result<Vec<String>, ControlError> {
+    /// When each of `targets` was last served (absent: never).
+    pub async fn targets_served(
+        &self,
+        targets: &[String],
+    ) -> Result<HashMap<String, SystemTime>, ControlError> {
         let rows = self
             .client
-            .query(include_str!("sql/pending_targets.sql"), &[&run_id])
+            .query(include_str!("sql/targets_served.sql"), &[&targets])
             .await
-            .map_err(failed("loading a run's pending targets"))?;
+            .map_err(failed("loading when targets were served"))?;
         rows.iter()
-            .map(|row| column(row, "target"))
+            .map(|row| Ok((column(row, "target")?, column(row, "served_at")?)))
             .collect::<Result<_, PgError>>()
-            .map_err(failed("loading a run's pending targets"))
+            .map_err(failed("loading when targets were served"))
     }
 
-    pub async fn finish_run_target(&self, run_id: Uuid, target: &str) -> Result<(), ControlError> {
+    pub async fn save_target_progress(
+        &self,
+        progress: &TargetProgress<'_>,
+    ) -> Result<(), ControlError> {
         self.client
             .execute(
-                include_str!("sql/finish_run_target.sql"),
-                &[&run_id, &target],
+                include_str!("sql/save_target_progress.sql"),
+                &[
+                    &progress.target,
+                    &progress.run_id,
+                    &to_i32(progress.hop),
+                    &progress.state.as_str(),
+                    &progress.reason,
+                ],
             )
             .await
-            .map_err(failed("marking a run's target done"))?;
+            .map_err(failed("saving a target's progress"))?;
         Ok(())
     }
 
-    pub async fn finish_run(&self, run_id: Uuid) -> Result<(), ControlError> {
-        self.client
-            .execute(include_str!("sql/finish_run.sql"), &[&run_id])
+    /// The rebuilds that hold `server`'s slots.
+    pub async fn rebuilds_on_server(
+        &self,
+        server: &str,
+    ) -> Result<Vec<ServerRebuild>, ControlError> {
+        let rows = self
+            .client
+            .query(include_str!("sql/rebuilds_on_server.sql"), &[&server])
             .await
-            .map_err(failed("marking a run complete"))?;
-        Ok(())
+            .map_err(failed("loading the rebuilds running on a server"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(ServerRebuild {
+                    target: column(row, "target")?,
+                    database_name: column(row, "database_name")?,
+                    index: column(row, "index")?,
+                    running_ms: column(row, "running_ms")?,
+                })
+            })
+            .collect::<Result<_, PgError>>()
+            .map_err(failed("loading the rebuilds running on a server"))
     }
 }

@@ -87,8 +87,10 @@ impl Budget {
         self.whole.saturating_sub(self.started.elapsed())
     }
 
-    pub fn fit(&self, predicted: Duration) -> Fit {
-        fit(predicted, self.left(), self.whole)
+    /// `setup`: what the work took before it could start a rebuild (connecting,
+    /// scanning); a fresh invocation pays it too.
+    pub fn fit(&self, predicted: Duration, setup: Duration) -> Fit {
+        fit(predicted, self.left(), self.whole.saturating_sub(setup))
     }
 }
 
@@ -102,11 +104,12 @@ pub enum Fit {
     StartAndLeave,
 }
 
-/// `whole`: the allowance of a fresh invocation; `left`: what remains of this one.
-pub fn fit(predicted: Duration, left: Duration, whole: Duration) -> Fit {
+/// `fresh`: what a fresh invocation would have for it; `left`: what remains of this
+/// one. Waiting is only worth it for what a fresh invocation can take.
+pub fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
     if predicted <= left {
         Fit::Start
-    } else if predicted <= whole {
+    } else if predicted <= fresh {
         Fit::Wait
     } else {
         Fit::StartAndLeave

@@ -6,6 +6,7 @@ pub mod blocker;
 pub mod budget;
 pub mod eligibility;
 pub mod failure;
+pub mod fleet;
 pub mod ident;
 pub mod plan;
 pub mod settings;

@@ -57,6 +57,23 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, UnitError> {
     std::time::Duration::try_from_secs_f64(number * seconds_per_unit).map_err(|_| fail())
 }
 
+/// A size as `pg_size_pretty` shows it: whole bytes below 10 kB, then kB, MB, GB,
+/// TB (powers of 1024), rounded half up.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    // Counted in half units, so the last step rounds half up, as PostgreSQL does.
+    let mut halves = bytes >> 9;
+    let mut unit = 0;
+    while halves >= 20 * 1024 - 1 && unit < UNITS.len() - 1 {
+        halves >>= 10;
+        unit += 1;
+    }
+    format!("{} {}", halves.div_ceil(2), UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +99,16 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_read_as_pg_size_pretty_shows_them() {
+        assert_eq!(format_size(0), "0 bytes");
+        assert_eq!(format_size(10 * 1024 - 1), "10239 bytes");
+        assert_eq!(format_size(10 * 1024), "10 kB");
+        assert_eq!(format_size(23_592_960), "23 MB");
+        assert_eq!(format_size(20_000_000), "19 MB");
+        assert_eq!(format_size(50 << 30), "50 GB");
+        assert_eq!(format_size(1536 << 20), "1536 MB");
     }
 }

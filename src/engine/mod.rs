@@ -7,13 +7,17 @@
 mod follow;
 mod leftovers;
 mod rebuild;
+mod servers;
 mod settle;
 mod watch;
 mod work;
 
+pub use crate::domain::fleet::Progress;
+pub use servers::Rebuilds;
+
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use uuid::Uuid;
@@ -43,18 +47,8 @@ pub struct RunContext<'a, S> {
     /// How long a lease outlives this invocation's budget, so a killed invocation's
     /// lease expires and another can take over.
     pub lease_slack: Duration,
-}
-
-/// Where a target stands after this invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Progress {
-    /// Nothing left to do (or nothing this run can do: errors are reported, not retried).
-    Done,
-    /// A rebuild is running in the server, or another invocation holds the target:
-    /// a later run picks it up.
-    Blocked,
-    /// Candidates wait for time: the next hop continues.
-    MoreWork,
+    /// The rebuilds this invocation watches, per server and in all.
+    pub rebuilds: &'a Rebuilds,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,17 +70,50 @@ impl From<OpenError<TargetError>> for DatabaseError {
     }
 }
 
+/// What an invocation did with one target.
+pub struct TargetOutcome {
+    pub reports: Vec<TargetReport>,
+    pub progress: Progress,
+    /// False when another invocation holds the target: its progress is theirs to say.
+    pub served: bool,
+}
+
+impl TargetOutcome {
+    fn served((reports, progress): (Vec<TargetReport>, Progress)) -> TargetOutcome {
+        TargetOutcome {
+            reports,
+            progress,
+            served: true,
+        }
+    }
+
+    /// Why the target stands where it stands, in a line for `target_progress`.
+    pub fn reason(&self) -> Option<String> {
+        let reasons: Vec<&str> = self
+            .reports
+            .iter()
+            .filter_map(|r| r.reason.as_deref())
+            .collect();
+        let deferred: usize = self.reports.iter().map(|r| r.deferred.len()).sum();
+        match (reasons.is_empty(), deferred) {
+            (false, _) => Some(reasons.join("; ")),
+            (true, 0) => None,
+            (true, n) => Some(format!("{n} index(es) deferred; the run's report says why")),
+        }
+    }
+}
+
 /// Every database of one target, one after the other: one rebuild at a time per
 /// target. Modes that change targets hold the target's lease while they work. A
 /// failure here, even a bug that panics, stays with this target.
 pub async fn process_target<S: SecretSource>(
     ctx: &RunContext<'_, S>,
     entry: &TargetEntry,
-) -> (Vec<TargetReport>, Progress) {
+) -> TargetOutcome {
     let failed = |reason: String| {
         let mut report = TargetReport::new(&entry.name, None);
         report.fail(reason);
-        (vec![report], Progress::Done)
+        TargetOutcome::served((vec![report], Progress::Done))
     };
     let spec = match &entry.spec {
         Ok(spec) => spec,
@@ -107,7 +134,11 @@ pub async fn process_target<S: SecretSource>(
                 report.skip(
                     "another invocation is working on this target (it holds the target's lease)",
                 );
-                return (vec![report], Progress::Blocked);
+                return TargetOutcome {
+                    reports: vec![report],
+                    progress: Progress::Blocked,
+                    served: false,
+                };
             }
             Err(error) => return failed(error.to_string()),
         }
@@ -115,6 +146,7 @@ pub async fn process_target<S: SecretSource>(
     let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec))
         .catch_unwind()
         .await
+        .map(TargetOutcome::served)
         .unwrap_or_else(|panic| {
             let message = panic
                 .downcast_ref::<&str>()
@@ -170,6 +202,7 @@ async fn process_database<S: SecretSource>(
     database: Option<&str>,
     report: &mut TargetReport,
 ) -> Result<Progress, DatabaseError> {
+    let began = Instant::now();
     let (db, connection) =
         open_with_rotation(endpoint, database, ctx.secrets, |config| async move {
             TargetDb::open(&config, &endpoint.tls).await
@@ -192,6 +225,7 @@ async fn process_database<S: SecretSource>(
     let mode = ctx.request.mode;
     let throughput = ctx.control.learned_throughput(target).await?;
     let mut work = Work::new(ctx, &db, &key, &connection, &endpoint.tls, throughput);
+    work.began = began;
     // First what earlier invocations left running: a rebuild that has ended since
     // gets its baseline before the scan below judges its index.
     let running = if mode.changes_targets() {

@@ -5,8 +5,9 @@
 //! later invocations; nothing else starts beside it.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use super::servers::Refused;
 use super::settle::End;
 use super::watch::{RunEnd, Watch};
 use super::work::{elapsed_ms, Started, Stop, Work};
@@ -17,7 +18,8 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::failure::FailureClass;
-use crate::domain::plan::{Assessment, Candidate};
+use crate::domain::plan::{Assessment, Candidate, Mode};
+use crate::domain::units::format_size;
 use crate::report::{Deferred, InProgress, TargetReport};
 use crate::target_db::RebuildSession;
 
@@ -35,6 +37,7 @@ impl<S: SecretSource> Work<'_, S> {
         report: &mut TargetReport,
     ) -> Result<Progress, DatabaseError> {
         let mut progress = Progress::Done;
+        let setup = self.began.elapsed();
         let mut rest = candidates.into_iter();
         while let Some(candidate) = rest.next() {
             let index = &candidate.assessment.index;
@@ -47,7 +50,7 @@ impl<S: SecretSource> Work<'_, S> {
                 continue;
             }
             let predicted = predicted_rebuild(index.size_bytes, self.throughput);
-            let fit = self.ctx.budget.fit(predicted);
+            let fit = self.ctx.budget.fit(predicted, setup);
             if fit == Fit::Wait {
                 report.defer(
                     &index.name,
@@ -60,7 +63,24 @@ impl<S: SecretSource> Work<'_, S> {
                 progress = progress.max(Progress::MoreWork);
                 continue;
             }
-            if self.rebuild(candidate, fit, report).await? == Outcome::StillRunning {
+            let limit = candidate.assessment.settings.max_automatic_index_size;
+            if let (Fit::StartAndLeave, Mode::Run, Some(limit)) =
+                (fit, self.ctx.request.mode, limit)
+            {
+                if index.size_bytes > limit {
+                    report.defer(
+                        &index.name,
+                        format!(
+                            "needs about {}s, more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
+                            predicted.as_secs(),
+                            format_size(index.size_bytes),
+                            format_size(limit)
+                        ),
+                    );
+                    continue;
+                }
+            }
+            if self.rebuild(candidate, fit, predicted, report).await? == Outcome::StillRunning {
                 for later in rest {
                     report.defer(
                         &later.assessment.index.name,
@@ -81,11 +101,13 @@ impl<S: SecretSource> Work<'_, S> {
         if !report.failed.is_empty() {
             report.reason = Some(format!("{} rebuild(s) failed", report.failed.len()));
         }
-        // After a stop the rest waits for the next scheduled run, not the next hop.
-        Ok(if self.stop.is_some() {
-            Progress::Done
-        } else {
-            progress
+        // After a stop the rest waits for a later run, not the next hop; so does work
+        // of which this hop could start nothing (an identical next hop would not either).
+        Ok(match &self.stop {
+            Some(Stop::NoRoom(_)) => Progress::Blocked,
+            Some(_) => Progress::Done,
+            None if progress == Progress::MoreWork && !self.started_any => Progress::Stalled,
+            None => progress,
         })
     }
 
@@ -124,6 +146,7 @@ impl<S: SecretSource> Work<'_, S> {
         &mut self,
         candidate: Candidate<'_>,
         fit: Fit,
+        predicted: Duration,
         report: &mut TargetReport,
     ) -> Result<Outcome, DatabaseError> {
         let Candidate { assessment, reason } = candidate;
@@ -150,20 +173,36 @@ impl<S: SecretSource> Work<'_, S> {
             .collect();
         let rebuilder = self.take_rebuilder().await?;
         let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
-        let history_id = self
-            .ctx
-            .control
-            .start_reindex(ReindexStart {
-                run_id: self.ctx.run_id,
-                database: self.key,
-                index,
-                reason: reason.as_str(),
-                estimated_bloat: assessment.bloat,
-                backend_pid,
-                backend_start,
-                invalid_before: &invalid_before,
-            })
-            .await?;
+        let start = ReindexStart {
+            run_id: self.ctx.run_id,
+            database: self.key,
+            index,
+            reason: reason.as_str(),
+            estimated_bloat: assessment.bloat,
+            backend_pid,
+            backend_start,
+            invalid_before: &invalid_before,
+            server: &self.server,
+            server_limit: settings.max_rebuilds_per_server,
+        };
+        // Waiting for room is worth only what leaves the rebuild time to finish.
+        let patience = match fit {
+            Fit::Start => self.ctx.budget.left().saturating_sub(predicted),
+            Fit::Wait | Fit::StartAndLeave => Duration::ZERO,
+        };
+        let rebuilds = self.ctx.rebuilds;
+        let (history_id, _watching) =
+            match rebuilds.start(self.ctx.control, start, patience).await? {
+                Ok(started) => started,
+                Err(refused) => {
+                    self.rebuilder = Some(rebuilder);
+                    let why = no_room(&refused, &self.server, settings.max_rebuilds_per_server);
+                    report.defer(&index.name, format!("not started: {why}"));
+                    self.stop = Some(Stop::NoRoom(why));
+                    return Ok(Outcome::Finished);
+                }
+            };
+        self.started_any = true;
         let started = Started {
             history_id,
             index: index.name.clone(),
@@ -265,5 +304,33 @@ impl<S: SecretSource> Work<'_, S> {
             _ => {}
         }
         Ok(Outcome::Finished)
+    }
+}
+
+/// Why a rebuild found no room, for the report.
+fn no_room(refused: &Refused, server: &str, limit: u32) -> String {
+    match refused {
+        Refused::Invocation(max) => format!(
+            "this invocation already watches {max} rebuild(s) (INDEX_PILOT_MAX_CONCURRENT_REBUILDS) and none ended in time; a later run tries again"
+        ),
+        Refused::Server(holders) => {
+            let held: Vec<String> = holders
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} of {}/{} for {}s",
+                        h.index,
+                        h.target,
+                        h.database_name,
+                        h.running_ms / 1000
+                    )
+                })
+                .collect();
+            format!(
+                "server {server} already runs {} rebuild(s) (max_rebuilds_per_server {limit}): {}; a later run tries again",
+                holders.len(),
+                if held.is_empty() { "ended just now".to_owned() } else { held.join(", ") }
+            )
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio_postgres::Config as PgConfig;
 
+use super::servers::server_of;
 use super::RunContext;
 use crate::control::DatabaseKey;
 use crate::credentials::SecretSource;
@@ -23,6 +24,9 @@ pub(super) enum Stop {
     Blocked(String),
     /// The server cannot take rebuilds now (disk full, read-only, …).
     Target(String),
+    /// No room: the server runs as many rebuilds as it may, or this invocation
+    /// watches as many as it may.
+    NoRoom(String),
     /// A session every rebuild in the database would wait for.
     Blocker(Blocker),
 }
@@ -36,6 +40,7 @@ impl Stop {
             Stop::Target(why) => format!(
                 "not started: the server refused rebuilds for now ({why}); a later run tries again"
             ),
+            Stop::NoRoom(why) => format!("not started: {why}"),
             Stop::Blocker(blocker) => format!(
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()
@@ -79,6 +84,13 @@ pub(super) struct Work<'a, S> {
     /// The rebuild connection, opened when first needed (and again if it breaks).
     pub rebuilder: Option<Rebuilder>,
     pub stop: Option<Stop>,
+    /// The server (host:port), for the limit of rebuilds per server.
+    pub server: String,
+    /// When the work on this database began: what it takes before the first rebuild
+    /// can start, any invocation pays too.
+    pub began: Instant,
+    /// Whether this invocation started a rebuild here.
+    pub started_any: bool,
 }
 
 pub(super) fn elapsed_ms(since: Instant) -> u64 {
@@ -107,6 +119,9 @@ impl<'a, S: SecretSource> Work<'a, S> {
             throughput,
             rebuilder: None,
             stop: None,
+            server: server_of(connection),
+            began: Instant::now(),
+            started_any: false,
         }
     }
 

@@ -1,5 +1,4 @@
--- A new run, unless one is running already (the unique index runs_one_running).
-INSERT INTO index_pilot.runs (run_id, status)
-VALUES ($1, 'running')
-ON CONFLICT DO NOTHING
-RETURNING run_id;
+-- A run: what one schedule started, over this many targets in this many shards.
+INSERT INTO index_pilot.runs (run_id, targets, shards)
+VALUES ($1, $2, $3)
+ON CONFLICT (run_id) DO NOTHING;

@@ -25,6 +25,16 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Its name in events and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::DryRun => "dry_run",
+            Mode::Baseline => "baseline",
+            Mode::Reindex => "reindex",
+        }
+    }
+
     pub fn changes_targets(self) -> bool {
         matches!(self, Mode::Run | Mode::Reindex)
     }

@@ -52,6 +52,12 @@ setting_keys! {
     QuarantineAfter => "quarantine_after", Some("3");
     MaintenanceWorkMem => "maintenance_work_mem", None;
     MaxParallelMaintenanceWorkers => "max_parallel_maintenance_workers", None;
+    // Rebuilds running at once on one server (host and port), whatever target,
+    // database or invocation started them.
+    MaxRebuildsPerServer => "max_rebuilds_per_server", Some("1");
+    // An index that fits no invocation is started to outlive it, unless larger than
+    // this; `None`: no limit.
+    MaxAutomaticIndexSize => "max_automatic_index_size", None;
 }
 
 impl SettingKey {
@@ -85,6 +91,8 @@ pub(super) enum Setting {
     QuarantineAfter(u32),
     MaintenanceWorkMem(u64),
     MaxParallelMaintenanceWorkers(u32),
+    MaxRebuildsPerServer(u32),
+    MaxAutomaticIndexSize(u64),
 }
 
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
@@ -142,6 +150,10 @@ impl Setting {
             SettingKey::MaxParallelMaintenanceWorkers => {
                 Setting::MaxParallelMaintenanceWorkers(whole_number(text, 0..=1024)?)
             }
+            SettingKey::MaxRebuildsPerServer => {
+                Setting::MaxRebuildsPerServer(whole_number(text, 1..=64)?)
+            }
+            SettingKey::MaxAutomaticIndexSize => Setting::MaxAutomaticIndexSize(size(text)?),
             // PostgreSQL parses intervals; it is checked where it is used.
             SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
                 return Err("an empty interval".into())
@@ -173,6 +185,9 @@ pub struct IndexSettings {
     /// For the rebuild session; `None`: the server's.
     pub maintenance_work_mem: Option<u64>,
     pub max_parallel_maintenance_workers: Option<u32>,
+    pub max_rebuilds_per_server: u32,
+    /// Above this, an index that fits no invocation is not started automatically.
+    pub max_automatic_index_size: Option<u64>,
     /// `Some(origin)` when the index must never be touched.
     pub skip: Option<Origin>,
 }
@@ -191,6 +206,8 @@ impl IndexSettings {
             Setting::MaxParallelMaintenanceWorkers(n) => {
                 self.max_parallel_maintenance_workers = Some(*n)
             }
+            Setting::MaxRebuildsPerServer(n) => self.max_rebuilds_per_server = *n,
+            Setting::MaxAutomaticIndexSize(bytes) => self.max_automatic_index_size = Some(*bytes),
             Setting::Skip(skip) => self.skip = skip.then(|| origin.clone()),
             Setting::ReindexHistoryRetentionPeriod(_) => {}
         }
@@ -210,6 +227,8 @@ impl Default for IndexSettings {
             quarantine_after: 3,
             maintenance_work_mem: None,
             max_parallel_maintenance_workers: None,
+            max_rebuilds_per_server: 1,
+            max_automatic_index_size: None,
             skip: None,
         }
     }
@@ -243,5 +262,10 @@ mod tests {
             Some(SettingKey::MaxBlockerAge)
         );
         assert!(SettingKey::known_names().contains("quarantine_after"));
+        assert_eq!(
+            Setting::parse(SettingKey::MaxAutomaticIndexSize, "50GB"),
+            Ok(Setting::MaxAutomaticIndexSize(50 << 30))
+        );
+        assert!(Setting::parse(SettingKey::MaxRebuildsPerServer, "0").is_err());
     }
 }
