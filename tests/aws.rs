@@ -266,3 +266,51 @@ async fn the_next_hop_is_an_asynchronous_invocation_of_this_function() {
         json!({"mode": "run", "run_id": report.run_id, "shard": 0, "hop": 1, "targets": ["main"]})
     );
 }
+
+#[tokio::test]
+async fn a_large_fleet_fans_out_one_asynchronous_invocation_per_shard() {
+    let fx = Fixture::new("fan_out_moto").await;
+    // The invocation that fans out connects to no target: these need not exist.
+    let targets: Vec<Value> = (0..60)
+        .map(|i| json!({"name": format!("db{i:02}"), "url": format!("postgresql://app@127.0.0.1:1/db{i:02}")}))
+        .collect();
+    let config = fx.with_targets(json!(targets)).app.config;
+    let moto = Moto::start();
+    let arn = moto.create_function("index-pilot");
+    let app = App::new(
+        config,
+        NoSecrets,
+        LambdaReInvoker::new(Sdk::from_config(moto.sdk().await)),
+    );
+    let mut context = lambda_context(Duration::from_secs(30));
+    context.invoked_function_arn = arn.clone();
+    let report = handle(&app, LambdaEvent::new(json!({"mode": "run"}), context))
+        .await
+        .unwrap();
+    assert!(report.targets.is_empty(), "{report:?}");
+    assert_eq!(report.shards.len(), 3, "{report:?}");
+
+    let payloads: Vec<Value> = moto
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/invocations"))
+        })
+        .map(|r| {
+            assert_eq!(r["headers"]["X-Amz-Invocation-Type"], "Event");
+            serde_json::from_str(r["body"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    let expected: Vec<Value> = (0..3)
+        .map(|shard| {
+            let names: Vec<String> = (shard * 20..shard * 20 + 20)
+                .map(|i| format!("db{i:02}"))
+                .collect();
+            json!({"mode": "run", "run_id": report.run_id, "shard": shard, "hop": 0,
+                   "targets": names})
+        })
+        .collect();
+    assert_eq!(payloads, expected);
+}

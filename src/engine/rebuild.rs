@@ -301,7 +301,15 @@ impl<S: SecretSource> Work<'_, S> {
         match failure {
             Some(FailureClass::Blocked) => self.stop = Some(Stop::Blocked(failed)),
             Some(FailureClass::Target) => self.stop = Some(Stop::Target(failed)),
-            _ => {}
+            Some(_) => {}
+            // What this rebuild took predicts the next ones better than the default.
+            None => {
+                self.throughput = self
+                    .ctx
+                    .control
+                    .learned_throughput(&self.key.target)
+                    .await?
+            }
         }
         Ok(Outcome::Finished)
     }

@@ -16,6 +16,12 @@ pub struct BuildSampler {
 
 impl BuildSampler {
     pub fn start(observer: Client) -> BuildSampler {
+        BuildSampler::start_in(observer, &[])
+    }
+
+    /// Samples the builds of these databases together (empty: the observer's own).
+    pub fn start_in(observer: Client, databases: &[&str]) -> BuildSampler {
+        let databases: Vec<String> = databases.iter().map(|d| (*d).to_owned()).collect();
         let max = Arc::new(AtomicUsize::new(0));
         let samples = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -27,8 +33,11 @@ impl BuildSampler {
                         "SELECT count(*) FROM pg_stat_progress_create_index p
                          JOIN pg_stat_activity a USING (pid)
                          WHERE a.application_name = 'index-pilot'
-                           AND p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                        &[],
+                           AND p.datid IN (SELECT oid FROM pg_database
+                                           WHERE datname = ANY ($1::text[])
+                                              OR (cardinality($1::text[]) = 0
+                                                  AND datname = current_database()))",
+                        &[&databases],
                     )
                     .await
                 else {

@@ -14,6 +14,22 @@ ALTER TABLE index_pilot.runs
     ADD COLUMN targets integer NOT NULL DEFAULT 0,
     ADD COLUMN shards  integer NOT NULL DEFAULT 1;
 
+ALTER TABLE index_pilot.settings DROP CONSTRAINT settings_key_check;
+ALTER TABLE index_pilot.settings ADD CONSTRAINT settings_key_check CHECK (key IN (
+    'index_size_threshold',
+    'index_rebuild_scale_factor',
+    'minimum_reliable_index_size',
+    'reindex_history_retention_period',
+    'skip',
+    'lock_timeout',
+    'max_blocker_age',
+    'max_rebuild_wait',
+    'quarantine_after',
+    'maintenance_work_mem',
+    'max_parallel_maintenance_workers',
+    'max_rebuilds_per_server',
+    'max_automatic_index_size'));
+
 -- The hops of one chain: a duplicate delivery of a hop finds it already taken.
 CREATE TABLE index_pilot.run_chains (
     run_id     uuid        NOT NULL REFERENCES index_pilot.runs ON DELETE CASCADE,
