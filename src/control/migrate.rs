@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rebuilds known by identity, leftovers by oid, failure classes, quarantine",
         include_str!("migrations/0003_identity_and_quarantine.sql"),
     ),
+    (
+        5,
+        "maintenance windows",
+        include_str!("migrations/0005_maintenance_windows.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.
