@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "runs without exclusion, progress per target, rebuilds per server",
         include_str!("migrations/0004_fleet.sql"),
     ),
+    (
+        5,
+        "maintenance windows",
+        include_str!("migrations/0005_maintenance_windows.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -1,11 +1,12 @@
-//! The control database: settings, baselines, reindex history, leftovers, quarantine,
-//! runs. Every write is a short autocommit statement; nothing here holds a
-//! transaction open except the migration at start-up.
+//! The control database: settings, maintenance windows, baselines, reindex history,
+//! leftovers, quarantine, runs. Every write is a short autocommit statement; nothing
+//! here holds a transaction open except the migration at start-up.
 
 mod aside;
 mod migrate;
 mod rebuilds;
 mod runs;
+mod windows;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};

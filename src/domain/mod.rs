@@ -11,3 +11,4 @@ pub mod ident;
 pub mod plan;
 pub mod settings;
 pub mod units;
+pub mod window;
