@@ -1,11 +1,17 @@
 //! The report an invocation returns and logs (DESIGN.md section 4).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+
+mod bound;
+
+pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -66,6 +72,9 @@ pub struct TargetReport {
     /// Indexes dropped while the scan ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vanished: Vec<String>,
+    /// How many entries [`Report::bounded`] left out, by list; only the lists it cut.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub omitted: BTreeMap<&'static str, usize>,
 }
 
 impl TargetReport {
@@ -88,6 +97,7 @@ impl TargetReport {
             leftovers: Vec::new(),
             quarantined: Vec::new(),
             vanished: Vec::new(),
+            omitted: BTreeMap::new(),
         }
     }
 
@@ -263,3 +273,6 @@ impl From<crate::control::QuarantineEntry> for Quarantined {
 pub fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests;
