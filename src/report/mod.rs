@@ -1,5 +1,7 @@
 //! The report an invocation returns and logs (DESIGN.md section 4).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -7,6 +9,10 @@ use crate::assignment::ShardDispatch;
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+
+mod bound;
+
+pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -93,6 +99,9 @@ pub struct TargetReport {
     /// Indexes dropped while the scan ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vanished: Vec<String>,
+    /// How many entries [`Report::bounded`] left out, by list; only the lists it cut.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub omitted: BTreeMap<&'static str, usize>,
 }
 
 impl TargetReport {
@@ -115,6 +124,7 @@ impl TargetReport {
             leftovers: Vec::new(),
             quarantined: Vec::new(),
             vanished: Vec::new(),
+            omitted: BTreeMap::new(),
         }
     }
 
@@ -290,3 +300,6 @@ impl From<crate::control::QuarantineEntry> for Quarantined {
 pub fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests;
