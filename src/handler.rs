@@ -18,6 +18,7 @@ use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
 use crate::domain::settings::{Settings, SettingsError};
+use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext};
 use crate::event::{parse_event, EventError};
 use crate::report::{Report, Status};
@@ -35,6 +36,10 @@ pub enum HandlerError {
     Control(#[from] ControlError),
     #[error("invalid settings in index_pilot.settings: {0}")]
     Settings(#[from] SettingsError),
+    /// A window the DBA meant to keep rebuilds out of busy hours cannot be read:
+    /// nothing starts rather than something at the wrong time.
+    #[error("invalid row in index_pilot.maintenance_windows: {0}")]
+    Windows(#[from] WindowError),
     #[error("the event names target {name:?}, which is not configured (configured: {known})")]
     UnknownTarget { name: String, known: String },
 }
@@ -54,7 +59,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Event(_) | HandlerError::UnknownTarget { .. } => "InvalidEvent",
             HandlerError::Config(_) => "InvalidConfiguration",
             HandlerError::Control(_) => "ControlDatabaseError",
-            HandlerError::Settings(_) => "InvalidSettings",
+            HandlerError::Settings(_) | HandlerError::Windows(_) => "InvalidSettings",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -117,6 +122,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
     )
     .await?;
     let settings = Settings::from_rows(&control.load_settings().await?)?;
+    let windows = MaintenanceWindows::from_rows(&control.load_maintenance_windows().await?)?;
 
     let selected: Vec<String> = known
         .iter()
@@ -180,6 +186,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         invocation: Uuid::new_v4(),
         lease_slack: app.config.safety_margin,
         rebuilds: &rebuilds,
+        windows: &windows,
     };
     let entries = targets
         .iter()
@@ -241,7 +248,8 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
 }
 
 /// The report, timed and logged.
-fn finish(mut report: Report, budget: &Budget) -> Report {
+fn finish(report: Report, budget: &Budget) -> Report {
+    let mut report = report.bounded();
     report.duration_ms =
         u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);
     match serde_json::to_string(&report) {

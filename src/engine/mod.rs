@@ -29,9 +29,11 @@ use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
 use crate::domain::plan::{assess, candidates_in_order, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
+use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
 use crate::report::{Estimate, PlannedIndex, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
+use jiff::Timestamp;
 use work::Work;
 
 /// What every target of an invocation shares.
@@ -49,6 +51,7 @@ pub struct RunContext<'a, S> {
     pub lease_slack: Duration,
     /// The rebuilds this invocation watches, per server and in all.
     pub rebuilds: &'a Rebuilds,
+    pub windows: &'a MaintenanceWindows,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +308,14 @@ async fn process_database<S: SecretSource>(
     let candidates = candidates_in_order(&assessments);
     report.candidates = candidates.len();
     report.plan = candidates.iter().map(PlannedIndex::from).collect();
+    if mode == Mode::Run || mode == Mode::DryRun {
+        work.window = ctx
+            .windows
+            .state(target, &db.database_name, Timestamp::now());
+        if work.window != WindowState::Always {
+            report.window = Some(work.window.describe());
+        }
+    }
     if mode == Mode::DryRun {
         report.estimates = assessments
             .iter()
@@ -324,6 +335,13 @@ async fn process_database<S: SecretSource>(
     let may_drop = mode.changes_targets() && running.is_empty();
     work.clean_up_leftovers(report, may_drop, &running).await?;
     if mode == Mode::DryRun {
+        // What the window allows: the rest would be deferred.
+        for candidate in &candidates {
+            let index = &candidate.assessment.index;
+            if let Some(why) = work.outside_window(index.size_bytes) {
+                report.defer(&index.name, why);
+            }
+        }
         return Ok(Progress::Done);
     }
     if let Some(busy) = running.first() {

@@ -49,6 +49,10 @@ impl<S: SecretSource> Work<'_, S> {
                 });
                 continue;
             }
+            if let Some(why) = self.outside_window(index.size_bytes) {
+                report.defer(&index.name, why);
+                continue;
+            }
             let predicted = predicted_rebuild(index.size_bytes, self.throughput);
             let fit = self.ctx.budget.fit(predicted, setup);
             if fit == Fit::Wait {

@@ -11,10 +11,13 @@ use crate::control::DatabaseKey;
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
+use crate::domain::budget::predicted_rebuild;
 use crate::domain::ident::QualifiedName;
 use crate::domain::settings::{IndexSettings, IndexSubject};
+use crate::domain::window::WindowState;
 use crate::pg::Tls;
 use crate::target_db::{Rebuilder, TargetDb, TargetError};
+use jiff::Timestamp;
 
 /// Why nothing more starts on this target in this invocation.
 #[derive(Debug, Clone)]
@@ -91,6 +94,8 @@ pub(super) struct Work<'a, S> {
     pub began: Instant,
     /// Whether this invocation started a rebuild here.
     pub started_any: bool,
+    /// The database's maintenance windows now (`run` and `dry_run`).
+    pub window: WindowState,
 }
 
 pub(super) fn elapsed_ms(since: Instant) -> u64 {
@@ -122,6 +127,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             server: server_of(connection),
             began: Instant::now(),
             started_any: false,
+            window: WindowState::Always,
         }
     }
 
@@ -143,6 +149,23 @@ impl<'a, S: SecretSource> Work<'a, S> {
     /// Our own server processes in this database: never counted as blockers.
     pub fn our_pids(&self) -> Vec<i32> {
         self.rebuilder.iter().map(|r| r.backend_pid).collect()
+    }
+
+    /// Why a rebuild of `size_bytes` may not start now because of the maintenance
+    /// windows: outside them, or it would end after the window closes.
+    pub fn outside_window(&self, size_bytes: u64) -> Option<String> {
+        let predicted = predicted_rebuild(size_bytes, self.throughput);
+        if self.window.allows(Timestamp::now(), predicted) {
+            return None;
+        }
+        Some(match &self.window {
+            WindowState::Open { .. } => format!(
+                "needs about {}s, would end after the maintenance window closes ({}); a later window takes it",
+                predicted.as_secs(),
+                self.window.describe()
+            ),
+            closed => format!("not started: {}", closed.describe()),
+        })
     }
 
     /// The settings of an index known by name; `owner`: a TOAST index's table.

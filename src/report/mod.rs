@@ -74,6 +74,9 @@ pub struct TargetReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// Where the database stands with its maintenance windows, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
     /// Indexes the catalog scan returned.
     pub scanned: usize,
     /// Indexes that qualified for a rebuild.
@@ -112,6 +115,7 @@ impl TargetReport {
             status: Status::Ok,
             reason: None,
             server_version: None,
+            window: None,
             scanned: 0,
             candidates: 0,
             plan: Vec::new(),
