@@ -11,13 +11,10 @@ const MB: u64 = 1 << 20;
 
 fn report(targets: Vec<TargetReport>) -> Report {
     Report {
-        run_id: Uuid::nil(),
-        mode: Mode::DryRun,
-        hop: 0,
         complete: true,
         duration_ms: 1234,
-        notes: Vec::new(),
         targets,
+        ..Report::new(Mode::DryRun)
     }
 }
 
