@@ -187,4 +187,17 @@ mod tests {
             Fit::StartAndLeave
         );
     }
+
+    #[test]
+    fn what_a_fresh_invocation_cannot_fit_either_is_started_not_waited_for() {
+        let ms = Duration::from_millis;
+        // 2.3 s invocations that spend 0.3 s before they can start a rebuild, and a
+        // rebuild predicted to take 2.25 s: no invocation fits it, waiting would
+        // defer it forever.
+        let budget = Budget::new(ms(2300));
+        assert_eq!(fit(ms(2250), ms(2000), ms(2300 - 300)), Fit::StartAndLeave);
+        // One that a fresh invocation fits after its setup is worth waiting for.
+        assert_eq!(fit(ms(1900), ms(1000), ms(2000)), Fit::Wait);
+        assert_eq!(budget.fit(ms(1900), ms(300)), Fit::Start);
+    }
 }
