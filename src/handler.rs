@@ -187,6 +187,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         lease_slack: app.config.safety_margin,
         rebuilds: &rebuilds,
         windows: &windows,
+        setup: budget.whole().saturating_sub(budget.left()),
     };
     let entries = targets
         .iter()

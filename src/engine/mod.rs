@@ -52,6 +52,9 @@ pub struct RunContext<'a, S> {
     /// The rebuilds this invocation watches, per server and in all.
     pub rebuilds: &'a Rebuilds,
     pub windows: &'a MaintenanceWindows,
+    /// What the invocation spent before its targets' work (the control database):
+    /// every invocation pays it before it can start a rebuild.
+    pub setup: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

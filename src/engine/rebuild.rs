@@ -37,7 +37,7 @@ impl<S: SecretSource> Work<'_, S> {
         report: &mut TargetReport,
     ) -> Result<Progress, DatabaseError> {
         let mut progress = Progress::Done;
-        let setup = self.began.elapsed();
+        let setup = self.ctx.setup + self.began.elapsed();
         let mut rest = candidates.into_iter();
         while let Some(candidate) = rest.next() {
             let index = &candidate.assessment.index;
