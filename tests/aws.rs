@@ -219,6 +219,32 @@ async fn credentials_come_from_secrets_manager_and_never_show() {
     }
 }
 
+/// An app whose next hops and shards go to moto's Lambda, and the function's ARN.
+async fn app_with_moto_lambda(
+    config: Config,
+    moto: &Moto,
+) -> (App<NoSecrets, LambdaReInvoker>, String) {
+    let arn = moto.create_function("index-pilot");
+    let app = App::new(
+        config,
+        NoSecrets,
+        LambdaReInvoker::new(Sdk::from_config(moto.sdk().await)),
+    );
+    (app, arn)
+}
+
+/// The Invoke requests moto received.
+fn invocations(moto: &Moto) -> Vec<Value> {
+    moto.requests()
+        .into_iter()
+        .filter(|r| {
+            r["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/invocations"))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_next_hop_is_an_asynchronous_invocation_of_this_function() {
     let fx = Fixture::new("reinvoke").await;
@@ -226,12 +252,7 @@ async fn the_next_hop_is_an_asynchronous_invocation_of_this_function() {
     fx.set(&[], "index_size_threshold", "16kB").await;
     fx.set(&[], "minimum_reliable_index_size", "16kB").await;
     let moto = Moto::start();
-    let arn = moto.create_function("index-pilot");
-    let app = App::new(
-        fx.app.config.clone(),
-        NoSecrets,
-        LambdaReInvoker::new(Sdk::from_config(moto.sdk().await)),
-    );
+    let (app, arn) = app_with_moto_lambda(fx.app.config.clone(), &moto).await;
     let mut context = lambda_context(Duration::from_millis(1500));
     context.invoked_function_arn = arn.clone();
     let report = handle(&app, LambdaEvent::new(json!({"mode": "run"}), context))
@@ -240,15 +261,7 @@ async fn the_next_hop_is_an_asynchronous_invocation_of_this_function() {
     assert!(!report.complete);
     assert!(report.notes.is_empty(), "{:?}", report.notes);
 
-    let invocations: Vec<Value> = moto
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r["url"]
-                .as_str()
-                .is_some_and(|u| u.ends_with("/invocations"))
-        })
-        .collect();
+    let invocations = invocations(&moto);
     assert_eq!(invocations.len(), 1, "{invocations:?}");
     let invocation = &invocations[0];
     assert_eq!(invocation["method"], "POST");
@@ -276,12 +289,7 @@ async fn a_large_fleet_fans_out_one_asynchronous_invocation_per_shard() {
         .collect();
     let config = fx.with_targets(json!(targets)).app.config;
     let moto = Moto::start();
-    let arn = moto.create_function("index-pilot");
-    let app = App::new(
-        config,
-        NoSecrets,
-        LambdaReInvoker::new(Sdk::from_config(moto.sdk().await)),
-    );
+    let (app, arn) = app_with_moto_lambda(config, &moto).await;
     let mut context = lambda_context(Duration::from_secs(30));
     context.invoked_function_arn = arn.clone();
     let report = handle(&app, LambdaEvent::new(json!({"mode": "run"}), context))
@@ -290,14 +298,8 @@ async fn a_large_fleet_fans_out_one_asynchronous_invocation_per_shard() {
     assert!(report.targets.is_empty(), "{report:?}");
     assert_eq!(report.shards.len(), 3, "{report:?}");
 
-    let payloads: Vec<Value> = moto
-        .requests()
+    let payloads: Vec<Value> = invocations(&moto)
         .into_iter()
-        .filter(|r| {
-            r["url"]
-                .as_str()
-                .is_some_and(|u| u.ends_with("/invocations"))
-        })
         .map(|r| {
             assert_eq!(r["headers"]["X-Amz-Invocation-Type"], "Event");
             serde_json::from_str(r["body"].as_str().unwrap()).unwrap()

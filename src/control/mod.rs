@@ -208,12 +208,18 @@ impl ControlStore {
     }
 
     /// Deletes history older than the retention period; returns the rows deleted.
+    /// Deletes history, and the runs it belonged to, older than `retention`.
     pub async fn purge_history(&self, retention: &str) -> Result<u64, ControlError> {
-        self.client
+        let action = "purging history (is reindex_history_retention_period a valid interval?)";
+        let purged = self
+            .client
             .execute(include_str!("sql/purge_history.sql"), &[&retention])
             .await
-            .map_err(failed(
-                "purging history (is reindex_history_retention_period a valid interval?)",
-            ))
+            .map_err(failed(action))?;
+        self.client
+            .execute(include_str!("sql/purge_runs.sql"), &[&retention])
+            .await
+            .map_err(failed(action))?;
+        Ok(purged)
     }
 }
