@@ -7,7 +7,7 @@ use crate::holders::{Holders, EARLY_WRITE, READ, SNAPSHOT, TABLE_LOCK};
 use crate::observe::{first_statement_line, Activity};
 use crate::plan::{rank, Kill, Moment};
 use crate::world::World;
-use crate::{CHILD_BUDGET, LATE_ROWS};
+use crate::LATE_ROWS;
 
 impl World {
     /// Runs one child and kills it at `kill`'s moment. Returns what still holds the
@@ -26,7 +26,7 @@ impl World {
 
     async fn kill_before_rebuild(&mut self, n: usize, kill: &Kill, label: String) {
         let lock = self.lock_history().await;
-        self.wait_until_claimable(CHILD_BUDGET).await;
+        self.wait_until_claimable().await;
         let mut child = self.spawn_child(label);
         let statement = loop {
             child.expect_running("the child recording a rebuild's start");
@@ -53,7 +53,7 @@ impl World {
     async fn kill_waiting_for_table_lock(&mut self, n: usize, kill: &Kill, label: String) {
         let mut holders = Holders::default();
         holders.open(&self.fx, "table lock", TABLE_LOCK).await;
-        self.wait_until_claimable(CHILD_BUDGET).await;
+        self.wait_until_claimable().await;
         let mut child = self.spawn_child(label);
         let rebuild = loop {
             child.expect_running("a REINDEX waiting for its table's lock");
@@ -118,7 +118,7 @@ impl World {
                 | "index validation: scanning index"
         );
 
-        self.wait_until_claimable(CHILD_BUDGET).await;
+        self.wait_until_claimable().await;
         let mut child = self.spawn_child(label);
         if wanted == "initializing" {
             loop {
@@ -207,7 +207,7 @@ impl World {
     async fn kill_right_after(&mut self, n: usize, kill: &Kill, label: String) {
         let mut holders = Holders::default();
         holders.open(&self.fx, "reader", READ).await;
-        self.wait_until_claimable(CHILD_BUDGET).await;
+        self.wait_until_claimable().await;
         let mut child = self.spawn_child(label);
         let pid = loop {
             child.expect_running("waiting for readers before marking dead");
@@ -254,7 +254,7 @@ impl World {
         // A reader on the table makes DROP INDEX CONCURRENTLY wait (lock_timeout 1min).
         let mut holders = Holders::default();
         holders.open(&self.fx, "reader", READ).await;
-        self.wait_until_claimable(CHILD_BUDGET).await;
+        self.wait_until_claimable().await;
         let mut child = self.spawn_child(label);
         let drop = loop {
             child.expect_running("a DROP INDEX CONCURRENTLY of a leftover of ours");

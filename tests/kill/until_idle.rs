@@ -20,7 +20,7 @@ impl World {
             if since.elapsed() > Duration::from_secs(90) {
                 self.fail("the function did not become idle within 90 s".to_owned());
             }
-            self.wait_until_claimable(RUN_BUDGET).await;
+            self.wait_until_claimable().await;
             let reports = self
                 .fx
                 .invoke_hops_with_budget(json!({"mode": "run"}), RUN_BUDGET)

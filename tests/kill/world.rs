@@ -75,28 +75,25 @@ impl World {
         }
     }
 
-    /// Waits until an invocation with `budget` can take the target: the run of a
-    /// killed invocation has gone stale and its lease has expired.
-    pub async fn wait_until_claimable(&self, budget: Duration) {
-        let budget_ms = i64::try_from(budget.as_millis()).unwrap_or(i64::MAX) + 50;
+    /// Waits until an invocation can take the target: the lease of a killed
+    /// invocation has expired.
+    pub async fn wait_until_claimable(&self) {
         let since = Instant::now();
         loop {
             let free: bool = self
                 .control
                 .query_one(
-                    "SELECT NOT EXISTS (SELECT 1 FROM index_pilot.runs WHERE status = 'running'
-                                        AND now() - updated_at < $1::int8 * interval '1 millisecond')
-                        AND NOT EXISTS (SELECT 1 FROM index_pilot.target_leases WHERE expires_at > now())",
-                    &[&budget_ms],
+                    "SELECT NOT EXISTS (SELECT 1 FROM index_pilot.target_leases WHERE expires_at > now())",
+                    &[],
                 )
                 .await
-                .expect("runs and leases")
+                .expect("leases")
                 .get(0);
             if free {
                 return;
             }
             if since.elapsed() > PATIENCE {
-                self.fail("the target's run or lease never became free".to_owned());
+                self.fail("the target's lease never became free".to_owned());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
