@@ -166,49 +166,56 @@ async fn one_server_runs_at_most_max_rebuilds_per_server() {
     fx.set(&[], "index_size_threshold", "8kB").await;
     fx.set(&[], "minimum_reliable_index_size", "8kB").await;
 
-    let rebuild_all = |limit: &'static str| {
-        let fx = &fx;
-        async move {
-            fx.set(&[], "max_rebuilds_per_server", limit).await;
-            let sampler =
-                BuildSampler::start_in(fx.target().await, &["server_a_target", "server_b_target"]);
-            let began = Instant::now();
-            let reports = fx
-                .invoke_hops_with_budget(json!({"mode": "run"}), Duration::from_secs(60))
-                .await;
-            let took = began.elapsed();
-            let (at_once, samples) = sampler.max_at_once();
-            assert!(samples > 20, "{samples} samples");
-            let report = &reports[0];
-            for target in ["a", "b"] {
-                let entry = entry(report, target);
-                assert_eq!(entry.reindexed.len(), 2, "{target}: {entry:?}");
-                assert!(
-                    entry
-                        .deferred
-                        .iter()
-                        .all(|d| d.reason.starts_with("no statistics")),
-                    "{target}: {:?}",
-                    entry.deferred
-                );
-            }
-            (at_once, took)
-        }
-    };
-    let (one, took_one) = rebuild_all("1").await;
+    let (one, took_one) = rebuild_all(&fx, "1").await;
     assert_eq!(
         one, 1,
         "rebuilds at once on the server with the default limit"
     );
-    // The rebuilds just made have baselines now; drop them so all four count again.
+    let (two, took_two) = rebuild_all(&fx, "2").await;
+    assert_eq!(two, 2, "rebuilds at once on the server with a limit of 2");
+    // The invocation's own cap holds too.
+    let mut fx = fx;
+    fx.app.config.max_concurrent_rebuilds = 1;
+    let (capped, _) = rebuild_all(&fx, "2").await;
+    assert_eq!(
+        capped, 1,
+        "rebuilds at once with INDEX_PILOT_MAX_CONCURRENT_REBUILDS=1"
+    );
+    println!("one at a time: {took_one:?}; two at a time: {took_two:?}");
+}
+
+/// One run over targets a and b with `max_rebuilds_per_server` = `limit`, from no
+/// baselines: the most rebuilds seen at once on the server, and the time it took.
+async fn rebuild_all(fx: &Fixture, limit: &str) -> (usize, Duration) {
     fx.control()
         .await
-        .batch_execute("DELETE FROM index_pilot.index_state; DELETE FROM index_pilot.settings WHERE key = 'max_rebuilds_per_server'")
+        .batch_execute(
+            "DELETE FROM index_pilot.index_state;
+             DELETE FROM index_pilot.settings WHERE key = 'max_rebuilds_per_server'",
+        )
         .await
         .unwrap();
-    let (two, took_two) = rebuild_all("2").await;
-    assert_eq!(two, 2, "rebuilds at once on the server with a limit of 2");
-    println!("one at a time: {took_one:?}; two at a time: {took_two:?}");
+    fx.set(&[], "max_rebuilds_per_server", limit).await;
+    let sampler =
+        BuildSampler::start_in(fx.target().await, &["server_a_target", "server_b_target"]);
+    let began = Instant::now();
+    let reports = fx
+        .invoke_hops_with_budget(json!({"mode": "run"}), Duration::from_secs(60))
+        .await;
+    let took = began.elapsed();
+    let (at_once, samples) = sampler.max_at_once();
+    assert!(samples > 20, "{samples} samples");
+    for target in ["a", "b"] {
+        let entry = entry(&reports[0], target);
+        assert_eq!(entry.reindexed.len(), 2, "{target}: {entry:?}");
+        let statistics = |d: &&index_pilot::report::Deferred| d.reason.starts_with("no statistics");
+        assert!(
+            entry.deferred.iter().all(|d| statistics(&d)),
+            "{target}: {:?}",
+            entry.deferred
+        );
+    }
+    (at_once, took)
 }
 
 /// An index no invocation can fit is started to outlive the invocation, unless it is
