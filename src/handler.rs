@@ -1,5 +1,7 @@
-//! Event → run → report → maybe continue. The Lambda entry point and the local
-//! `invoke` command both call [`handle`].
+//! Event → assignment → work → report. The Lambda entry point and the local
+//! `invoke` command both call [`handle`]. Which targets an invocation gets is in
+//! `assignment`; the work on one target in `engine`; what is decided without I/O
+//! (shards, order, hand-over) in `domain::fleet`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +21,7 @@ use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
-use crate::engine::{process_target, Progress, Rebuilds, RunContext};
+use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError};
 use crate::report::{Report, Status};
 
@@ -159,9 +161,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         Assignment::Duplicate { run_id, shard, hop } => {
             report.run_id = run_id;
             (report.shard, report.hop) = (shard, hop);
-            report.notes.push(format!(
-                    "hop {hop} of shard {shard} of run {run_id} was already taken, or the run is unknown (a duplicate delivery): nothing done"
-                ));
+            report.notes.push(format!("hop {hop} of shard {shard} of run {run_id} was already taken, or the run is unknown (a duplicate delivery): nothing done"));
             return Ok(finish(report, &budget));
         }
     };
@@ -201,18 +201,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
     let mut progress = Vec::new();
     for (name, outcome) in outcomes {
         if request.mode == Mode::Run && outcome.served {
-            let failed = outcome.reports.iter().any(|r| r.status == Status::Error);
-            let reason = outcome.reason();
-            let saved = control
-                .save_target_progress(&TargetProgress {
-                    target: name,
-                    run_id,
-                    hop,
-                    state: TargetState::of(outcome.progress, failed),
-                    reason: reason.as_deref(),
-                })
-                .await;
-            if let Err(error) = saved {
+            if let Err(error) = record_progress(&control, run_id, hop, name, &outcome).await {
                 report
                     .notes
                     .push(format!("progress of {name} not saved: {error}"));
@@ -248,7 +237,28 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
     Ok(finish(report, &budget))
 }
 
-/// The report, timed and logged.
+/// Where `target` stands after this invocation, for the next ones and for people.
+async fn record_progress(
+    control: &ControlStore,
+    run_id: Uuid,
+    hop: u32,
+    target: &str,
+    outcome: &TargetOutcome,
+) -> Result<(), ControlError> {
+    let failed = outcome.reports.iter().any(|r| r.status == Status::Error);
+    let reason = outcome.reason();
+    control
+        .save_target_progress(&TargetProgress {
+            target,
+            run_id,
+            hop,
+            state: TargetState::of(outcome.progress, failed),
+            reason: reason.as_deref(),
+        })
+        .await
+}
+
+/// The report, bounded, timed and logged.
 fn finish(report: Report, budget: &Budget) -> Report {
     let mut report = report.bounded();
     report.duration_ms =
