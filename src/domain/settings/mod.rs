@@ -1,13 +1,16 @@
 //! Settings: defaults, built-in skips and the DBA's overrides from the control DB,
 //! resolved most specific first (index → table → schema → database → global).
-//! Resolution happens in memory: one load per run, no SQL per index.
+//! Resolution happens in memory: one load per run, no SQL per index, and the rules
+//! compiled once (`lookup`) so that each index costs a few hash probes.
 
 mod keys;
-
-use wildmatch::WildMatch;
+mod lookup;
+mod rule;
 
 use keys::Setting;
 pub use keys::{IndexSettings, Origin, SettingKey};
+use lookup::RuleLookup;
+use rule::Rule;
 
 /// Where a setting applies. `None` means any; patterns may hold `*` and `?`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,70 +87,11 @@ pub enum SettingsError {
     },
 }
 
-#[derive(Debug)]
-struct Rule {
-    origin: Origin,
-    setting: Setting,
-    matchers: [Option<WildMatch>; 5],
-    /// 4 index, 3 table, 2 schema, 1 database or target, 0 global.
-    level: u8,
-    /// Characters that are not wildcards: `orders_*` beats `*` at the same level.
-    literal_chars: usize,
-}
-
-impl Rule {
-    fn new(origin: Origin, scope: &Scope, setting: Setting) -> Rule {
-        let parts = [
-            &scope.target,
-            &scope.database,
-            &scope.schema,
-            &scope.table,
-            &scope.index,
-        ];
-        let level = if scope.index.is_some() {
-            4
-        } else if scope.table.is_some() {
-            3
-        } else if scope.schema.is_some() {
-            2
-        } else if scope.database.is_some() || scope.target.is_some() {
-            1
-        } else {
-            0
-        };
-        let literal_chars = parts
-            .iter()
-            .filter_map(|p| p.as_deref())
-            .map(|p| p.chars().filter(|c| *c != '*' && *c != '?').count())
-            .sum();
-        Rule {
-            origin,
-            setting,
-            matchers: parts.map(|p| p.as_deref().map(WildMatch::new)),
-            level,
-            literal_chars,
-        }
-    }
-
-    fn matches(&self, subject: &IndexSubject<'_>) -> bool {
-        let names = [
-            subject.target,
-            subject.database,
-            subject.schema,
-            subject.table,
-            subject.index,
-        ];
-        self.matchers
-            .iter()
-            .zip(names)
-            .all(|(matcher, name)| matcher.as_ref().is_none_or(|m| m.matches(name)))
-    }
-}
-
-/// Every rule, most specific first.
+/// Every rule, most specific first, and the same rules compiled for lookup.
 #[derive(Debug)]
 pub struct Settings {
     rules: Vec<Rule>,
+    lookup: RuleLookup,
 }
 
 impl Settings {
@@ -183,23 +127,33 @@ impl Settings {
                 })?;
             rules.push(Rule::new(Origin::Row(row.id), &row.scope, setting));
         }
-        // Most specific first; among equals a DBA's row beats a built-in, a newer row an older.
-        rules.sort_by(|a, b| {
-            let rank = |r: &Rule| {
-                let row_id = match r.origin {
-                    Origin::Row(id) => id,
-                    Origin::BuiltIn(_) => i64::MIN,
-                };
-                (r.level, r.literal_chars, row_id)
-            };
-            rank(b).cmp(&rank(a))
-        });
-        Ok(Settings { rules })
+        // Most specific first. The sort is stable: rules of equal rank (the same row id
+        // twice) keep the order they came in, and the first one wins.
+        rules.sort_by_key(|rule| std::cmp::Reverse(rule.rank()));
+        let lookup = RuleLookup::new(&rules);
+        Ok(Settings { rules, lookup })
     }
 
     /// Applies every matching rule from the least specific to the most specific, so
     /// the most specific one is left standing for each key.
     pub fn for_index(&self, subject: &IndexSubject<'_>) -> IndexSettings {
+        let mut matching = self.lookup.matching(subject);
+        // The order of the rules, least specific first: what `for_index_scanning_every_rule`
+        // applies, one by one.
+        matching.sort_unstable_by(|a, b| b.cmp(a));
+        let mut resolved = IndexSettings::default();
+        for position in matching {
+            let rule = &self.rules[position];
+            resolved.apply(&rule.setting, &rule.origin);
+        }
+        resolved
+    }
+
+    /// What [`Settings::for_index`] resolves, found by matching the subject against
+    /// every rule: the reference the tests compare it with and the benchmark's
+    /// baseline (`cargo bench --bench settings`), not for use.
+    #[doc(hidden)]
+    pub fn for_index_scanning_every_rule(&self, subject: &IndexSubject<'_>) -> IndexSettings {
         let mut resolved = IndexSettings::default();
         for rule in self.rules.iter().rev().filter(|rule| rule.matches(subject)) {
             resolved.apply(&rule.setting, &rule.origin);

@@ -241,3 +241,74 @@ fn global_retention_ignores_scoped_rows() {
         "90 days"
     );
 }
+
+mod compiled_matches_scanning {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Few characters (one of them two bytes long), so that rules and names collide
+    /// often; `*` and `?` also in names, which PostgreSQL allows (`"order?_*"`).
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[abé*?]{0,4}",
+            1 => prop::sample::select(vec!["repack", "pgq", "event_1", "event_*", "a"])
+                .prop_map(str::to_owned),
+        ]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        [(); 5]
+            .map(|_| prop::option::weighted(0.4, name()))
+            .prop_map(|[target, database, schema, table, index]| Scope {
+                target,
+                database,
+                schema,
+                table,
+                index,
+            })
+    }
+
+    /// Valid values only: resolution is what is compared, not parsing.
+    fn setting() -> impl Strategy<Value = (&'static str, &'static str)> {
+        prop::sample::select(vec![
+            ("skip", "true"),
+            ("skip", "false"),
+            ("index_size_threshold", "1MB"),
+            ("index_size_threshold", "2MB"),
+            ("index_rebuild_scale_factor", "3"),
+            ("lock_timeout", "10s"),
+            ("reindex_history_retention_period", "1 day"),
+        ])
+    }
+
+    /// Row ids from a small range: equal ids make rules of equal rank, which the
+    /// first row wins.
+    fn rows() -> impl Strategy<Value = Vec<SettingRow>> {
+        prop::collection::vec((0i64..8, scope(), setting()), 0..40).prop_map(|rows| {
+            rows.into_iter()
+                .map(|(id, scope, (key, value))| row(id, scope, key, value))
+                .collect()
+        })
+    }
+
+    fn names() -> impl Strategy<Value = [String; 5]> {
+        [(); 5].map(|_| name())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn same_settings_for_every_index(rows in rows(), subjects in prop::collection::vec(names(), 1..20)) {
+            let settings = Settings::from_rows(&rows).unwrap();
+            for [target, database, schema, table, index] in &subjects {
+                let subject = IndexSubject { target, database, schema, table, index };
+                prop_assert_eq!(
+                    settings.for_index(&subject),
+                    settings.for_index_scanning_every_rule(&subject),
+                    "{:?}", subject
+                );
+            }
+        }
+    }
+}
