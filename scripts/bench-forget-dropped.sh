@@ -31,17 +31,7 @@ for file in "${files[@]}"; do
 done
 
 WORK=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [[ -n $WORK ]]; then
-        stop_throwaway_cluster "$WORK" || true
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_work_cluster_on_exit
 
 psql_q() {
     psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d control "$@"

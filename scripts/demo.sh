@@ -29,17 +29,7 @@ note() {
 }
 
 WORK=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [[ -n $WORK ]]; then
-        stop_throwaway_cluster "$WORK" || true
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_work_cluster_on_exit
 
 # Align tab-separated columns (column(1) may be missing on a minimal system).
 align_columns() {

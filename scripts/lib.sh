@@ -342,3 +342,20 @@ stop_throwaway_cluster() {
     fi
     rm -rf -- "$dir"
 }
+
+# Stops the throwaway cluster whose directory is in $WORK (once set) when the
+# calling script ends, however it ends, keeping its exit status.
+stop_work_cluster_on_exit() {
+    trap _stop_work_cluster EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+_stop_work_cluster() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n ${WORK:-} ]]; then
+        stop_throwaway_cluster "$WORK" || true
+    fi
+    exit "$rc"
+}
