@@ -101,8 +101,14 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
 ) -> Result<Report, HandlerError> {
     let request = parse_event(&event.payload)?;
     let known: Vec<&str> = app.config.targets.iter().map(|t| t.name.as_str()).collect();
+    let mut unknown: Vec<&str> = Vec::new();
     for name in request.targets.iter().flatten() {
         if !known.contains(&name.as_str()) {
+            // A chain's event may outlive a target removed from the configuration.
+            if request.run_id.is_some() {
+                unknown.push(name);
+                continue;
+            }
             return Err(HandlerError::UnknownTarget {
                 name: name.clone(),
                 known: known.join(", "),
@@ -138,6 +144,12 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         .collect();
     let function_arn = &event.context.invoked_function_arn;
     let mut report = Report::new(request.mode);
+    if !unknown.is_empty() {
+        report.notes.push(format!(
+            "no longer configured, left out: {}",
+            unknown.join(", ")
+        ));
+    }
     let (run_id, shard, hop, targets) = match assign(
         &control,
         &request,

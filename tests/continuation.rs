@@ -426,3 +426,42 @@ async fn the_next_hop_waits_for_a_rebuild_that_overran_a_little() {
     assert!(next.complete, "{next:?}");
     assert_eq!(rebuild_counts(&fx).await, all_rebuilt_once(1));
 }
+
+#[tokio::test]
+async fn a_continuation_naming_a_target_no_longer_configured_goes_on_without_it() {
+    let fx = slow_fixture("removed").await;
+    let first = handle(
+        &fx.app,
+        LambdaEvent::new(
+            json!({"mode": "run"}),
+            lambda_context(Duration::from_secs(3)),
+        ),
+    )
+    .await
+    .unwrap();
+    let mut next = fx.app.reinvoker.next_event().expect("a continuation");
+    next["targets"] = json!(["main", "dropped_from_config"]);
+    let report = handle(
+        &fx.app,
+        LambdaEvent::new(next, lambda_context(Duration::from_secs(3))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.run_id, first.run_id);
+    assert_eq!(report.targets.len(), 1, "{report:?}");
+    assert_eq!(report.targets[0].name, "main");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n == "no longer configured, left out: dropped_from_config"),
+        "{:?}",
+        report.notes
+    );
+    // An event from outside naming an unknown target is still refused.
+    let error = fx
+        .try_invoke(json!({"mode": "run", "targets": ["dropped_from_config"]}))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not configured"), "{error}");
+}
