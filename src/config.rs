@@ -21,6 +21,7 @@ pub const SSLMODE_VAR: &str = "INDEX_PILOT_SSLMODE";
 pub const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
 pub const SHARD_SIZE_VAR: &str = "INDEX_PILOT_SHARD_SIZE";
 pub const MAX_CONCURRENT_REBUILDS_VAR: &str = "INDEX_PILOT_MAX_CONCURRENT_REBUILDS";
+pub const PARALLEL_TARGETS_VAR: &str = "INDEX_PILOT_PARALLEL_TARGETS";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -102,6 +103,8 @@ pub struct Config {
     pub shard_size: usize,
     /// Rebuilds one invocation watches at once, over all its targets.
     pub max_concurrent_rebuilds: usize,
+    /// Targets one invocation works on at the same time.
+    pub parallel_targets: usize,
 }
 
 /// The values of the environment variables (`None`: not set).
@@ -118,6 +121,7 @@ pub struct Environment {
     pub ssl_root_cert: Option<String>,
     pub shard_size: Option<String>,
     pub max_concurrent_rebuilds: Option<String>,
+    pub parallel_targets: Option<String>,
 }
 
 impl Environment {
@@ -139,6 +143,7 @@ impl Environment {
             ssl_root_cert: var(SSL_ROOT_CERT_VAR),
             shard_size: var(SHARD_SIZE_VAR),
             max_concurrent_rebuilds: var(MAX_CONCURRENT_REBUILDS_VAR),
+            parallel_targets: var(PARALLEL_TARGETS_VAR),
         }
     }
 }
@@ -289,6 +294,12 @@ impl Config {
             8,
             1..=256,
         )?;
+        let parallel_targets = count_var(
+            PARALLEL_TARGETS_VAR,
+            env.parallel_targets.as_deref(),
+            8,
+            1..=256,
+        )?;
         Ok(Config {
             control: Endpoint { source, tls },
             targets,
@@ -310,6 +321,7 @@ impl Config {
             )?,
             shard_size: shard_size as usize,
             max_concurrent_rebuilds: max_concurrent_rebuilds as usize,
+            parallel_targets: parallel_targets as usize,
         })
     }
 
@@ -356,6 +368,7 @@ mod tests {
         assert_eq!(config.max_hops, 50);
         assert_eq!(config.shard_size, 25);
         assert_eq!(config.max_concurrent_rebuilds, 8);
+        assert_eq!(config.parallel_targets, 8);
         assert_eq!(config.fallback_budget, Duration::from_secs(600));
     }
 

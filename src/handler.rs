@@ -25,9 +25,6 @@ use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcom
 use crate::event::{parse_event, EventError};
 use crate::report::{Report, Status};
 
-/// Targets worked on at the same time; within a target, one rebuild at a time.
-const PARALLEL_TARGETS: usize = 8;
-
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("invalid event: {0}")]
@@ -206,7 +203,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         .filter_map(|name| app.config.targets.iter().find(|t| t.name == *name));
     let outcomes: Vec<_> = stream::iter(entries)
         .map(|entry| async { (entry.name.as_str(), process_target(&ctx, entry).await) })
-        .buffered(PARALLEL_TARGETS)
+        .buffered(app.config.parallel_targets)
         .collect()
         .await;
 
