@@ -1,13 +1,14 @@
 //! Opening PostgreSQL connections (with TLS as configured); their errors, typed.
 
 mod error;
+mod tls;
 
 pub use error::{column, PgError, ServerError};
 
+use tls::SharedTls;
+
 use std::path::PathBuf;
 
-use native_tls::{Certificate, TlsConnector};
-use postgres_native_tls::MakeTlsConnector;
 use serde::Deserialize;
 use tokio_postgres::config::SslMode as WireSslMode;
 use tokio_postgres::{CancelToken, Client, Config, NoTls};
@@ -16,7 +17,7 @@ use tokio_postgres::{CancelToken, Client, Config, NoTls};
 pub const APPLICATION_NAME: &str = "index-pilot";
 
 /// libpq's sslmode values that index-pilot supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// No TLS.
@@ -42,7 +43,7 @@ impl std::str::FromStr for SslMode {
 }
 
 /// How to secure a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tls {
     pub mode: SslMode,
     /// PEM bundle of trusted CAs (e.g. the RDS global bundle); system roots otherwise.
@@ -67,48 +68,6 @@ pub enum ConnectError {
     LoginRefused(PgError),
     #[error("TLS setup failed: {0}")]
     Tls(String),
-}
-
-fn tls_connector(tls: &Tls) -> Result<MakeTlsConnector, ConnectError> {
-    let mut builder = TlsConnector::builder();
-    if let Some(path) = &tls.root_cert {
-        let pem = std::fs::read(path).map_err(|e| {
-            ConnectError::Tls(format!("cannot read the CA bundle {}: {e}", path.display()))
-        })?;
-        // A bundle holds many certificates; native-tls reads one PEM block at a time.
-        let text = String::from_utf8_lossy(&pem);
-        let mut added = 0;
-        for block in text.split_inclusive("-----END CERTIFICATE-----") {
-            if let Some(start) = block.find("-----BEGIN CERTIFICATE-----") {
-                let cert = Certificate::from_pem(&block.as_bytes()[start..]).map_err(|e| {
-                    ConnectError::Tls(format!("bad certificate in {}: {e}", path.display()))
-                })?;
-                builder.add_root_certificate(cert);
-                added += 1;
-            }
-        }
-        if added == 0 {
-            return Err(ConnectError::Tls(format!(
-                "no certificate in {}",
-                path.display()
-            )));
-        }
-        builder.disable_built_in_roots(true);
-    }
-    match tls.mode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
-            builder.danger_accept_invalid_certs(true);
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        SslMode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        SslMode::VerifyFull => {}
-    }
-    let connector = builder
-        .build()
-        .map_err(|e| ConnectError::Tls(e.to_string()))?;
-    Ok(MakeTlsConnector::new(connector))
 }
 
 /// SQLSTATE class 28: invalid authorization (wrong password, unknown role, no
@@ -144,7 +103,7 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
             SslMode::Prefer => WireSslMode::Prefer,
             _ => WireSslMode::Require,
         });
-        let (client, connection) = config.connect(tls_connector(tls)?).await.map_err(failed)?;
+        let (client, connection) = config.connect(SharedTls::new(tls)?).await.map_err(failed)?;
         tokio::spawn(drive(connection));
         client
     };
@@ -178,7 +137,7 @@ pub async fn cancel(token: &CancelToken, tls: &Tls) -> Result<(), PgError> {
     let sent = if tls.mode == SslMode::Disable {
         token.cancel_query(NoTls).await
     } else {
-        let connector = tls_connector(tls).map_err(|e| PgError::Connection(e.to_string()))?;
+        let connector = SharedTls::new(tls).map_err(|e| PgError::Connection(e.to_string()))?;
         token.cancel_query(connector).await
     };
     sent.map_err(PgError::from)
