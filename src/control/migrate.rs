@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "maintenance windows",
         include_str!("migrations/0005_maintenance_windows.sql"),
     ),
+    (
+        6,
+        "a scan writes only what changed",
+        include_str!("migrations/0006_unchanged_state_stays.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -12,12 +12,12 @@ pub use aside::{LeftoverRecord, QuarantineEntry};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};
 
-use std::collections::HashMap;
-
+use futures::TryStreamExt;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
-use crate::domain::plan::Assessment;
 use crate::domain::settings::{Scope, SettingRow};
+use crate::domain::stored::{Changes, StoredStates};
 use crate::pg::{column, PgError};
 
 #[derive(Debug, thiserror::Error)]
@@ -119,81 +119,113 @@ impl ControlStore {
             .map_err(failed("loading settings"))
     }
 
-    pub async fn load_baselines(
-        &self,
-        db: &DatabaseKey,
-    ) -> Result<HashMap<u32, f64>, ControlError> {
-        let rows = self
-            .client
-            .query(
-                include_str!("sql/load_baselines.sql"),
-                &[&db.target, &db.database_oid],
-            )
+    /// What the control database holds of one database's indexes, read row by row
+    /// (a large database has a hundred thousand).
+    pub async fn load_index_states(&self, db: &DatabaseKey) -> Result<StoredStates, ControlError> {
+        self.read_index_states(db)
             .await
-            .map_err(failed("loading baselines"))?;
-        rows.iter()
-            .map(|row| Ok((column(row, "index_oid")?, column(row, "best_ratio")?)))
-            .collect::<Result<_, PgError>>()
-            .map_err(failed("loading baselines"))
+            .map_err(failed("loading index states"))
     }
 
-    /// Records a scan: every measured index's size and baseline, and forgets the
-    /// indexes that are gone (`seen`: every index the scan found, measured or not).
-    /// Two statements for the whole database.
+    async fn read_index_states(&self, db: &DatabaseKey) -> Result<StoredStates, PgError> {
+        let parameters: [&(dyn ToSql + Sync); 2] = [&db.target, &db.database_oid];
+        let rows = self
+            .client
+            .query_raw(include_str!("sql/load_index_states.sql"), parameters)
+            .await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut stored = StoredStates::default();
+        while let Some(row) = rows.try_next().await? {
+            let oid: u32 = column(&row, "index_oid")?;
+            if let Some(best) = column::<Option<f64>>(&row, "best_ratio")? {
+                stored.baselines.insert(oid, best);
+            }
+            stored.digests.insert(oid, column(&row, "state_digest")?);
+        }
+        Ok(stored)
+    }
+
+    /// Records a scan: the indexes whose state changed, the ones it no longer saw,
+    /// and when it was. Three statements at most, sent together.
     pub async fn save_index_states(
         &self,
         db: &DatabaseKey,
-        measured: &[&Assessment],
-        seen: &[u32],
+        changes: &Changes<'_>,
     ) -> Result<(), ControlError> {
-        let oids: Vec<u32> = measured.iter().map(|a| a.index.oid).collect();
-        let schemas: Vec<&str> = measured
+        let changed = &changes.changed;
+        let oids: Vec<u32> = changed.iter().map(|(a, _)| a.index.oid).collect();
+        let schemas: Vec<&str> = changed
             .iter()
-            .map(|a| a.index.name.schema.as_str())
+            .map(|(a, _)| a.index.name.schema.as_str())
             .collect();
-        let tables: Vec<&str> = measured.iter().map(|a| a.index.table.as_str()).collect();
-        let names: Vec<&str> = measured
+        let tables: Vec<&str> = changed
             .iter()
-            .map(|a| a.index.name.name.as_str())
+            .map(|(a, _)| a.index.table.as_str())
             .collect();
-        let methods: Vec<&str> = measured
+        let names: Vec<&str> = changed
             .iter()
-            .map(|a| a.index.access_method.as_str())
+            .map(|(a, _)| a.index.name.name.as_str())
             .collect();
-        let sizes: Vec<i64> = measured
+        let methods: Vec<&str> = changed
             .iter()
-            .map(|a| to_i64(a.index.size_bytes))
+            .map(|(a, _)| a.index.access_method.as_str())
             .collect();
-        let reltuples: Vec<f64> = measured.iter().map(|a| a.index.reltuples).collect();
-        let ratios: Vec<f64> = measured.iter().map(|a| a.ratio).collect();
-        let best: Vec<Option<f64>> = measured.iter().map(|a| a.best_ratio).collect();
-        self.client
-            .execute(
-                include_str!("sql/save_index_states.sql"),
-                &[
-                    &db.target,
-                    &db.database_name,
-                    &db.database_oid,
-                    &oids,
-                    &schemas,
-                    &tables,
-                    &names,
-                    &methods,
-                    &sizes,
-                    &reltuples,
-                    &ratios,
-                    &best,
-                ],
-            )
-            .await
-            .map_err(failed("saving index states"))?;
-        self.client
-            .execute(
-                include_str!("sql/forget_dropped_indexes.sql"),
-                &[&db.target, &db.database_oid, &seen],
-            )
-            .await
-            .map_err(failed("forgetting dropped indexes"))?;
+        let sizes: Vec<i64> = changed
+            .iter()
+            .map(|(a, _)| to_i64(a.index.size_bytes))
+            .collect();
+        let reltuples: Vec<f64> = changed.iter().map(|(a, _)| a.index.reltuples).collect();
+        let ratios: Vec<f64> = changed.iter().map(|(a, _)| a.ratio).collect();
+        let best: Vec<Option<f64>> = changed.iter().map(|(a, _)| a.best_ratio).collect();
+        let digests: Vec<i64> = changed.iter().map(|(_, digest)| *digest).collect();
+        let save = async {
+            if changed.is_empty() {
+                return Ok(0);
+            }
+            self.client
+                .execute(
+                    include_str!("sql/save_index_states.sql"),
+                    &[
+                        &db.target,
+                        &db.database_name,
+                        &db.database_oid,
+                        &oids,
+                        &schemas,
+                        &tables,
+                        &names,
+                        &methods,
+                        &sizes,
+                        &reltuples,
+                        &ratios,
+                        &best,
+                        &digests,
+                    ],
+                )
+                .await
+                .map_err(failed("saving index states"))
+        };
+        let forget = async {
+            if changes.forgotten.is_empty() {
+                return Ok(0);
+            }
+            self.client
+                .execute(
+                    include_str!("sql/forget_indexes.sql"),
+                    &[&db.target, &db.database_oid, &changes.forgotten],
+                )
+                .await
+                .map_err(failed("forgetting dropped indexes"))
+        };
+        let scanned = async {
+            self.client
+                .execute(
+                    include_str!("sql/record_database_scan.sql"),
+                    &[&db.target, &db.database_oid, &db.database_name],
+                )
+                .await
+                .map_err(failed("recording the scan"))
+        };
+        tokio::try_join!(save, forget, scanned)?;
         Ok(())
     }
 

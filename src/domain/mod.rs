@@ -10,5 +10,7 @@ pub mod fleet;
 pub mod ident;
 pub mod plan;
 pub mod settings;
+pub mod sift;
+pub mod stored;
 pub mod units;
 pub mod window;

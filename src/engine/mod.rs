@@ -27,8 +27,10 @@ use crate::connect::{open_with_rotation, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
-use crate::domain::plan::{assess, candidates_in_order, Known, Mode, Selection, Verdict};
+use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
+use crate::domain::sift::Sift;
+use crate::domain::stored;
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
 use crate::report::{Estimate, PlannedIndex, Quarantined, TargetReport};
@@ -240,56 +242,42 @@ async fn process_database<S: SecretSource>(
         Vec::new()
     };
 
-    let scan = db.scan().await?;
-    report.scanned = scan.indexes.len();
-    report.vanished = scan.vanished.iter().map(ToString::to_string).collect();
-    let baselines = ctx.control.load_baselines(&key).await?;
-    let quarantine = ctx.control.quarantined(&key).await?;
+    let (stored, quarantine) = tokio::try_join!(
+        ctx.control.load_index_states(&key),
+        ctx.control.quarantined(&key),
+    )?;
     let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
     report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
-    let seen: Vec<u32> = scan.indexes.iter().map(|i| i.oid).collect();
     let selection = Selection {
         mode,
         only: ctx.request.index.as_ref(),
         force: ctx.request.force,
     };
     let known = Known {
-        baselines: &baselines,
+        baselines: &stored.baselines,
         quarantined: &quarantined,
     };
-    let assessments = assess(
-        scan.indexes,
-        known,
-        ctx.settings,
-        key.location(),
-        db.server,
-        selection,
-    );
-    for assessment in &assessments {
+    let sifted = db
+        .scan(|| {
+            let assessor = Assessor::new(known, ctx.settings, key.location(), db.server, selection);
+            Sift::new(assessor, &stored, &key.database_name)
+        })
+        .await?
+        .finish();
+    report.scanned = sifted.scanned;
+    report.vanished = sifted.vanished.iter().map(ToString::to_string).collect();
+    let assessments = &sifted.kept;
+    for assessment in assessments {
         if let Some(reason) = assessment.deferral() {
             report.defer(&assessment.index.name, reason);
         }
     }
-
     if mode != Mode::DryRun {
-        // Locked indexes were not measured, and a size per tuple without a tuple count
-        // means nothing: their stored state stays as it was.
-        let measured: Vec<_> = assessments
-            .iter()
-            .filter(|a| !matches!(a.verdict, Verdict::Ineligible(_) | Verdict::Locked(_)))
-            .filter(|a| a.index.reltuples > 0.0)
-            .collect();
-        ctx.control
-            .save_index_states(&key, &measured, &seen)
-            .await?;
+        let changes = stored::changes(&stored, &sifted);
+        ctx.control.save_index_states(&key, &changes).await?;
     }
     if mode == Mode::Baseline {
-        report.baselines_set = Some(
-            assessments
-                .iter()
-                .filter(|a| a.best_ratio.is_some())
-                .count(),
-        );
+        report.baselines_set = Some(sifted.with_baseline);
         return Ok(Progress::Done);
     }
     if let Some(wanted) = &ctx.request.index {
@@ -308,7 +296,7 @@ async fn process_database<S: SecretSource>(
         }
     }
 
-    let candidates = candidates_in_order(&assessments);
+    let candidates = candidates_in_order(assessments);
     report.candidates = candidates.len();
     report.plan = candidates.iter().map(PlannedIndex::from).collect();
     if mode == Mode::Run || mode == Mode::DryRun {

@@ -222,7 +222,7 @@ impl<S: SecretSource> Work<'_, S> {
                 invalid_before,
                 copy_oid: None,
             },
-            settings: settings.clone(),
+            settings: (**settings).clone(),
             adopted: false,
         };
         tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
@@ -238,7 +238,7 @@ impl<S: SecretSource> Work<'_, S> {
             ours: &[backend_pid],
             left: self.ctx.budget.left(),
         }
-        .run(rebuilder.reindex(&index.name, RebuildSession::from(settings)))
+        .run(rebuilder.reindex(&index.name, RebuildSession::from(&**settings)))
         .await;
         let duration_ms = elapsed_ms(began);
         let still_running = |phase: &str| InProgress {

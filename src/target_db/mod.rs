@@ -7,7 +7,7 @@ mod scan;
 mod watch;
 
 pub use rebuild::{RebuildSession, Rebuilder};
-pub use scan::{InvalidIndex, Scan};
+pub use scan::InvalidIndex;
 pub use watch::RebuildState;
 
 use std::time::SystemTime;

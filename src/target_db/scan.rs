@@ -1,11 +1,13 @@
 //! The catalog scan: every index with its size and tuple count, read without ever
 //! waiting for a lock and without trusting any column to be what it usually is.
 
+use futures::TryStreamExt;
 use tokio_postgres::Row;
 
 use super::{failed, TargetDb, TargetError};
 use crate::domain::eligibility::{IndexInfo, TableKind};
 use crate::domain::ident::QualifiedName;
+use crate::domain::sift::ScanSink;
 use crate::pg::{column, PgError};
 
 /// A lock taken between the scan's look at the locks and its reading of the sizes
@@ -15,15 +17,6 @@ const SCAN_ATTEMPTS: usize = 3;
 
 /// SQLSTATE lock_not_available.
 const LOCK_TIMEOUT: &str = "55P03";
-
-/// What one scan of a database found.
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub indexes: Vec<IndexInfo>,
-    /// Indexes dropped while the scan ran: in the catalog's snapshot, gone by the time
-    /// their size was read.
-    pub vanished: Vec<QualifiedName>,
-}
 
 /// An invalid index: what a failed or interrupted build leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,17 +78,14 @@ fn invalid_index(row: &Row) -> Result<InvalidIndex, PgError> {
 }
 
 impl TargetDb {
-    pub async fn scan(&self) -> Result<Scan, TargetError> {
+    /// Scans every index into a sink made by `fresh`: a scan that must be tried
+    /// again (a lock taken meanwhile) starts over with a new one.
+    pub async fn scan<S: ScanSink>(&self, mut fresh: impl FnMut() -> S) -> Result<S, TargetError> {
         let mut attempt = 1;
-        let rows = loop {
-            match self
-                .client
-                .query(include_str!("sql/scan_indexes.sql"), &[])
-                .await
-            {
-                Ok(rows) => break rows,
+        loop {
+            match self.read_scan(fresh()).await {
+                Ok(scan) => return Ok(scan),
                 Err(error) => {
-                    let error = PgError::from(error);
                     if error.sqlstate() != Some(LOCK_TIMEOUT) || attempt == SCAN_ATTEMPTS {
                         return Err(failed("scanning the catalog")(error));
                     }
@@ -106,15 +96,25 @@ impl TargetDb {
                     attempt += 1;
                 }
             }
-        };
-        let mut scan = Scan::default();
-        for row in &rows {
-            match index_info(row).map_err(failed("scanning the catalog"))? {
-                Ok(index) => scan.indexes.push(index),
-                Err(vanished) => scan.vanished.push(vanished),
+        }
+    }
+
+    /// One try of the scan. Each row goes to the sink as it arrives: the rows
+    /// themselves, with their buffers, would take several times the memory.
+    async fn read_scan<S: ScanSink>(&self, mut sink: S) -> Result<S, PgError> {
+        let no_parameters: [&str; 0] = [];
+        let rows = self
+            .client
+            .query_raw(include_str!("sql/scan_indexes.sql"), no_parameters)
+            .await?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = rows.try_next().await? {
+            match index_info(&row)? {
+                Ok(index) => sink.found(index),
+                Err(vanished) => sink.vanished(vanished),
             }
         }
-        Ok(scan)
+        Ok(sink)
     }
 
     /// Invalid indexes on one table, or (`None`) in the whole database.

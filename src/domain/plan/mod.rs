@@ -1,6 +1,7 @@
 //! Judging every index of a database and choosing what to rebuild, in which order.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -101,7 +102,8 @@ pub enum Verdict {
 #[derive(Debug, Clone)]
 pub struct Assessment {
     pub index: IndexInfo,
-    pub settings: IndexSettings,
+    /// Shared by the indexes whose settings are the same (nearly all, usually).
+    pub settings: Arc<IndexSettings>,
     /// Bytes per tuple now.
     pub ratio: f64,
     /// The baseline to keep after this scan (`None`: unknown).
@@ -184,50 +186,96 @@ pub fn assess(
     server: ServerVersion,
     selection: Selection<'_>,
 ) -> Vec<Assessment> {
+    let mut assessor = Assessor::new(known, settings, location, server, selection);
     indexes
         .into_iter()
-        .map(|index| {
-            let index_settings = settings.for_index(&IndexSubject::of(location, &index));
-            let stored = known.baselines.get(&index.oid).copied();
-            let (ratio, best_ratio) = if index.locked_by.is_some() {
-                (0.0, stored)
-            } else {
-                let ratio = bytes_per_tuple(index.size_bytes, index.reltuples);
-                let reliable = is_reliable(
-                    index.size_bytes,
-                    index.reltuples,
-                    index_settings.minimum_reliable_index_size,
-                );
-                let best_ratio = match selection.mode {
-                    Mode::Baseline => {
-                        fresh_baseline(index.size_bytes, index.reltuples, reliable).or(stored)
-                    }
-                    _ => ratchet(stored, ratio, reliable),
-                };
-                (ratio, best_ratio)
-            };
-            let bloat = best_ratio
-                .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
-                .map(|best| estimated_bloat(ratio, best));
-            let quarantined = known.quarantined.contains(&index.oid);
-            let verdict = judge(
-                &index,
-                &index_settings,
-                bloat,
-                quarantined,
-                server,
-                selection,
-            );
-            Assessment {
-                index,
-                settings: index_settings,
-                ratio,
-                best_ratio,
-                bloat,
-                verdict,
-            }
-        })
+        .map(|index| assessor.assess(index))
         .collect()
+}
+
+/// Judges indexes one at a time, as a scan brings them.
+#[derive(Debug)]
+pub struct Assessor<'a> {
+    known: Known<'a>,
+    settings: &'a Settings,
+    location: Location<'a>,
+    server: ServerVersion,
+    selection: Selection<'a>,
+    /// The settings of the index before: the next one usually has the same.
+    previous: Option<Arc<IndexSettings>>,
+}
+
+impl<'a> Assessor<'a> {
+    pub fn new(
+        known: Known<'a>,
+        settings: &'a Settings,
+        location: Location<'a>,
+        server: ServerVersion,
+        selection: Selection<'a>,
+    ) -> Assessor<'a> {
+        Assessor {
+            known,
+            settings,
+            location,
+            server,
+            selection,
+            previous: None,
+        }
+    }
+
+    pub fn selection(&self) -> Selection<'a> {
+        self.selection
+    }
+
+    pub fn assess(&mut self, index: IndexInfo) -> Assessment {
+        let (known, selection) = (self.known, self.selection);
+        let resolved = self
+            .settings
+            .for_index(&IndexSubject::of(self.location, &index));
+        let index_settings = match self.previous.take() {
+            Some(shared) if *shared == resolved => shared,
+            _ => Arc::new(resolved),
+        };
+        self.previous = Some(Arc::clone(&index_settings));
+        let stored = known.baselines.get(&index.oid).copied();
+        let (ratio, best_ratio) = if index.locked_by.is_some() {
+            (0.0, stored)
+        } else {
+            let ratio = bytes_per_tuple(index.size_bytes, index.reltuples);
+            let reliable = is_reliable(
+                index.size_bytes,
+                index.reltuples,
+                index_settings.minimum_reliable_index_size,
+            );
+            let best_ratio = match selection.mode {
+                Mode::Baseline => {
+                    fresh_baseline(index.size_bytes, index.reltuples, reliable).or(stored)
+                }
+                _ => ratchet(stored, ratio, reliable),
+            };
+            (ratio, best_ratio)
+        };
+        let bloat = best_ratio
+            .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
+            .map(|best| estimated_bloat(ratio, best));
+        let quarantined = known.quarantined.contains(&index.oid);
+        let verdict = judge(
+            &index,
+            &index_settings,
+            bloat,
+            quarantined,
+            self.server,
+            selection,
+        );
+        Assessment {
+            index,
+            settings: index_settings,
+            ratio,
+            best_ratio,
+            bloat,
+            verdict,
+        }
+    }
 }
 
 fn judge(

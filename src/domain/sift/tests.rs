@@ -1,0 +1,196 @@
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+use crate::domain::eligibility::tests::btree;
+use crate::domain::eligibility::ServerVersion;
+use crate::domain::plan::{assess, Known, Location, Selection};
+use crate::domain::settings::Settings;
+use crate::domain::stored::{changes, StoredStates};
+
+const HERE: Location<'static> = Location {
+    target: "orders",
+    database: "app",
+};
+
+fn index(oid: u32, size: u64) -> IndexInfo {
+    let mut index = btree("public", "t", &format!("i{oid}"), size, 10_000.0);
+    index.oid = oid;
+    index
+}
+
+fn selection(mode: Mode) -> Selection<'static> {
+    Selection {
+        mode,
+        only: None,
+        force: false,
+    }
+}
+
+/// Indexes (oid, size) judged in a run against `baselines`.
+pub(crate) fn assessed(
+    oids_and_sizes: &[(u32, u64)],
+    baselines: &HashMap<u32, f64>,
+) -> Vec<Assessment> {
+    let quarantined = HashSet::new();
+    let known = Known {
+        baselines,
+        quarantined: &quarantined,
+    };
+    let indexes = oids_and_sizes
+        .iter()
+        .map(|&(oid, size)| index(oid, size))
+        .collect();
+    let settings = Settings::from_rows(&[]).unwrap();
+    assess(
+        indexes,
+        known,
+        &settings,
+        HERE,
+        ServerVersion(150004),
+        selection(Mode::Run),
+    )
+}
+
+/// Sifts indexes (oid, size) in `mode` against what `stored` holds.
+fn sift(stored: &StoredStates, mode: Mode, oids_and_sizes: &[(u32, u64)]) -> Sifted {
+    let quarantined = HashSet::new();
+    let settings = Settings::from_rows(&[]).unwrap();
+    let known = Known {
+        baselines: &stored.baselines,
+        quarantined: &quarantined,
+    };
+    let assessor = Assessor::new(
+        known,
+        &settings,
+        HERE,
+        ServerVersion(150004),
+        selection(mode),
+    );
+    let mut sift = Sift::new(assessor, stored, "app");
+    for &(oid, size) in oids_and_sizes {
+        sift.found(index(oid, size));
+    }
+    sift.finish()
+}
+
+/// What the control database holds once a sift's changes are written.
+fn written(mut stored: StoredStates, sifted: &Sifted) -> StoredStates {
+    let changes = changes(&stored, sifted);
+    for oid in &changes.forgotten {
+        stored.baselines.remove(oid);
+        stored.digests.remove(oid);
+    }
+    for (a, digest) in changes.changed {
+        if let Some(best) = a.best_ratio {
+            stored.baselines.insert(a.index.oid, best);
+        }
+        stored.digests.insert(a.index.oid, Some(digest));
+    }
+    stored
+}
+
+fn changed_oids(sifted: &Sifted) -> Vec<u32> {
+    sifted
+        .changed
+        .iter()
+        .map(|&(at, _)| sifted.kept[at].index.oid)
+        .collect()
+}
+
+const MB: u64 = 1 << 20;
+
+#[test]
+fn an_unchanged_scan_keeps_and_writes_nothing() {
+    let fleet: Vec<(u32, u64)> = (1..=1000).map(|oid| (oid, 20 * MB)).collect();
+    let first = sift(&StoredStates::default(), Mode::Baseline, &fleet);
+    assert_eq!(first.changed.len(), 1000);
+    let stored = written(StoredStates::default(), &first);
+    let again = sift(&stored, Mode::Run, &fleet);
+    assert_eq!(again.scanned, 1000);
+    assert_eq!(again.with_baseline, 1000);
+    assert!(
+        again.kept.is_empty(),
+        "kept {} healthy indexes",
+        again.kept.len()
+    );
+    let changes = changes(&stored, &again);
+    assert!(changes.changed.is_empty() && changes.forgotten.is_empty());
+}
+
+#[test]
+fn what_changed_is_written_and_what_vanished_is_forgotten() {
+    let first = sift(
+        &StoredStates::default(),
+        Mode::Baseline,
+        &[(1, 20 * MB), (2, 30 * MB), (3, 40 * MB)],
+    );
+    let mut stored = written(StoredStates::default(), &first);
+    // A completed rebuild wrote index 3's row, without a digest.
+    stored.digests.insert(3, None);
+    // 1 grew, 2 is gone, 4 is new.
+    let again = sift(
+        &stored,
+        Mode::Run,
+        &[(1, 25 * MB), (3, 40 * MB), (4, 10 * MB)],
+    );
+    assert_eq!(changed_oids(&again), [1, 3, 4]);
+    assert_eq!(changes(&stored, &again).forgotten, [2]);
+}
+
+#[test]
+fn a_dry_run_writes_nothing_and_keeps_every_estimate() {
+    let first = sift(
+        &StoredStates::default(),
+        Mode::Baseline,
+        &[(1, 20 * MB), (2, 30 * MB)],
+    );
+    let stored = written(StoredStates::default(), &first);
+    let dry = sift(
+        &stored,
+        Mode::DryRun,
+        &[(1, 20 * MB), (2, 90 * MB), (5, MB)],
+    );
+    assert!(dry.changed.is_empty());
+    // 1 healthy, 2 bloated (a candidate); 5 is below the size threshold.
+    let kept: Vec<u32> = dry.kept.iter().map(|a| a.index.oid).collect();
+    assert_eq!(kept, [1, 2]);
+}
+
+#[test]
+fn a_run_keeps_the_candidates_and_the_deferred() {
+    let first = sift(
+        &StoredStates::default(),
+        Mode::Baseline,
+        &[(1, 20 * MB), (2, 30 * MB)],
+    );
+    let stored = written(StoredStates::default(), &first);
+    let quarantined = HashSet::new();
+    let settings = Settings::from_rows(&[]).unwrap();
+    let known = Known {
+        baselines: &stored.baselines,
+        quarantined: &quarantined,
+    };
+    let assessor = Assessor::new(
+        known,
+        &settings,
+        HERE,
+        ServerVersion(150004),
+        selection(Mode::Run),
+    );
+    let mut run = Sift::new(assessor, &stored, "app");
+    run.found(index(1, 20 * MB));
+    run.found(index(2, 90 * MB));
+    let mut locked = index(3, 50 * MB);
+    locked.locked_by = Some(4242);
+    run.found(locked);
+    run.vanished(QualifiedName::new("public", "gone"));
+    let run = run.finish();
+    let kept: Vec<u32> = run.kept.iter().map(|a| a.index.oid).collect();
+    assert_eq!(kept, [2, 3]);
+    assert!(run.kept[0].is_candidate());
+    assert!(run.kept[1].deferral().is_some());
+    // The grown index's state is written; the locked one's stays as it was.
+    assert_eq!(changed_oids(&run), [2]);
+    assert_eq!(run.seen, [1, 2, 3]);
+    assert_eq!(run.vanished, [QualifiedName::new("public", "gone")]);
+}
