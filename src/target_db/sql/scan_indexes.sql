@@ -7,6 +7,12 @@
 -- plain REINDEX, VACUUM FULL, CLUSTER, DROP, ALTER). Such indexes, and every index of
 -- such a table, are not measured: locked_by names the session (0: a prepared
 -- transaction). An index dropped while this runs has a NULL size.
+--
+-- The rows are sorted by index oid before any size is read (pg_relation_size is
+-- volatile: PostgreSQL evaluates it after the sort). Opening an index the first time
+-- in a session reads its catalog rows; in oid order, which is roughly the order they
+-- were written in, those reads stay on the same pages. In the order the hash joins
+-- leave them, the same scan took a quarter longer at 117,000 indexes.
 WITH locked AS MATERIALIZED (
     SELECT l.relation, min(coalesce(l.pid, 0)) AS pid
     FROM pg_locks l
@@ -50,4 +56,5 @@ LEFT JOIN pg_namespace owner_ns ON owner_ns.oid = owner.relnamespace
 LEFT JOIN locked li ON li.relation = x.indexrelid
 LEFT JOIN locked lt ON lt.relation = x.indrelid
 WHERE x.indexrelid >= 16384
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY x.indexrelid;
