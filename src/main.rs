@@ -2,6 +2,7 @@
 //! invocation (`index-pilot invoke --event FILE|-`).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use index_pilot::aws::{LambdaReInvoker, Sdk, SecretsManager};
 use index_pilot::config::Config;
@@ -131,6 +132,8 @@ async fn invoke_locally(path: &str) -> ExitCode {
             .map_err(|e| format!("cannot print the report: {e}"))
     }
     .await;
+    // Every client is dropped by now; their connections close in the background.
+    index_pilot::pg::all_closed(Duration::from_secs(1)).await;
     match outcome {
         Ok(json) => {
             println!("{json}");

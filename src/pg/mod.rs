@@ -8,8 +8,10 @@ pub use error::{column, PgError, ServerError};
 use tls::SharedTls;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
+use tokio::sync::watch;
 use tokio_postgres::config::SslMode as WireSslMode;
 use tokio_postgres::{CancelToken, Client, Config, NoTls};
 
@@ -110,10 +112,27 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
     Ok(client)
 }
 
+/// How many connections are open in this process.
+fn open_connections() -> &'static watch::Sender<usize> {
+    static OPEN: OnceLock<watch::Sender<usize>> = OnceLock::new();
+    OPEN.get_or_init(|| watch::channel(0).0)
+}
+
 async fn drive<C: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: C) {
+    open_connections().send_modify(|open| *open += 1);
     if let Err(error) = connection.await {
         tracing::debug!(error = %PgError::from(error), "connection closed with an error");
     }
+    open_connections().send_modify(|open| *open = open.saturating_sub(1));
+}
+
+/// Waits, at most `patience`, until every connection whose client was dropped has
+/// said goodbye to its server. A process about to exit calls it: a connection cut
+/// without the protocol's Terminate message makes the server log "could not receive
+/// data from client: Connection reset by peer".
+pub async fn all_closed(patience: std::time::Duration) {
+    let mut open = open_connections().subscribe();
+    let _ = tokio::time::timeout(patience, open.wait_for(|open| *open == 0)).await;
 }
 
 /// Runs `sql` (simple protocol) and returns only once the server is done with it,
