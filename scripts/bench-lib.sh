@@ -6,21 +6,37 @@
 # message on stderr) instead of exiting.
 #
 # Globals the caller sets: MEASUREMENTS (TSV file, one line per measurement),
-# PROBLEMS (text file, one line per problem seen), LAST_DIR (the last output and
-# logs of each measure), ROUND (the round being measured, 0 for a warm-up), and
-# BENCH_POSTMASTERS (pids of the postmasters whose server CPU is counted).
+# PROBLEMS (text file, one line per problem seen), SLOW (TSV file, index-pilot's slow
+# statements), LAST_DIR (the last output and logs of each measure), ROUND (the round
+# being measured, 0 for a warm-up), BENCH_POSTMASTERS (pids of the postmasters whose
+# server CPU is counted).
+
+# Per cluster directory, how much of its server log has been read.
+declare -gA LOG_MARK=()
 
 # --- clusters -------------------------------------------------------------------
 
 # cluster_up DIR: starts the cluster in DIR/data again when there is one (a kept
 # directory), on a new free port; otherwise starts a fresh one (lib.sh). Exports
-# PGHOST, PGPORT and PGUSER, as start_throwaway_cluster does.
+# PGHOST, PGPORT and PGUSER, as start_throwaway_cluster does. Statements of a second
+# or more are logged (without their parameters: an array of 100,000 oids).
 cluster_up() {
     local dir="${1:?usage: cluster_up DIR}"
-    if [[ ! -e $dir/data ]]; then
-        start_throwaway_cluster "$dir"
-        return
+    if [[ -e $dir/data ]]; then
+        cluster_restart "$dir" || return 1
+    else
+        start_throwaway_cluster "$dir" || return 1
     fi
+    pq "$PGPORT" postgres -c "ALTER SYSTEM SET log_min_duration_statement = '1s'" \
+        -c 'ALTER SYSTEM SET log_parameter_max_length = 0' \
+        -c "ALTER SYSTEM SET log_line_prefix = '%m [%p] %a@%d '" \
+        -c 'SELECT pg_reload_conf()' >/dev/null || return 1
+    sleep 0.2   # the reload reaches the postmaster asynchronously
+    LOG_MARK[$dir]="$(stat -c %s -- "$dir/postgres.log")"
+}
+
+cluster_restart() {
+    local dir="$1"
     local bin owner="" port
     bin="$(pg_bin_dir)" || return 1
     if [[ ${EUID:-$(id -u)} -eq 0 ]]; then
@@ -135,6 +151,45 @@ fleet_counts() {
                min(pg_relation_size(x.indexrelid)) FILTER (WHERE x.indrelid >= 16384),
                max(pg_relation_size(x.indexrelid)) FILTER (WHERE x.indrelid >= 16384)
         FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+}
+
+# scan_server_logs PHASE: what the clusters logged since the last call: index-pilot's
+# slow statements to $SLOW (phase, who, first line of SQL, ms), errors, fatal errors
+# and broken connections to $PROBLEMS.
+scan_server_logs() {
+    local phase="$1" dir size
+    for dir in "${!LOG_MARK[@]}"; do
+        size="$(stat -c %s -- "$dir/postgres.log")" || continue
+        tail -c +"$(( LOG_MARK[$dir] + 1 ))" -- "$dir/postgres.log" | head -c "$(( size - LOG_MARK[$dir] ))" |
+            awk -v phase="$phase" -v slow="$SLOW" -v problems="$PROBLEMS" -v OFS='\t' '
+                function flush() {
+                    if (dur != "") print phase, who, (stmt == "" ? "?" : stmt), dur >>slow
+                    dur = ""
+                }
+                /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
+                    flush()
+                    who = $5
+                    if ($6 == "LOG:" && $7 == "duration:" && who ~ /^index-pilot@/) {
+                        dur = $8
+                        stmt = $0
+                        sub(/^.* ms  [^:]*: /, "", stmt)
+                        if (stmt ~ /^--/) stmt = ""
+                    } else if ($6 == "ERROR:" || $6 == "FATAL:" || $6 == "PANIC:" ||
+                               $0 ~ /could not receive data from client/) {
+                        msg = $0
+                        sub(/^[^[]*\[[0-9]+\] /, "", msg)
+                        print phase, "server log: " msg >>problems
+                    }
+                    next
+                }
+                dur != "" && stmt == "" {
+                    line = $0
+                    sub(/^[ \t]+/, "", line)
+                    if (line != "" && line !~ /^--/) stmt = line
+                }
+                END { flush() }'
+        LOG_MARK[$dir]="$size"
+    done
 }
 
 # --- measuring ------------------------------------------------------------------

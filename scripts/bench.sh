@@ -15,8 +15,10 @@
 #
 # It reports medians (wall time, CPU of the measured process, server CPU: what the
 # backends used, and peak RSS) as Markdown, printed and written to BENCH_OUT, with
-# the raw measurements in measurements.tsv and what went wrong in problems.txt beside
-# it. Takes about 15 minutes on 2 vCPUs with the defaults.
+# index-pilot's statements that took a second or more (from the server logs). Beside
+# it: the raw measurements (measurements.tsv), the slow statements
+# (slow-statements.tsv), what went wrong (problems.txt) and each measure's last
+# output and log (last/). Takes about 15 minutes on 2 vCPUs with the defaults.
 #
 # Usage: scripts/bench.sh        (no arguments; every knob is an environment variable)
 #   ROUNDS=5                rounds of each interleaved measure
@@ -25,6 +27,8 @@
 #   REBUILD_ROWS=1800000    rows of each bloated copy (its index: about 100 MB)
 #   CONC_DATABASES=10       databases per cluster for the concurrency phase
 #   CONC_TABLES=300         tables (x 7 indexes) in each of them
+#   ANALYZE_CONTROL=1       ANALYZE the control database after each warm-up run (0:
+#                           time idle runs on the statistics it happens to have)
 #   SKIP_COLD_START=1, SKIP_REBUILD=1, SKIP_CONCURRENCY=1   leave a phase out
 #   INDEX_PILOT_BIN=PATH    the binary to time (default: cargo build --release)
 #   BENCH_OUT=target/bench/summary.md
@@ -45,6 +49,7 @@ FLEETS="${FLEETS-42k,117k}"
 REBUILD_ROWS="${REBUILD_ROWS:-1800000}"
 CONC_DATABASES="${CONC_DATABASES:-10}"
 CONC_TABLES="${CONC_TABLES:-300}"
+ANALYZE_CONTROL="${ANALYZE_CONTROL:-1}"
 BENCH_OUT="${BENCH_OUT:-$INDEX_PILOT_ROOT/target/bench/summary.md}"
 for knob in ROUNDS REBUILD_ROWS CONC_DATABASES CONC_TABLES; do
     [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || die "$knob must be a positive integer, not '${!knob}'"
@@ -65,18 +70,21 @@ OUT_DIR="$(dirname -- "$BENCH_OUT")"
 LAST_DIR="$OUT_DIR/last"
 MEASUREMENTS="$OUT_DIR/measurements.tsv"
 PROBLEMS="$OUT_DIR/problems.txt"
+SLOW="$OUT_DIR/slow-statements.tsv"
 mkdir -p -- "$LAST_DIR"
 : >"$MEASUREMENTS"
 : >"$PROBLEMS"
+: >"$SLOW"
 ROUND=0
 BENCH_POSTMASTERS=()
 PHASES=()
 SCRIPT_T0=$EPOCHREALTIME
 
-# phase_done NAME T0: records how long a phase took.
+# phase_done NAME T0: records how long a phase took, and what the servers logged.
 phase_done() {
     local took
     took="$(elapsed_since "$2")"
+    scan_server_logs "$1"
     PHASES+=("$1|$took|$(cut -d ' ' -f 1 /proc/loadavg)")
     log_info "$1: $took s"
 }
@@ -157,6 +165,13 @@ fresh_control() {
     pq "$C1_PORT" postgres -c 'DROP DATABASE IF EXISTS control WITH (FORCE)' -c 'CREATE DATABASE control'
 }
 
+# After the warm-up run: the statistics autovacuum gives the control database between
+# two scheduled runs (without them, the planner takes the new rows for none).
+analyze_control() {
+    [[ $ANALYZE_CONTROL == 1 ]] || return 0
+    pq "$C1_PORT" control -c 'ANALYZE'
+}
+
 # target_json NAME PORT DATABASE
 target_json() {
     jq -nc --arg name "$1" --arg url "postgresql://postgres@127.0.0.1:$2/$3" '[{name: $name, url: $url}]'
@@ -201,6 +216,7 @@ for spec in ${FLEETS//,/ }; do
     pilot "$db" first_run "$targets" '{"mode":"run"}'
     check_report "$LAST_DIR/$db.first_run.out" run 1 "$user" 0 0
     log_info "warm-up run (the control database learns every index): $(last_wall "$db" first_run)"
+    analyze_control
     ROUND=0
     measure "$db" floor psql -X -At -h 127.0.0.1 -p "$C1_PORT" -U postgres -d "$db" -o /dev/null -c "$FLOOR_SQL"
     pilot "$db" dry_run "$targets" '{"mode":"dry_run"}'
@@ -328,6 +344,7 @@ if [[ ${SKIP_CONCURRENCY:-0} != 1 ]]; then
     ROUND=-1
     pilot conc first_run "$targets" '{"mode":"run"}'
     check_report "$LAST_DIR/conc.first_run.out" run "$conc_targets" "$conc_indexes" 0 0
+    analyze_control
     ROUND=0
     pilot conc dry_p8 "$targets" '{"mode":"dry_run"}' INDEX_PILOT_PARALLEL_TARGETS=8
     for (( ROUND = 1; ROUND <= ROUNDS; ROUND++ )); do
@@ -380,6 +397,16 @@ write_summary() {
             "run_p8=idle run, PARALLEL_TARGETS=8" "run_p1=idle run, PARALLEL_TARGETS=1" \
             "first_run=first run, PARALLEL_TARGETS=8 (once)"
     fi
+    printf '\n## Statements of index-pilot that took 1 s or more\n\n'
+    if [[ -s $SLOW ]]; then
+        printf '| phase | connection | statement (first line) | times | slowest | total |\n|---|---|---|---|---|---|\n'
+        awk -F'\t' '{ k = $1 "\t" $2 "\t" substr($3, 1, 70); n[k]++; t[k] += $4; if ($4 > m[k]) m[k] = $4
+                      if (!(k in first)) { first[k] = NR; keys[++nk] = k } }
+            END { for (i = 1; i <= nk; i++) { k = keys[i]; split(k, f, "\t")
+                  printf "| %s | %s | `%s` | %d | %.1f s | %.1f s |\n", f[1], f[2], f[3], n[k], m[k] / 1000, t[k] / 1000 } }' "$SLOW"
+    else
+        printf 'None.\n'
+    fi
     printf '\n## Phases\n\n| phase | took | load average (1 min) at its end |\n|---|---|---|\n'
     for entry in "${PHASES[@]}"; do
         IFS='|' read -r name took load <<<"$entry"
@@ -387,7 +414,10 @@ write_summary() {
     done
     printf '\n## Problems seen\n\n'
     if [[ -s $PROBLEMS ]]; then
-        cut -f 2- "$PROBLEMS" | sort | uniq -c | sort -rn | sed 's/^ *\([0-9]*\) \(.*\)$/- \2 (x\1)/'
+        awk -F'\t' '{ m = $2; n[m]++; if (!(m in seen)) { seen[m] = 1; order[++k] = m }
+                      if (index(" " w[m] ",", " " $1 ",") == 0 && ++nw[m] <= 3) w[m] = w[m] (w[m] == "" ? "" : ", ") $1 }
+            END { for (i = 1; i <= k; i++) { m = order[i]; printf "- %s (%d times; in %s%s)\n", m, n[m], w[m], (nw[m] > 3 ? ", ..." : "") } }' \
+            "$PROBLEMS"
     else
         printf 'None: every report as expected, no warning in the logs.\n'
     fi
