@@ -9,7 +9,8 @@
 # PROBLEMS (text file, one line per problem seen), SLOW (TSV file, index-pilot's slow
 # statements), LAST_DIR (the last output and logs of each measure), ROUND (the round
 # being measured, 0 for a warm-up), BENCH_POSTMASTERS (pids of the postmasters whose
-# server CPU is counted).
+# server CPU is counted); write_summary reads what bench.sh learned along the way
+# (REV, PILOT, PG_VERSION, FLEET_INFO, REBUILD_INFO, CONC_INFO, PHASES, ...).
 
 # Per cluster directory, how much of its server log has been read.
 declare -gA LOG_MARK=()
@@ -339,4 +340,63 @@ md_table() {
                     d, n, w, ratio, lo, hi, c, sc, m / 1024
             }'
     done
+}
+
+# write_summary: the Markdown summary of a whole run, from the globals bench.sh sets.
+write_summary() {
+    local db mem cpu entry
+    cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    mem="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    printf '# index-pilot benchmark, %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf -- '- index-pilot: %s, binary %s (%s)\n' "$REV" "$PILOT" "$BUILT_BY"
+    printf -- '- machine: %s CPUs (nproc), "%s", %s memory, Linux %s\n' "$(nproc)" "$cpu" "$mem" "$(uname -r)"
+    printf -- '- PostgreSQL %s (%s), throwaway clusters: fsync off, no TLS\n' "$PG_VERSION" "$(pg_bin_dir)"
+    printf -- '- %s timed rounds per measure, interleaved; wall time of the whole command; CPU: user + system of the measured process; server CPU: the backends (and any autovacuum worker) that exited meanwhile; peak RSS of the measured process\n' "$ROUNDS"
+    printf '\n## Fleets (one target, nothing to rebuild)\n'
+    for spec in ${FLEETS//,/ }; do
+        db="fleet$spec"
+        printf '\n### %s: %s\n\n' "$db" "${FLEET_INFO[$db]}"
+        md_table "$db" floor "floor=bare catalog query (psql)" "dry_run=dry_run" "idle_run=idle run" \
+            "first_run=first run (once: the control database learns every index)"
+    done
+    if [[ ${SKIP_COLD_START:-0} != 1 ]]; then
+        printf '\n## Cold start: dry_run of one database with one index\n\n'
+        md_table cold psql "psql=psql -c 'SELECT 1'" "prefer=dry_run, sslmode prefer (default)" \
+            "disable=dry_run, INDEX_PILOT_SSLMODE=disable"
+    fi
+    if [[ ${SKIP_REBUILD:-0} != 1 ]]; then
+        printf '\n## Rebuild: %s\n\n' "$REBUILD_INFO"
+        md_table rebuild raw "raw=REINDEX INDEX CONCURRENTLY (psql)" \
+            "pilot=index-pilot, mode reindex (force)"
+    fi
+    if [[ ${SKIP_CONCURRENCY:-0} != 1 ]]; then
+        printf '\n## Concurrency: %s\n\n' "$CONC_INFO"
+        md_table conc dry_p8 "dry_p8=dry_run, PARALLEL_TARGETS=8" "dry_p1=dry_run, PARALLEL_TARGETS=1" \
+            "run_p8=idle run, PARALLEL_TARGETS=8" "run_p1=idle run, PARALLEL_TARGETS=1" \
+            "first_run=first run, PARALLEL_TARGETS=8 (once)"
+    fi
+    printf '\n## Statements of index-pilot that took 1 s or more\n\n'
+    if [[ -s $SLOW ]]; then
+        printf '| phase | connection | statement (first line) | times | slowest | total |\n|---|---|---|---|---|---|\n'
+        awk -F'\t' '{ k = $1 "\t" $2 "\t" substr($3, 1, 70); n[k]++; t[k] += $4; if ($4 > m[k]) m[k] = $4
+                      if (!(k in first)) { first[k] = NR; keys[++nk] = k } }
+            END { for (i = 1; i <= nk; i++) { k = keys[i]; split(k, f, "\t")
+                  printf "| %s | %s | `%s` | %d | %.1f s | %.1f s |\n", f[1], f[2], f[3], n[k], m[k] / 1000, t[k] / 1000 } }' "$SLOW"
+    else
+        printf 'None.\n'
+    fi
+    printf '\n## Phases\n\n| phase | took | load average (1 min) at its end |\n|---|---|---|\n'
+    for entry in "${PHASES[@]}"; do
+        IFS='|' read -r name took load <<<"$entry"
+        printf '| %s | %s s | %s |\n' "$name" "$took" "$load"
+    done
+    printf '\n## Problems seen\n\n'
+    if [[ -s $PROBLEMS ]]; then
+        awk -F'\t' '{ m = $2; n[m]++; if (!(m in seen)) { seen[m] = 1; order[++k] = m }
+                      if (index(" " w[m] ",", " " $1 ",") == 0 && ++nw[m] <= 3) w[m] = w[m] (w[m] == "" ? "" : ", ") $1 }
+            END { for (i = 1; i <= k; i++) { m = order[i]; printf "- %s (%d times; in %s%s)\n", m, n[m], w[m], (nw[m] > 3 ? ", ..." : "") } }' \
+            "$PROBLEMS"
+    else
+        printf 'None: every report as expected, no warning in the logs.\n'
+    fi
 }
