@@ -10,7 +10,7 @@
 # statements), LAST_DIR (the last output and logs of each measure), ROUND (the round
 # being measured, 0 for a warm-up), BENCH_POSTMASTERS (pids of the postmasters whose
 # server CPU is counted); write_summary reads what bench.sh learned along the way
-# (REV, PILOT, PG_VERSION, FLEET_INFO, REBUILD_INFO, CONC_INFO, PHASES, ...).
+# (REV, PILOT, PG_VERSION, FLEET_INFO, REBUILD_INFO, REBUILD_MS, CONC_INFO, PHASES, ...).
 
 # Per cluster directory, how much of its server log has been read.
 declare -gA LOG_MARK=()
@@ -211,14 +211,16 @@ server_ticks() {
     printf '%s\n' "$total"
 }
 
-# Waits (up to 2 s) until no client backend remains: a backend counts in
-# server_ticks only once it has exited.
+# Waits (up to 5 s) until no client backend remains, not even one still exiting (its
+# command line gone) or not yet reaped: a backend's CPU counts in server_ticks only
+# once its postmaster has reaped it.
 wait_backends_gone() {
-    local pid tries
-    for (( tries = 0; tries < 100; tries++ )); do
-        local busy=0
+    local pid tries busy
+    for (( tries = 0; tries < 250; tries++ )); do
+        busy=0
         for pid in "${BENCH_POSTMASTERS[@]}"; do
-            if pgrep -P "$pid" -f '127\.0\.0\.1\(' >/dev/null 2>&1; then
+            # shellcheck disable=SC2009 # state and command line at once: ps, not pgrep
+            if ps --ppid "$pid" -o stat=,args= | grep -q '^Z\|127\.0\.0\.1(\|\[postgres\]'; then
                 busy=1
             fi
         done
@@ -351,7 +353,9 @@ write_summary() {
     printf -- '- index-pilot: %s, binary %s (%s)\n' "$REV" "$PILOT" "$BUILT_BY"
     printf -- '- machine: %s CPUs (nproc), "%s", %s memory, Linux %s\n' "$(nproc)" "$cpu" "$mem" "$(uname -r)"
     printf -- '- PostgreSQL %s (%s), throwaway clusters: fsync off, no TLS\n' "$PG_VERSION" "$(pg_bin_dir)"
-    printf -- '- %s timed rounds per measure, interleaved; wall time of the whole command; CPU: user + system of the measured process; server CPU: the backends (and any autovacuum worker) that exited meanwhile; peak RSS of the measured process\n' "$ROUNDS"
+    printf -- '- %s timed rounds per measure, interleaved, after a warm-up; wall time of the whole command; CPU: user + system of the measured process; server CPU: the backends (and any autovacuum worker) that exited meanwhile; peak RSS of the measured process\n' "$ROUNDS"
+    printf -- '- the control database (on the first cluster) is made anew for each phase; %s\n' \
+        "$([[ $ANALYZE_CONTROL == 1 ]] && echo 'ANALYZE runs on it after the warm-up run, as autovacuum would between two scheduled runs' || echo 'not analyzed by the script (ANALYZE_CONTROL=0)')"
     printf '\n## Fleets (one target, nothing to rebuild)\n'
     for spec in ${FLEETS//,/ }; do
         db="fleet$spec"
@@ -368,6 +372,7 @@ write_summary() {
         printf '\n## Rebuild: %s\n\n' "$REBUILD_INFO"
         md_table rebuild raw "raw=REINDEX INDEX CONCURRENTLY (psql)" \
             "pilot=index-pilot, mode reindex (force)"
+        printf '\nThe rebuild itself, as index-pilot reports it (duration_ms, median): %s ms.\n' "$REBUILD_MS"
     fi
     if [[ ${SKIP_CONCURRENCY:-0} != 1 ]]; then
         printf '\n## Concurrency: %s\n\n' "$CONC_INFO"

@@ -286,6 +286,7 @@ SQL
     log_info "$REBUILD_INFO (built in $(elapsed_since "$t0") s)"
     fresh_control
     targets="$(target_json rb "$C1_PORT" rebuild)"
+    : >"$OUT_DIR/rebuild-ms.txt"
     ROUND=0
     pilot rebuild warmup "$targets" '{"mode":"dry_run"}'
     for (( ROUND = 1; ROUND <= ROUNDS; ROUND++ )); do
@@ -302,12 +303,14 @@ SQL
                 pilot rebuild pilot "$targets" \
                     "{\"mode\":\"reindex\",\"targets\":[\"rb\"],\"index\":\"public.$idx\",\"force\":true}"
                 check_report "$LAST_DIR/rebuild.pilot.out" reindex 1 -1 -1 1
+                jq -s '.[0].targets[0].reindexed[0].duration_ms' "$LAST_DIR/rebuild.pilot.out" >>"$OUT_DIR/rebuild-ms.txt"
             fi
         done
         log_info "round $ROUND: psql on $raw_idx $(last_wall rebuild raw) (-> $(( raw_after / 1048576 )) MiB)," \
             "index-pilot on $pilot_idx $(last_wall rebuild pilot)" \
             "(-> $(jq -s '.[0].targets[0].reindexed[0].size_after / 1048576 | floor' "$LAST_DIR/rebuild.pilot.out") MiB)"
     done
+    REBUILD_MS="$(sort -n "$OUT_DIR/rebuild-ms.txt" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
     phase_done "rebuild" "$t0"
 fi
 
