@@ -107,6 +107,8 @@ else
 fi
 [[ -x $PILOT ]] || die "$PILOT is not an executable"
 REV="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+SRC_REV="$(git log -1 --format=%h --abbrev=12 -- src Cargo.toml Cargo.lock 2>/dev/null || true)"
+[[ -z $SRC_REV || $SRC_REV == "$REV" ]] || REV="$REV (src/ last changed in $SRC_REV)"
 if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
     REV="$REV (with uncommitted changes)"
 fi
