@@ -399,7 +399,7 @@ write_summary() {
     if [[ -s $PROBLEMS ]]; then
         awk -F'\t' '{ m = $2; n[m]++; if (!(m in seen)) { seen[m] = 1; order[++k] = m }
                       if (index(" " w[m] ",", " " $1 ",") == 0 && ++nw[m] <= 3) w[m] = w[m] (w[m] == "" ? "" : ", ") $1 }
-            END { for (i = 1; i <= k; i++) { m = order[i]; printf "- %s (%d times; in %s%s)\n", m, n[m], w[m], (nw[m] > 3 ? ", ..." : "") } }' \
+            END { for (i = 1; i <= k; i++) { m = order[i]; printf "- %s (%d time%s; in %s%s)\n", m, n[m], (n[m] == 1 ? "" : "s"), w[m], (nw[m] > 3 ? ", ..." : "") } }' \
             "$PROBLEMS"
     else
         printf 'None: every report as expected, no warning in the logs.\n'

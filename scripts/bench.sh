@@ -18,7 +18,8 @@
 # index-pilot's statements that took a second or more (from the server logs). Beside
 # it: the raw measurements (measurements.tsv), the slow statements
 # (slow-statements.tsv), what went wrong (problems.txt) and each measure's last
-# output and log (last/). Takes about 15 minutes on 2 vCPUs with the defaults.
+# output and log (last/). Takes about 15 minutes on 2 vCPUs with the defaults (at
+# dac560c, nearly 10 of them in the first run over 117,000 indexes).
 #
 # Usage: scripts/bench.sh        (no arguments; every knob is an environment variable)
 #   ROUNDS=5                rounds of each interleaved measure
