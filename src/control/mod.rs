@@ -17,8 +17,13 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
 use crate::domain::settings::{Scope, SettingRow};
-use crate::domain::stored::{Changes, StoredStates};
+use crate::domain::stored::{Changes, StateRow, StoredStates};
 use crate::pg::{column, PgError};
+
+/// Index states written per statement: a first scan of a large database writes every
+/// index, and one statement of 100,000 rows holds them all in memory twice (the
+/// arrays, and their encoding).
+const SAVE_CHUNK: usize = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -145,65 +150,16 @@ impl ControlStore {
         Ok(stored)
     }
 
-    /// Records a scan: the indexes whose state changed, the ones it no longer saw,
-    /// and when it was. Three statements at most, sent together.
+    /// Records a scan: the indexes whose state changed (in chunks: a first scan
+    /// writes every index), the ones it no longer saw, and when it was.
     pub async fn save_index_states(
         &self,
         db: &DatabaseKey,
         changes: &Changes<'_>,
     ) -> Result<(), ControlError> {
-        let changed = &changes.changed;
-        let oids: Vec<u32> = changed.iter().map(|(a, _)| a.index.oid).collect();
-        let schemas: Vec<&str> = changed
-            .iter()
-            .map(|(a, _)| a.index.name.schema.as_str())
-            .collect();
-        let tables: Vec<&str> = changed
-            .iter()
-            .map(|(a, _)| a.index.table.as_str())
-            .collect();
-        let names: Vec<&str> = changed
-            .iter()
-            .map(|(a, _)| a.index.name.name.as_str())
-            .collect();
-        let methods: Vec<&str> = changed
-            .iter()
-            .map(|(a, _)| a.index.access_method.as_str())
-            .collect();
-        let sizes: Vec<i64> = changed
-            .iter()
-            .map(|(a, _)| to_i64(a.index.size_bytes))
-            .collect();
-        let reltuples: Vec<f64> = changed.iter().map(|(a, _)| a.index.reltuples).collect();
-        let ratios: Vec<f64> = changed.iter().map(|(a, _)| a.ratio).collect();
-        let best: Vec<Option<f64>> = changed.iter().map(|(a, _)| a.best_ratio).collect();
-        let digests: Vec<i64> = changed.iter().map(|(_, digest)| *digest).collect();
-        let save = async {
-            if changed.is_empty() {
-                return Ok(0);
-            }
-            self.client
-                .execute(
-                    include_str!("sql/save_index_states.sql"),
-                    &[
-                        &db.target,
-                        &db.database_name,
-                        &db.database_oid,
-                        &oids,
-                        &schemas,
-                        &tables,
-                        &names,
-                        &methods,
-                        &sizes,
-                        &reltuples,
-                        &ratios,
-                        &best,
-                        &digests,
-                    ],
-                )
-                .await
-                .map_err(failed("saving index states"))
-        };
+        for chunk in changes.changed.chunks(SAVE_CHUNK) {
+            self.save_chunk(db, chunk).await?;
+        }
         let forget = async {
             if changes.forgotten.is_empty() {
                 return Ok(0);
@@ -225,7 +181,42 @@ impl ControlStore {
                 .await
                 .map_err(failed("recording the scan"))
         };
-        tokio::try_join!(save, forget, scanned)?;
+        tokio::try_join!(forget, scanned)?;
+        Ok(())
+    }
+
+    async fn save_chunk(&self, db: &DatabaseKey, rows: &[StateRow]) -> Result<(), ControlError> {
+        let oids: Vec<u32> = rows.iter().map(|row| row.oid).collect();
+        let schemas: Vec<&str> = rows.iter().map(|row| row.schema.as_str()).collect();
+        let tables: Vec<&str> = rows.iter().map(|row| row.table.as_str()).collect();
+        let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
+        let methods: Vec<&str> = rows.iter().map(|row| row.access_method.as_str()).collect();
+        let sizes: Vec<i64> = rows.iter().map(|row| to_i64(row.size_bytes)).collect();
+        let reltuples: Vec<f64> = rows.iter().map(|row| row.reltuples).collect();
+        let ratios: Vec<f64> = rows.iter().map(|row| row.ratio).collect();
+        let best: Vec<Option<f64>> = rows.iter().map(|row| row.best_ratio).collect();
+        let digests: Vec<i64> = rows.iter().map(|row| row.digest).collect();
+        self.client
+            .execute(
+                include_str!("sql/save_index_states.sql"),
+                &[
+                    &db.target,
+                    &db.database_name,
+                    &db.database_oid,
+                    &oids,
+                    &schemas,
+                    &tables,
+                    &names,
+                    &methods,
+                    &sizes,
+                    &reltuples,
+                    &ratios,
+                    &best,
+                    &digests,
+                ],
+            )
+            .await
+            .map_err(failed("saving index states"))?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 use super::eligibility::IndexInfo;
 use super::ident::QualifiedName;
 use super::plan::{Assessment, Assessor, Mode, Verdict};
-use super::stored::{state_digest, StoredStates};
+use super::stored::{state_digest, StateRow, StoredStates};
 
 /// Where a scan's indexes go, one by one.
 pub trait ScanSink {
@@ -29,9 +29,8 @@ pub struct Sifted {
     pub with_baseline: usize,
     /// The indexes something follows from, in the order found.
     pub kept: Vec<Assessment>,
-    /// Positions in `kept` of the indexes whose state is to be written, with their
-    /// digest.
-    pub changed: Vec<(usize, i64)>,
+    /// The states to write: the indexes whose state changed.
+    pub to_write: Vec<StateRow>,
 }
 
 /// Judges each index as it comes and keeps what matters.
@@ -57,8 +56,9 @@ impl<'a> Sift<'a> {
         self.sifted
     }
 
-    /// A state to write: measured (eligible, not locked, with tuples), in a mode that
-    /// records, and different from the stored one.
+    /// A state to write: measured, in a mode that records, and different from the
+    /// stored one. A locked index was not measured, and a size per tuple without a
+    /// tuple count means nothing: their stored state stays as it was.
     fn digest_to_write(&self, assessment: &Assessment) -> Option<i64> {
         let measured = !matches!(
             assessment.verdict,
@@ -90,15 +90,12 @@ impl ScanSink for Sift<'_> {
         if assessment.best_ratio.is_some() {
             sifted.with_baseline += 1;
         }
-        let digest = self.digest_to_write(&assessment);
-        if digest.is_none() && !self.matters(&assessment) {
-            return;
+        if let Some(digest) = self.digest_to_write(&assessment) {
+            self.sifted.to_write.push(StateRow::of(&assessment, digest));
         }
-        let sifted = &mut self.sifted;
-        if let Some(digest) = digest {
-            sifted.changed.push((sifted.kept.len(), digest));
+        if self.matters(&assessment) {
+            self.sifted.kept.push(assessment);
         }
-        sifted.kept.push(assessment);
     }
 
     fn vanished(&mut self, name: QualifiedName) {

@@ -20,11 +20,46 @@ pub struct StoredStates {
     pub digests: HashMap<u32, Option<i64>>,
 }
 
+/// One index's state as a scan records it: what `index_state` holds, and no more
+/// (a first scan keeps one per index until it writes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRow {
+    pub oid: u32,
+    pub schema: String,
+    pub table: String,
+    pub name: String,
+    pub access_method: String,
+    pub size_bytes: u64,
+    pub reltuples: f64,
+    /// Bytes per tuple now.
+    pub ratio: f64,
+    pub best_ratio: Option<f64>,
+    pub digest: i64,
+}
+
+impl StateRow {
+    pub fn of(assessment: &Assessment, digest: i64) -> StateRow {
+        let index = &assessment.index;
+        StateRow {
+            oid: index.oid,
+            schema: index.name.schema.clone(),
+            table: index.table.clone(),
+            name: index.name.name.clone(),
+            access_method: index.access_method.clone(),
+            size_bytes: index.size_bytes,
+            reltuples: index.reltuples,
+            ratio: assessment.ratio,
+            best_ratio: assessment.best_ratio,
+            digest,
+        }
+    }
+}
+
 /// What one scan writes.
 #[derive(Debug, Default)]
 pub struct Changes<'a> {
-    /// Indexes whose recorded state differs from the stored one, with their digest.
-    pub changed: Vec<(&'a Assessment, i64)>,
+    /// Indexes whose recorded state differs from the stored one.
+    pub changed: &'a [StateRow],
     /// Stored indexes the scan did not see: dropped since.
     pub forgotten: Vec<u32>,
 }
@@ -57,11 +92,6 @@ pub fn state_digest(database_name: &str, assessment: &Assessment) -> i64 {
 /// What a scan writes: the states its sift found changed, and the stored indexes
 /// it did not see.
 pub fn changes<'a>(stored: &StoredStates, sifted: &'a Sifted) -> Changes<'a> {
-    let changed = sifted
-        .changed
-        .iter()
-        .filter_map(|&(position, digest)| Some((sifted.kept.get(position)?, digest)))
-        .collect();
     let seen: HashSet<u32> = sifted.seen.iter().copied().collect();
     let mut forgotten: Vec<u32> = stored
         .digests
@@ -70,7 +100,10 @@ pub fn changes<'a>(stored: &StoredStates, sifted: &'a Sifted) -> Changes<'a> {
         .copied()
         .collect();
     forgotten.sort_unstable();
-    Changes { changed, forgotten }
+    Changes {
+        changed: &sifted.to_write,
+        forgotten,
+    }
 }
 
 #[cfg(test)]

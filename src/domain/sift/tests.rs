@@ -53,6 +53,17 @@ pub(crate) fn assessed(
 
 /// Sifts indexes (oid, size) in `mode` against what `stored` holds.
 fn sift(stored: &StoredStates, mode: Mode, oids_and_sizes: &[(u32, u64)]) -> Sifted {
+    let indexes = oids_and_sizes.iter().map(|&(oid, size)| index(oid, size));
+    sift_indexes(stored, mode, indexes, &[])
+}
+
+/// Sifts `indexes`, then the names of indexes that `vanished`.
+fn sift_indexes(
+    stored: &StoredStates,
+    mode: Mode,
+    indexes: impl IntoIterator<Item = IndexInfo>,
+    vanished: &[QualifiedName],
+) -> Sifted {
     let quarantined = HashSet::new();
     let settings = Settings::from_rows(&[]).unwrap();
     let known = Known {
@@ -67,8 +78,11 @@ fn sift(stored: &StoredStates, mode: Mode, oids_and_sizes: &[(u32, u64)]) -> Sif
         selection(mode),
     );
     let mut sift = Sift::new(assessor, stored, "app");
-    for &(oid, size) in oids_and_sizes {
-        sift.found(index(oid, size));
+    for index in indexes {
+        sift.found(index);
+    }
+    for name in vanished {
+        sift.vanished(name.clone());
     }
     sift.finish()
 }
@@ -80,21 +94,17 @@ fn written(mut stored: StoredStates, sifted: &Sifted) -> StoredStates {
         stored.baselines.remove(oid);
         stored.digests.remove(oid);
     }
-    for (a, digest) in changes.changed {
-        if let Some(best) = a.best_ratio {
-            stored.baselines.insert(a.index.oid, best);
+    for row in changes.changed {
+        if let Some(best) = row.best_ratio {
+            stored.baselines.insert(row.oid, best);
         }
-        stored.digests.insert(a.index.oid, Some(digest));
+        stored.digests.insert(row.oid, Some(row.digest));
     }
     stored
 }
 
 fn changed_oids(sifted: &Sifted) -> Vec<u32> {
-    sifted
-        .changed
-        .iter()
-        .map(|&(at, _)| sifted.kept[at].index.oid)
-        .collect()
+    sifted.to_write.iter().map(|row| row.oid).collect()
 }
 
 const MB: u64 = 1 << 20;
@@ -103,7 +113,7 @@ const MB: u64 = 1 << 20;
 fn an_unchanged_scan_keeps_and_writes_nothing() {
     let fleet: Vec<(u32, u64)> = (1..=1000).map(|oid| (oid, 20 * MB)).collect();
     let first = sift(&StoredStates::default(), Mode::Baseline, &fleet);
-    assert_eq!(first.changed.len(), 1000);
+    assert_eq!(first.to_write.len(), 1000);
     let stored = written(StoredStates::default(), &first);
     let again = sift(&stored, Mode::Run, &fleet);
     assert_eq!(again.scanned, 1000);
@@ -150,7 +160,7 @@ fn a_dry_run_writes_nothing_and_keeps_every_estimate() {
         Mode::DryRun,
         &[(1, 20 * MB), (2, 90 * MB), (5, MB)],
     );
-    assert!(dry.changed.is_empty());
+    assert!(dry.to_write.is_empty());
     // 1 healthy, 2 bloated (a candidate); 5 is below the size threshold.
     let kept: Vec<u32> = dry.kept.iter().map(|a| a.index.oid).collect();
     assert_eq!(kept, [1, 2]);
@@ -164,27 +174,11 @@ fn a_run_keeps_the_candidates_and_the_deferred() {
         &[(1, 20 * MB), (2, 30 * MB)],
     );
     let stored = written(StoredStates::default(), &first);
-    let quarantined = HashSet::new();
-    let settings = Settings::from_rows(&[]).unwrap();
-    let known = Known {
-        baselines: &stored.baselines,
-        quarantined: &quarantined,
-    };
-    let assessor = Assessor::new(
-        known,
-        &settings,
-        HERE,
-        ServerVersion(150004),
-        selection(Mode::Run),
-    );
-    let mut run = Sift::new(assessor, &stored, "app");
-    run.found(index(1, 20 * MB));
-    run.found(index(2, 90 * MB));
     let mut locked = index(3, 50 * MB);
     locked.locked_by = Some(4242);
-    run.found(locked);
-    run.vanished(QualifiedName::new("public", "gone"));
-    let run = run.finish();
+    let gone = QualifiedName::new("public", "gone");
+    let indexes = [index(1, 20 * MB), index(2, 90 * MB), locked];
+    let run = sift_indexes(&stored, Mode::Run, indexes, std::slice::from_ref(&gone));
     let kept: Vec<u32> = run.kept.iter().map(|a| a.index.oid).collect();
     assert_eq!(kept, [2, 3]);
     assert!(run.kept[0].is_candidate());
@@ -192,5 +186,5 @@ fn a_run_keeps_the_candidates_and_the_deferred() {
     // The grown index's state is written; the locked one's stays as it was.
     assert_eq!(changed_oids(&run), [2]);
     assert_eq!(run.seen, [1, 2, 3]);
-    assert_eq!(run.vanished, [QualifiedName::new("public", "gone")]);
+    assert_eq!(run.vanished, [gone]);
 }
