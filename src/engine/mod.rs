@@ -118,6 +118,9 @@ pub async fn process_target<S: SecretSource>(
     ctx: &RunContext<'_, S>,
     entry: &TargetEntry,
 ) -> TargetOutcome {
+    // What this target costs before a rebuild can start counts from here: a fresh
+    // invocation pays the lease, and the earlier databases of the target, too.
+    let began = Instant::now();
     let failed = |reason: String| {
         let mut report = TargetReport::new(&entry.name, None);
         report.fail(reason);
@@ -151,7 +154,7 @@ pub async fn process_target<S: SecretSource>(
             Err(error) => return failed(error.to_string()),
         }
     }
-    let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec))
+    let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began))
         .catch_unwind()
         .await
         .map(TargetOutcome::served)
@@ -178,6 +181,7 @@ async fn process_databases<S: SecretSource>(
     ctx: &RunContext<'_, S>,
     target: &str,
     spec: &TargetSpec,
+    began: Instant,
 ) -> (Vec<TargetReport>, Progress) {
     let mut reports = Vec::new();
     let mut progress = Progress::Done;
@@ -188,6 +192,7 @@ async fn process_databases<S: SecretSource>(
             target,
             &spec.endpoint,
             database.as_deref(),
+            began,
             &mut report,
         )
         .await
@@ -208,9 +213,9 @@ async fn process_database<S: SecretSource>(
     target: &str,
     endpoint: &Endpoint,
     database: Option<&str>,
+    began: Instant,
     report: &mut TargetReport,
 ) -> Result<Progress, DatabaseError> {
-    let began = Instant::now();
     let (db, connection) =
         open_with_rotation(endpoint, database, ctx.secrets, |config| async move {
             TargetDb::open(&config, &endpoint.tls).await

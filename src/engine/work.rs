@@ -89,8 +89,8 @@ pub(super) struct Work<'a, S> {
     pub stop: Option<Stop>,
     /// The server (host:port), for the limit of rebuilds per server.
     pub server: String,
-    /// When the work on this database began: what it takes before the first rebuild
-    /// can start, any invocation pays too.
+    /// When the work on this target began (its lease, its earlier databases): what
+    /// it takes before the first rebuild can start, any invocation pays too.
     pub began: Instant,
     /// Whether this invocation started a rebuild here.
     pub started_any: bool,
