@@ -73,19 +73,12 @@ fn some(text: String) -> Option<String> {
 #[derive(Default)]
 struct Rows {
     rows: Vec<SettingRow>,
-    taken: HashSet<([Option<String>; 5], &'static str)>,
+    taken: HashSet<(Scope, &'static str)>,
 }
 
 impl Rows {
     fn push(&mut self, scope: Scope, key: &'static str, value: &str) {
-        let parts = [
-            scope.target.clone(),
-            scope.database.clone(),
-            scope.schema.clone(),
-            scope.table.clone(),
-            scope.index.clone(),
-        ];
-        if self.taken.insert((parts, key)) {
+        if self.taken.insert((scope.clone(), key)) {
             self.rows.push(SettingRow {
                 id: self.rows.len() as i64 + 1,
                 scope,

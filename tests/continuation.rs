@@ -11,7 +11,7 @@ use common::{create_slow_indexes, lambda_context, Fixture};
 use index_pilot::handler::handle;
 use index_pilot::report::{Report, Status};
 use lambda_runtime::LambdaEvent;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// How many times each index was rebuilt (completed history rows), by name.
 async fn rebuild_counts(fx: &Fixture) -> BTreeMap<String, i64> {
@@ -52,6 +52,16 @@ async fn small_indexes_count(fx: &Fixture) {
 }
 
 /// 8 indexes whose rebuilds take about 1 s each.
+/// One invocation with `event`, three seconds before its deadline.
+async fn hop(fx: &Fixture, event: Value) -> Report {
+    handle(
+        &fx.app,
+        LambdaEvent::new(event, lambda_context(Duration::from_secs(3))),
+    )
+    .await
+    .unwrap()
+}
+
 async fn slow_fixture(name: &str) -> Fixture {
     let fx = Fixture::new(name).await;
     create_slow_indexes(&fx, 8, Duration::from_secs(1)).await;
@@ -114,31 +124,13 @@ async fn a_small_budget_spreads_the_run_over_hops() {
 #[tokio::test]
 async fn a_continuation_delivered_twice_does_its_work_once() {
     let fx = slow_fixture("duplicate").await;
-    let first = handle(
-        &fx.app,
-        LambdaEvent::new(
-            json!({"mode": "run"}),
-            lambda_context(Duration::from_secs(3)),
-        ),
-    )
-    .await
-    .unwrap();
+    let first = hop(&fx, json!({"mode": "run"})).await;
     assert!(!first.complete);
     let next = fx.app.reinvoker.next_event().expect("a continuation");
     assert_eq!(next["hop"], 1);
     assert_eq!(next["run_id"], first.run_id.to_string());
-    let deliveries = futures::future::join_all([
-        handle(
-            &fx.app,
-            LambdaEvent::new(next.clone(), lambda_context(Duration::from_secs(3))),
-        ),
-        handle(
-            &fx.app,
-            LambdaEvent::new(next.clone(), lambda_context(Duration::from_secs(3))),
-        ),
-    ])
-    .await;
-    let reports: Vec<Report> = deliveries.into_iter().map(Result::unwrap).collect();
+    let reports: Vec<Report> =
+        futures::future::join_all([hop(&fx, next.clone()), hop(&fx, next.clone())]).await;
     let idle: Vec<&Report> = reports
         .iter()
         .filter(|r| !r.notes.is_empty() && r.targets.is_empty())
@@ -155,12 +147,7 @@ async fn a_continuation_delivered_twice_does_its_work_once() {
     );
     // A late redelivery of hop 1 after hop 2 started is stale too.
     run_queued_hops(&fx).await;
-    let late = handle(
-        &fx.app,
-        LambdaEvent::new(next, lambda_context(Duration::from_secs(3))),
-    )
-    .await
-    .unwrap();
+    let late = hop(&fx, next).await;
     assert!(late.targets.is_empty() && !late.notes.is_empty());
     assert_eq!(rebuild_counts(&fx).await, all_rebuilt_once(8));
 }
@@ -430,23 +417,10 @@ async fn the_next_hop_waits_for_a_rebuild_that_overran_a_little() {
 #[tokio::test]
 async fn a_continuation_naming_a_target_no_longer_configured_goes_on_without_it() {
     let fx = slow_fixture("removed").await;
-    let first = handle(
-        &fx.app,
-        LambdaEvent::new(
-            json!({"mode": "run"}),
-            lambda_context(Duration::from_secs(3)),
-        ),
-    )
-    .await
-    .unwrap();
+    let first = hop(&fx, json!({"mode": "run"})).await;
     let mut next = fx.app.reinvoker.next_event().expect("a continuation");
     next["targets"] = json!(["main", "dropped_from_config"]);
-    let report = handle(
-        &fx.app,
-        LambdaEvent::new(next, lambda_context(Duration::from_secs(3))),
-    )
-    .await
-    .unwrap();
+    let report = hop(&fx, next).await;
     assert_eq!(report.run_id, first.run_id);
     assert_eq!(report.targets.len(), 1, "{report:?}");
     assert_eq!(report.targets[0].name, "main");

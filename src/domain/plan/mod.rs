@@ -177,8 +177,9 @@ pub struct Known<'a> {
     pub quarantined: &'a HashSet<u32>,
 }
 
-/// Judges every index.
-pub fn assess(
+/// Judges every index at once: the tests' shorthand for an [`Assessor`].
+#[cfg(test)]
+pub(crate) fn assess(
     indexes: Vec<IndexInfo>,
     known: Known<'_>,
     settings: &Settings,

@@ -13,7 +13,7 @@ use lookup::RuleLookup;
 use rule::Rule;
 
 /// Where a setting applies. `None` means any; patterns may hold `*` and `?`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub target: Option<String>,
     pub database: Option<String>,
