@@ -17,6 +17,8 @@ pub struct Request {
     /// `reindex` mode: the index.
     pub index: Option<QualifiedName>,
     pub force: bool,
+    /// `baseline` mode: seed every index again, not only those without a baseline.
+    pub reseed: bool,
     /// A continuation's run.
     pub run_id: Option<Uuid>,
     /// A continuation's chain: the shard of the run it works through (0 when the
@@ -41,6 +43,8 @@ pub enum EventError {
     IndexWithoutReindex,
     #[error("\"force\" is only for mode \"reindex\"")]
     ForceWithoutReindex,
+    #[error("\"reseed\" is only for mode \"baseline\"")]
+    ReseedWithoutBaseline,
     #[error("\"targets\" is an empty list; leave it out to mean all targets")]
     EmptyTargets,
     #[error("\"{0}\" belongs to a continuation, which also carries \"run_id\"")]
@@ -58,6 +62,8 @@ struct CustomEvent {
     index: Option<String>,
     #[serde(default)]
     force: bool,
+    #[serde(default)]
+    reseed: bool,
     run_id: Option<Uuid>,
     shard: Option<u32>,
     hop: Option<u32>,
@@ -116,6 +122,9 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
         _ if custom.force => return Err(EventError::ForceWithoutReindex),
         _ => {}
     }
+    if custom.reseed && custom.mode != Mode::Baseline {
+        return Err(EventError::ReseedWithoutBaseline);
+    }
     if custom.targets.as_ref().is_some_and(Vec::is_empty) {
         return Err(EventError::EmptyTargets);
     }
@@ -136,6 +145,7 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
         targets: custom.targets,
         index,
         force: custom.force,
+        reseed: custom.reseed,
         run_id: custom.run_id,
         shard: custom.shard.unwrap_or(0),
         hop: custom.hop.unwrap_or(0),
@@ -177,6 +187,8 @@ mod tests {
             Some(QualifiedName::new("public", "orders_pkey"))
         );
         assert!(request.force);
+        let reseed = parse_event(&json!({"mode": "baseline", "reseed": true})).unwrap();
+        assert!(reseed.reseed && !parse_event(&json!({"mode": "baseline"})).unwrap().reseed);
         let continuation = parse_event(&json!({"mode": "run",
             "run_id": "5f0c6f8e-8d4b-4f7e-9a57-3c1f2b0c9d11", "hop": 2}))
         .unwrap();
@@ -204,6 +216,10 @@ mod tests {
                 "only for mode \"reindex\"",
             ),
             (json!({"mode": "run", "force": true}), "\"force\" is only"),
+            (
+                json!({"mode": "run", "reseed": true}),
+                "\"reseed\" is only for mode \"baseline\"",
+            ),
             (
                 json!({"mode": "reindex", "index": "nodot"}),
                 "schema is missing",

@@ -185,12 +185,14 @@ async fn one_server_runs_at_most_max_rebuilds_per_server() {
 }
 
 /// One run over targets a and b with `max_rebuilds_per_server` = `limit`, from no
-/// baselines: the most rebuilds seen at once on the server, and the time it took.
+/// baselines and no scan (a first scan: `initial_baseline = rebuild` makes every index
+/// a candidate): the most rebuilds seen at once on the server, and the time it took.
 async fn rebuild_all(fx: &Fixture, limit: &str) -> (usize, Duration) {
     fx.control()
         .await
         .batch_execute(
             "DELETE FROM index_pilot.index_state;
+             DELETE FROM index_pilot.database_scans;
              DELETE FROM index_pilot.settings WHERE key = 'max_rebuilds_per_server'",
         )
         .await

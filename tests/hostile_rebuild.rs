@@ -227,8 +227,15 @@ async fn an_old_transaction_defers_rebuilds_and_is_named() {
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&report), ["public.b_id"]);
 
-    // A prepared transaction nobody committed holds its lock on c for ever.
+    // A prepared transaction nobody committed holds its lock on c for ever. (c is
+    // new: the control database forgets the scans so that c, without a baseline, is a
+    // candidate as at a first scan, under initial_baseline = rebuild.)
     fx.create_table("c", 100_000).await;
+    batch(
+        &fx.control().await,
+        "DELETE FROM index_pilot.database_scans",
+    )
+    .await;
     batch(
         &writer,
         "BEGIN; INSERT INTO c VALUES (0, 'y'); PREPARE TRANSACTION 'forgotten';",

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "a scan writes only what changed",
         include_str!("migrations/0006_unchanged_state_stays.sql"),
     ),
+    (
+        7,
+        "how baselines are set, first scans, growth and forecast",
+        include_str!("migrations/0007_baselines_and_forecast.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -16,6 +16,7 @@ use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
+use crate::domain::forecast::Anchor;
 use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::{Changes, StateRow, StoredStates};
 use crate::pg::{column, PgError};
@@ -134,20 +135,80 @@ impl ControlStore {
 
     async fn read_index_states(&self, db: &DatabaseKey) -> Result<StoredStates, PgError> {
         let parameters: [&(dyn ToSql + Sync); 2] = [&db.target, &db.database_oid];
+        let scanned = self
+            .client
+            .query_one(include_str!("sql/database_scanned.sql"), &parameters)
+            .await?;
         let rows = self
             .client
             .query_raw(include_str!("sql/load_index_states.sql"), parameters)
             .await?;
         let mut rows = std::pin::pin!(rows);
-        let mut stored = StoredStates::default();
+        let mut stored = StoredStates {
+            scanned_before: column(&scanned, "scanned")?,
+            ..StoredStates::default()
+        };
         while let Some(row) = rows.try_next().await? {
             let oid: u32 = column(&row, "index_oid")?;
-            if let Some(best) = column::<Option<f64>>(&row, "best_ratio")? {
-                stored.baselines.insert(oid, best);
+            match column::<Option<f64>>(&row, "best_ratio")? {
+                Some(best) => {
+                    stored.baselines.insert(oid, best);
+                }
+                None if column(&row, "from_first_scan")? => {
+                    stored.awaiting_initial.insert(oid);
+                }
+                None => {}
             }
             stored.digests.insert(oid, column(&row, "state_digest")?);
         }
         Ok(stored)
+    }
+
+    /// Where each index's growth is measured from (for a dry run's forecast).
+    pub async fn load_anchors(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<std::collections::HashMap<u32, Anchor>, ControlError> {
+        let action = "loading the indexes' trends";
+        let rows = self
+            .client
+            .query(
+                include_str!("sql/load_anchors.sql"),
+                &[&db.target, &db.database_oid],
+            )
+            .await
+            .map_err(failed(action))?;
+        rows.iter()
+            .map(|row| {
+                let since: f64 = column(row, "trend_since")?;
+                Ok((
+                    column::<u32>(row, "index_oid")?,
+                    Anchor {
+                        since: jiff::Timestamp::from_second(since as i64)
+                            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                        ratio: column(row, "trend_ratio")?,
+                    },
+                ))
+            })
+            .collect::<Result<_, PgError>>()
+            .map_err(failed(action))
+    }
+
+    /// Replaces a baseline that pgstatindex showed wrong.
+    pub async fn correct_baseline(
+        &self,
+        db: &DatabaseKey,
+        index_oid: u32,
+        best_ratio: f64,
+    ) -> Result<(), ControlError> {
+        self.client
+            .execute(
+                include_str!("sql/correct_baseline.sql"),
+                &[&db.target, &db.database_oid, &index_oid, &best_ratio],
+            )
+            .await
+            .map_err(failed("correcting a baseline"))?;
+        Ok(())
     }
 
     /// Records a scan: the indexes whose state changed (in chunks: a first scan
@@ -196,6 +257,12 @@ impl ControlStore {
         let ratios: Vec<f64> = rows.iter().map(|row| row.ratio).collect();
         let best: Vec<Option<f64>> = rows.iter().map(|row| row.best_ratio).collect();
         let digests: Vec<i64> = rows.iter().map(|row| row.digest).collect();
+        let sources: Vec<Option<&str>> = rows
+            .iter()
+            .map(|row| row.seeded.map(|source| source.as_str()))
+            .collect();
+        let first_scan: Vec<bool> = rows.iter().map(|row| row.from_first_scan).collect();
+        let scale_factors: Vec<f64> = rows.iter().map(|row| row.scale_factor).collect();
         self.client
             .execute(
                 include_str!("sql/save_index_states.sql"),
@@ -213,6 +280,9 @@ impl ControlStore {
                     &ratios,
                     &best,
                     &digests,
+                    &sources,
+                    &first_scan,
+                    &scale_factors,
                 ],
             )
             .await

@@ -1,12 +1,16 @@
 //! Pure logic: no I/O. Everything here is decided from values the adapters bring.
 
 pub mod aftermath;
+pub mod baseline;
 pub mod bloat;
 pub mod blocker;
 pub mod budget;
+pub mod confirm;
 pub mod eligibility;
+pub mod estimate;
 pub mod failure;
 pub mod fleet;
+pub mod forecast;
 pub mod ident;
 pub mod plan;
 pub mod settings;

@@ -4,10 +4,11 @@
 //! a line of the dry run's estimates, a state to write), so memory follows what
 //! there is to do, not the size of the catalog.
 
+use super::baseline::{from_first_scan, BaselineSource};
 use super::eligibility::IndexInfo;
 use super::ident::QualifiedName;
 use super::plan::{Assessment, Assessor, Mode, Verdict};
-use super::stored::{state_digest, StateRow, StoredStates};
+use super::stored::{StateRow, StoredStates};
 
 /// Where a scan's indexes go, one by one.
 pub trait ScanSink {
@@ -27,6 +28,8 @@ pub struct Sifted {
     pub seen: Vec<u32>,
     /// How many indexes have a baseline after this scan.
     pub with_baseline: usize,
+    /// How many baselines this scan set, by how.
+    pub seeded: Vec<(BaselineSource, usize)>,
     /// The indexes something follows from, in the order found.
     pub kept: Vec<Assessment>,
     /// The states to write: the indexes whose state changed.
@@ -58,18 +61,24 @@ impl<'a> Sift<'a> {
 
     /// A state to write: measured, in a mode that records, and different from the
     /// stored one. A locked index was not measured, and a size per tuple without a
-    /// tuple count means nothing: their stored state stays as it was.
-    fn digest_to_write(&self, assessment: &Assessment) -> Option<i64> {
-        let measured = !matches!(
+    /// tuple count means nothing: their stored state stays as it was, and one never
+    /// stored is written all the same (so a later scan knows it was there).
+    fn row_to_write(&self, assessment: &Assessment) -> Option<StateRow> {
+        let oid = assessment.index.oid;
+        let stored = self.stored.digests.get(&oid);
+        let unmeasured = matches!(
             assessment.verdict,
             Verdict::Ineligible(_) | Verdict::Locked(_)
-        ) && assessment.index.reltuples > 0.0;
-        if self.assessor.selection().mode == Mode::DryRun || !measured {
+        ) || (assessment.index.reltuples <= 0.0 && stored.is_some());
+        if self.assessor.selection().mode == Mode::DryRun || unmeasured {
             return None;
         }
-        let digest = state_digest(self.database_name, assessment);
-        let stored = self.stored.digests.get(&assessment.index.oid);
-        (stored != Some(&Some(digest))).then_some(digest)
+        let initial = from_first_scan(
+            stored.map(|_| self.stored.awaiting_initial.contains(&oid)),
+            self.stored.scanned_before,
+        );
+        let row = StateRow::of(self.database_name, assessment, initial);
+        (stored != Some(&Some(row.digest))).then_some(row)
     }
 
     fn matters(&self, assessment: &Assessment) -> bool {
@@ -77,6 +86,7 @@ impl<'a> Sift<'a> {
         assessment.is_candidate()
             || assessment.deferral().is_some()
             || selection.only == Some(&assessment.index.name)
+            || matches!(assessment.verdict, Verdict::AwaitingEstimate)
             || (selection.mode == Mode::DryRun && matches!(assessment.verdict, Verdict::Healthy))
     }
 }
@@ -90,8 +100,11 @@ impl ScanSink for Sift<'_> {
         if assessment.best_ratio.is_some() {
             sifted.with_baseline += 1;
         }
-        if let Some(digest) = self.digest_to_write(&assessment) {
-            self.sifted.to_write.push(StateRow::of(&assessment, digest));
+        if let Some(source) = assessment.seeded {
+            count_seeded(&mut sifted.seeded, source);
+        }
+        if let Some(row) = self.row_to_write(&assessment) {
+            self.sifted.to_write.push(row);
         }
         if self.matters(&assessment) {
             self.sifted.kept.push(assessment);
@@ -100,6 +113,45 @@ impl ScanSink for Sift<'_> {
 
     fn vanished(&mut self, name: QualifiedName) {
         self.sifted.vanished.push(name);
+    }
+}
+
+/// Adds one to the count of `source`.
+fn count_seeded(counts: &mut Vec<(BaselineSource, usize)>, source: BaselineSource) {
+    match counts.iter_mut().find(|(s, _)| *s == source) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((source, 1)),
+    }
+}
+
+/// What an estimate after the scan gave one kept assessment (by position): a
+/// baseline and how it was made, or why there is none (the current size is taken).
+pub type Settled = (usize, Result<(f64, BaselineSource), String>);
+
+impl Sifted {
+    /// Judges the kept indexes whose baseline waited for an estimate, and writes the
+    /// baselines they got into the rows to write.
+    pub fn settle_estimates(&mut self, database_name: &str, estimates: Vec<Settled>) {
+        let rows: std::collections::HashMap<u32, usize> = self
+            .to_write
+            .iter()
+            .enumerate()
+            .map(|(position, row)| (row.oid, position))
+            .collect();
+        for (position, estimate) in estimates {
+            let Some(assessment) = self.kept.get_mut(position) else {
+                continue;
+            };
+            assessment.settle_estimate(estimate);
+            if let Some(source) = assessment.seeded {
+                count_seeded(&mut self.seeded, source);
+                self.with_baseline += 1;
+            }
+            if let Some(&row) = rows.get(&assessment.index.oid) {
+                let from_first_scan = self.to_write[row].from_first_scan;
+                self.to_write[row] = StateRow::of(database_name, assessment, from_first_scan);
+            }
+        }
     }
 }
 

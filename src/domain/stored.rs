@@ -7,6 +7,8 @@ use std::hash::Hasher;
 
 use fnv::FnvHasher;
 
+use super::baseline::BaselineSource;
+use super::forecast::Anchor;
 use super::plan::Assessment;
 use super::sift::Sifted;
 
@@ -18,6 +20,13 @@ pub struct StoredStates {
     /// Every stored index, with the digest its last scan wrote (`None`: the row was
     /// written by something else, a completed rebuild, and is written again).
     pub digests: HashMap<u32, Option<i64>>,
+    /// Stored indexes without a baseline that the database's first scan found: the
+    /// `initial_baseline` policy still applies to them.
+    pub awaiting_initial: HashSet<u32>,
+    /// Whether the database was scanned (and the scan recorded) before.
+    pub scanned_before: bool,
+    /// Where each index's growth is measured from; read for dry runs only.
+    pub anchors: HashMap<u32, Anchor>,
 }
 
 /// One index's state as a scan records it: what `index_state` holds, and no more
@@ -34,13 +43,20 @@ pub struct StateRow {
     /// Bytes per tuple now.
     pub ratio: f64,
     pub best_ratio: Option<f64>,
+    /// How the baseline was set, when this scan set it: its growth is measured anew.
+    pub seeded: Option<BaselineSource>,
+    /// Found at its database's first scan (written with the row, never changed).
+    pub from_first_scan: bool,
+    /// `index_rebuild_scale_factor` in force, for the forecast view.
+    pub scale_factor: f64,
     pub digest: i64,
 }
 
 impl StateRow {
-    pub fn of(assessment: &Assessment, digest: i64) -> StateRow {
+    /// The row of an assessed index, with its digest.
+    pub fn of(database_name: &str, assessment: &Assessment, from_first_scan: bool) -> StateRow {
         let index = &assessment.index;
-        StateRow {
+        let mut row = StateRow {
             oid: index.oid,
             schema: index.name.schema.clone(),
             table: index.table.clone(),
@@ -50,8 +66,13 @@ impl StateRow {
             reltuples: index.reltuples,
             ratio: assessment.ratio,
             best_ratio: assessment.best_ratio,
-            digest,
-        }
+            seeded: assessment.seeded,
+            from_first_scan,
+            scale_factor: assessment.settings.rebuild_scale_factor,
+            digest: 0,
+        };
+        row.digest = state_digest(database_name, &row);
+        row
     }
 }
 
@@ -66,26 +87,26 @@ pub struct Changes<'a> {
 
 /// A digest of everything a scan records of an index. FNV-1a, a fixed algorithm: a
 /// digest written by one version of index-pilot is the same in the next.
-pub fn state_digest(database_name: &str, assessment: &Assessment) -> i64 {
-    let index = &assessment.index;
+pub fn state_digest(database_name: &str, row: &StateRow) -> i64 {
     let mut hasher = FnvHasher::default();
     for text in [
         database_name,
-        &index.name.schema,
-        &index.table,
-        &index.name.name,
-        &index.access_method,
+        &row.schema,
+        &row.table,
+        &row.name,
+        &row.access_method,
     ] {
         // The length first, so that ("ab", "c") and ("a", "bc") differ.
         hasher.write(&(text.len() as u64).to_le_bytes());
         hasher.write(text.as_bytes());
     }
-    hasher.write(&index.size_bytes.to_le_bytes());
-    hasher.write(&index.reltuples.to_bits().to_le_bytes());
-    match assessment.best_ratio {
+    hasher.write(&row.size_bytes.to_le_bytes());
+    hasher.write(&row.reltuples.to_bits().to_le_bytes());
+    match row.best_ratio {
         Some(best) => hasher.write(&best.to_bits().to_le_bytes()),
         None => hasher.write(&[0xff]),
     }
+    hasher.write(&row.scale_factor.to_bits().to_le_bytes());
     hasher.finish() as i64
 }
 
@@ -115,17 +136,20 @@ mod tests {
 
     #[test]
     fn every_recorded_field_moves_the_digest() {
-        let base = assessed(&[(1, 20 << 20)], &HashMap::new()).remove(0);
+        let assessment = assessed(&[(1, 20 << 20)], &HashMap::new()).remove(0);
+        let base = StateRow::of("app", &assessment, true);
         let digest = state_digest("app", &base);
+        assert_eq!(digest, base.digest);
         assert_ne!(digest, state_digest("other", &base));
-        let variants: [fn(&mut Assessment); 7] = [
-            |a| a.index.name.schema.push('x'),
-            |a| a.index.table.push('x'),
-            |a| a.index.name.name.push('x'),
-            |a| a.index.access_method = "hash".into(),
-            |a| a.index.size_bytes += 8192,
-            |a| a.index.reltuples += 1.0,
-            |a| a.best_ratio = a.best_ratio.map(|b| b * 0.9).or(Some(1.0)),
+        let variants: [fn(&mut StateRow); 8] = [
+            |r| r.schema.push('x'),
+            |r| r.table.push('x'),
+            |r| r.name.push('x'),
+            |r| r.access_method = "hash".into(),
+            |r| r.size_bytes += 8192,
+            |r| r.reltuples += 1.0,
+            |r| r.best_ratio = r.best_ratio.map(|b| b * 0.9).or(Some(1.0)),
+            |r| r.scale_factor = 1.5,
         ];
         for change in variants {
             let mut changed = base.clone();

@@ -164,6 +164,17 @@ impl<S: SecretSource> Work<'_, S> {
             report.defer(&index.name, why);
             return Ok(Outcome::Finished);
         }
+        if let Some(confirmation) = self.confirm(assessment, reason).await? {
+            let false_alarm = confirmation.false_alarm;
+            if false_alarm {
+                tracing::info!(target = %self.key.target, database = %self.key.database_name,
+                    index = %index.name, how = %confirmation.how, "false alarm: not rebuilt");
+            }
+            report.confirmations.push(confirmation);
+            if false_alarm {
+                return Ok(Outcome::Finished);
+            }
+        }
         if let Some(deferred) = self.look_before_starting(assessment).await? {
             report.deferred.push(deferred);
             return Ok(Outcome::Finished);

@@ -16,7 +16,7 @@ use crate::domain::ident::QualifiedName;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::window::WindowState;
 use crate::pg::Tls;
-use crate::target_db::{Rebuilder, TargetDb, TargetError};
+use crate::target_db::{Pgstattuple, Rebuilder, TargetDb, TargetError};
 use jiff::Timestamp;
 
 /// Why nothing more starts on this target in this invocation.
@@ -96,6 +96,8 @@ pub(super) struct Work<'a, S> {
     pub started_any: bool,
     /// The database's maintenance windows now (`run` and `dry_run`).
     pub window: WindowState,
+    /// The pgstattuple extension, once looked up (`Some(None)`: not installed).
+    pub extension: Option<Option<Pgstattuple>>,
 }
 
 pub(super) fn elapsed_ms(since: Instant) -> u64 {
@@ -128,6 +130,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             began: Instant::now(),
             started_any: false,
             window: WindowState::Always,
+            extension: None,
         }
     }
 

@@ -12,8 +12,8 @@ use std::io;
 use super::{Report, TargetReport};
 
 /// Entries kept per list and target. Serialised, an entry takes about 100 bytes (an
-/// estimate) to 350 (a deferral naming its blocker): at 50, a target with all nine
-/// lists full takes about 80 KB, one with the usual three (plan, estimates, deferred)
+/// estimate) to 350 (a deferral naming its blocker): at 50, a target with all twelve
+/// lists full takes about 110 KB, one with the usual three (plan, estimates, deferred)
 /// about 30 KB. So a report of a few targets is bounded by this cap alone and still
 /// shows the fifty largest indexes of each list; a shard of 25 targets would take
 /// some 750 KB, and there `MAX_REPORT_BYTES` cuts further (to 6 entries for 25
@@ -88,6 +88,12 @@ impl TargetReport {
             ),
             ("quarantined", keep_first(&mut self.quarantined, cap)),
             ("vanished", keep_first(&mut self.vanished, cap)),
+            (
+                "new_baselines",
+                keep_largest(&mut self.new_baselines, cap, |b| Some(b.size_bytes)),
+            ),
+            ("confirmations", keep_first(&mut self.confirmations, cap)),
+            ("forecast", keep_first(&mut self.forecast, cap)),
         ];
         let mut cut = false;
         for (list, count) in left_out {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::assignment::ShardDispatch;
+use crate::domain::baseline::BaselineSource;
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
@@ -89,6 +90,20 @@ pub struct TargetReport {
     /// `baseline`: how many baselines were seeded from current sizes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baselines_set: Option<usize>,
+    /// How many indexes got a baseline in this invocation, by how it was set.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub baseline_sources: BTreeMap<&'static str, usize>,
+    /// The indexes whose baseline their database's first scan had to find: estimated,
+    /// or (with a note saying why) their current size.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub new_baselines: Vec<NewBaseline>,
+    /// Large candidates looked at again before their rebuild; `false_alarm`: not
+    /// rebuilt after all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confirmations: Vec<Confirmation>,
+    /// `dry_run`: growing indexes and when each is expected to reach its threshold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forecast: Vec<ForecastEntry>,
     pub reindexed: Vec<Reindexed>,
     /// Rebuilds still running in the server (started by this or an earlier invocation).
     pub in_progress: Vec<InProgress>,
@@ -121,6 +136,10 @@ impl TargetReport {
             plan: Vec::new(),
             estimates: Vec::new(),
             baselines_set: None,
+            baseline_sources: BTreeMap::new(),
+            new_baselines: Vec::new(),
+            confirmations: Vec::new(),
+            forecast: Vec::new(),
             reindexed: Vec::new(),
             in_progress: Vec::new(),
             deferred: Vec::new(),
@@ -207,6 +226,58 @@ impl From<&Assessment> for Estimate {
             would_reindex: a.is_candidate(),
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewBaseline {
+    pub index: String,
+    pub access_method: String,
+    pub size_bytes: u64,
+    pub source: BaselineSource,
+    /// The bloat the new baseline gives it now.
+    pub estimated_bloat: Option<f64>,
+    /// Why it is not what `initial_baseline` asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl From<&Assessment> for NewBaseline {
+    fn from(a: &Assessment) -> Self {
+        NewBaseline {
+            index: a.index.name.to_string(),
+            access_method: a.index.access_method.clone(),
+            size_bytes: a.index.size_bytes,
+            source: a.seeded.unwrap_or(BaselineSource::Current),
+            estimated_bloat: a.bloat.map(round2),
+            note: a.seed_note.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmation {
+    pub index: String,
+    pub size_bytes: u64,
+    /// From the baseline, as the scan judged it.
+    pub estimated_bloat: Option<f64>,
+    /// After a fresh ANALYZE, or as pgstatindex measured it.
+    pub confirmed_bloat: Option<f64>,
+    /// Not bloated after all: not rebuilt.
+    pub false_alarm: bool,
+    /// What was looked at, and what it showed.
+    pub how: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastEntry {
+    pub index: String,
+    pub size_bytes: u64,
+    pub estimated_bloat: f64,
+    /// `index_rebuild_scale_factor` in force.
+    pub threshold: f64,
+    pub bloat_per_day: f64,
+    /// When it is expected to reach the threshold (UTC).
+    pub expected_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,10 +2,12 @@
 //! on another (see [`Rebuilder`]). Between statements neither holds a transaction,
 //! so no snapshot of ours makes a REINDEX CONCURRENTLY wait.
 
+mod measure;
 mod rebuild;
 mod scan;
 mod watch;
 
+pub use measure::Pgstattuple;
 pub use rebuild::{RebuildSession, Rebuilder};
 pub use scan::InvalidIndex;
 pub use watch::RebuildState;
@@ -56,6 +58,11 @@ pub struct IndexNow {
 pub struct IndexBuilds(Vec<Option<u32>>);
 
 impl IndexBuilds {
+    /// No build runs anywhere in the database.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn on(&self, table_oid: u32) -> bool {
         self.0
             .iter()

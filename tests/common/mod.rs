@@ -320,7 +320,18 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// A fixture whose indexes are all candidates when first seen (`initial_baseline
+    /// = rebuild`): what the tests of the engine want, so that a fresh index is
+    /// rebuilt without being bloated first. The tests of the first-sight rules use
+    /// [`Fixture::bare`], with the product's defaults.
     pub async fn new(name: &str) -> Fixture {
+        let fixture = Fixture::bare(name).await;
+        fixture.set(&[], "initial_baseline", "rebuild").await;
+        fixture
+    }
+
+    /// A target and a control database of its own, the control schema not yet made.
+    pub async fn bare(name: &str) -> Fixture {
         let cluster = shared_cluster();
         let target_db = format!("{name}_target");
         let control_db = format!("{name}_control");

@@ -118,8 +118,14 @@ impl World {
         lock
     }
 
-    /// Creates this round's candidates: indexes without a baseline.
+    /// Creates this round's candidates: indexes without a baseline, found by what
+    /// reads as the database's first scan (the control database forgets the scans),
+    /// where initial_baseline = rebuild makes them candidates.
     pub async fn create_round_indexes(&self, n: usize) {
+        self.control
+            .batch_execute("DELETE FROM index_pilot.database_scans")
+            .await
+            .expect("forget the scans");
         let admin = session(&self.fx).await;
         for which in ['a', 'b'] {
             let name = round_index(n, which);

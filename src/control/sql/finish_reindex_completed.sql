@@ -3,6 +3,7 @@
 -- invocation dies). The new oid may already have a row (a scan that ran after the
 -- swap, while the rebuild finished): it is replaced. The old oid's row goes.
 -- $6: what failed after the swap, if anything (the rebuild itself did its work).
+-- The baseline is the rebuilt index's own size per tuple; its growth is measured anew.
 WITH history AS (
     UPDATE index_pilot.reindex_history
     SET status          = 'completed',
@@ -26,9 +27,10 @@ WITH history AS (
 INSERT INTO index_pilot.index_state AS s
        (target, database_name, database_oid, index_oid, schema_name, table_name,
         index_name, access_method, size_bytes, reltuples, ratio, best_ratio,
-        baseline_set_at, last_seen_at)
+        baseline_set_at, last_seen_at, baseline_source, trend_since, trend_ratio)
 SELECT h.target, h.database_name, h.database_oid, $2, h.schema_name, h.table_name,
-       h.index_name, h.access_method, $3, $4, $7, $8, now(), now()
+       h.index_name, h.access_method, $3, $4, $7, $8, now(), now(),
+       CASE WHEN $8::float8 IS NOT NULL THEN 'rebuild' END, now(), $7
 FROM history h
 ON CONFLICT (target, database_oid, index_oid) DO UPDATE
 SET size_bytes      = excluded.size_bytes,
@@ -36,4 +38,8 @@ SET size_bytes      = excluded.size_bytes,
     ratio           = excluded.ratio,
     best_ratio      = excluded.best_ratio,
     baseline_set_at = excluded.baseline_set_at,
-    last_seen_at    = excluded.last_seen_at;
+    last_seen_at    = excluded.last_seen_at,
+    baseline_source = excluded.baseline_source,
+    trend_since     = excluded.trend_since,
+    trend_ratio     = excluded.trend_ratio,
+    state_digest    = NULL;

@@ -1,16 +1,18 @@
 //! Judging every index of a database and choosing what to rebuild, in which order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::baseline::{from_first_scan, seeding, BaselineSource, Seeding};
 use super::bloat::{
     bytes_per_tuple, estimated_bloat, expected_reclaim, fresh_baseline, is_reliable, ratchet,
 };
 use super::eligibility::{check_eligibility, IndexInfo, Ineligible, ServerVersion};
 use super::ident::QualifiedName;
 use super::settings::{IndexSettings, IndexSubject, Origin, Settings};
+use super::stored::StoredStates;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -19,7 +21,8 @@ pub enum Mode {
     Run,
     /// Estimate and show what a run would take; change nothing anywhere.
     DryRun,
-    /// Accept every index as it is now: its current size per tuple becomes its baseline.
+    /// Accept the indexes without a baseline as they are now (all of them with
+    /// `reseed`): their current size per tuple becomes their baseline.
     Baseline,
     /// One named index.
     Reindex,
@@ -49,6 +52,8 @@ pub struct Selection<'a> {
     pub only: Option<&'a QualifiedName>,
     /// Ignore the size threshold and the bloat factor (never `skip`, never eligibility).
     pub force: bool,
+    /// `baseline` mode: seed every index, not only those without a baseline.
+    pub reseed: bool,
 }
 
 /// Where the indexes live, for settings that name a target or a database.
@@ -92,6 +97,9 @@ pub enum Verdict {
     /// Put aside after its rebuilds failed, until an operator releases it.
     Quarantined,
     BelowSizeThreshold,
+    /// Found at its database's first scan without a baseline, under `initial_baseline
+    /// = estimate`: judged once a fresh build's size is estimated.
+    AwaitingEstimate,
     /// `reltuples` is 0 or -1 (a truncated table, or one never vacuumed or analyzed):
     /// a size per tuple means nothing, so the index is not judged.
     NoStatistics,
@@ -110,6 +118,11 @@ pub struct Assessment {
     pub best_ratio: Option<f64>,
     pub bloat: Option<f64>,
     pub verdict: Verdict,
+    /// How the baseline was set, when this scan set it.
+    pub seeded: Option<BaselineSource>,
+    /// Why the baseline is not what the policy asked for (no estimate could be made),
+    /// or why the estimate waits.
+    pub seed_note: Option<String>,
 }
 
 impl Assessment {
@@ -125,7 +138,41 @@ impl Assessment {
     /// Why the report lists this index as deferred in every mode: it would be judged,
     /// but cannot be now.
     pub fn deferral(&self) -> Option<String> {
-        matches!(self.verdict, Verdict::Locked(_) | Verdict::NoStatistics).then(|| self.why_not())
+        matches!(
+            self.verdict,
+            Verdict::Locked(_) | Verdict::NoStatistics | Verdict::AwaitingEstimate
+        )
+        .then(|| self.why_not())
+    }
+
+    /// Whether the estimate after the scan set its baseline (or had to take its
+    /// current size).
+    pub fn was_estimated(&self) -> bool {
+        matches!(
+            self.seeded,
+            Some(BaselineSource::Estimate | BaselineSource::Pgstattuple)
+        ) || (self.seeded.is_some() && self.seed_note.is_some())
+    }
+
+    /// The baseline an estimate gave (or, `Err`, why there is none: then the current
+    /// size is taken), and the judgement that follows.
+    pub fn settle_estimate(&mut self, estimate: Result<(f64, BaselineSource), String>) {
+        let (best, source) = match estimate {
+            Ok((best, source)) => (best, source),
+            Err(note) => {
+                self.seed_note = Some(note);
+                (self.ratio, BaselineSource::Current)
+            }
+        };
+        let bloat = estimated_bloat(self.ratio, best);
+        self.best_ratio = Some(best);
+        self.seeded = Some(source);
+        self.bloat = Some(bloat);
+        self.verdict = if bloat >= self.settings.rebuild_scale_factor {
+            Verdict::Candidate(CandidateReason::Bloated)
+        } else {
+            Verdict::Healthy
+        };
     }
 
     /// Why a `reindex` of this index would not go ahead, for the report.
@@ -151,6 +198,10 @@ impl Assessment {
                 self.settings.index_size_threshold,
                 self.settings.minimum_reliable_index_size
             ),
+            Verdict::AwaitingEstimate => format!(
+                "first seen at its database's first scan: judged once its baseline is estimated ({})",
+                self.seed_note.as_deref().unwrap_or("after the scan")
+            ),
             Verdict::NoStatistics => {
                 let (schema, table) = self.index.settings_table();
                 format!(
@@ -172,8 +223,7 @@ impl Assessment {
 /// What the control database knows of a database's indexes, by index oid.
 #[derive(Debug, Clone, Copy)]
 pub struct Known<'a> {
-    /// Stored baselines (`best_ratio`).
-    pub baselines: &'a HashMap<u32, f64>,
+    pub stored: &'a StoredStates,
     pub quarantined: &'a HashSet<u32>,
 }
 
@@ -238,7 +288,9 @@ impl<'a> Assessor<'a> {
             _ => Arc::new(resolved),
         };
         self.previous = Some(Arc::clone(&index_settings));
-        let stored = known.baselines.get(&index.oid).copied();
+        let stored = known.stored.baselines.get(&index.oid).copied();
+        let mut seeded = None;
+        let mut awaiting_estimate = false;
         let (ratio, best_ratio) = if index.locked_by.is_some() {
             (0.0, stored)
         } else {
@@ -248,12 +300,35 @@ impl<'a> Assessor<'a> {
                 index.reltuples,
                 index_settings.minimum_reliable_index_size,
             );
-            let best_ratio = match selection.mode {
-                Mode::Baseline => {
-                    fresh_baseline(index.size_bytes, index.reltuples, reliable).or(stored)
-                }
-                _ => ratchet(stored, ratio, reliable),
+            let seed = |source| {
+                fresh_baseline(index.size_bytes, index.reltuples, reliable)
+                    .map(|best| (best, source))
             };
+            let (best_ratio, source) = match (selection.mode, stored) {
+                (Mode::Baseline, None) => seed(BaselineSource::Accepted).unzip(),
+                (Mode::Baseline, Some(_)) if selection.reseed => seed(BaselineSource::Accepted)
+                    .map_or((stored, None), |(best, source)| (Some(best), Some(source))),
+                (_, Some(_)) => (ratchet(stored, ratio, reliable), None),
+                (_, None) => {
+                    let initial = from_first_scan(
+                        known
+                            .stored
+                            .digests
+                            .contains_key(&index.oid)
+                            .then(|| known.stored.awaiting_initial.contains(&index.oid)),
+                        known.stored.scanned_before,
+                    );
+                    match seeding(initial, index_settings.initial_baseline) {
+                        Seeding::TakeCurrent(source) => seed(source).unzip(),
+                        Seeding::Rebuild => (None, None),
+                        Seeding::Estimate => {
+                            awaiting_estimate = reliable;
+                            (None, None)
+                        }
+                    }
+                }
+            };
+            seeded = source;
             (ratio, best_ratio)
         };
         let bloat = best_ratio
@@ -268,6 +343,12 @@ impl<'a> Assessor<'a> {
             self.server,
             selection,
         );
+        let verdict = match verdict {
+            Verdict::Candidate(CandidateReason::NoBaseline) if awaiting_estimate => {
+                Verdict::AwaitingEstimate
+            }
+            other => other,
+        };
         Assessment {
             index,
             settings: index_settings,
@@ -275,6 +356,8 @@ impl<'a> Assessor<'a> {
             best_ratio,
             bloat,
             verdict,
+            seeded,
+            seed_note: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::domain::eligibility::tests::btree;
 use crate::domain::settings::{Scope, SettingRow};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 const MB: u64 = 1 << 20;
 const PG15: ServerVersion = ServerVersion(150004);
@@ -10,13 +10,27 @@ const HERE: Location<'static> = Location {
     database: "app",
 };
 
-fn nothing_known() -> (HashMap<u32, f64>, HashSet<u32>) {
-    (HashMap::new(), HashSet::new())
+/// What the control database holds (the database's first scan: never scanned), and
+/// the quarantined indexes.
+type Stored = (StoredStates, HashSet<u32>);
+
+fn stored_with(baselines: HashMap<u32, f64>, quarantined: HashSet<u32>) -> Stored {
+    let digests = baselines.keys().map(|oid| (*oid, None)).collect();
+    let stored = StoredStates {
+        baselines,
+        digests,
+        ..StoredStates::default()
+    };
+    (stored, quarantined)
 }
 
-fn known<'a>(stored: &'a (HashMap<u32, f64>, HashSet<u32>)) -> Known<'a> {
+fn nothing_known() -> Stored {
+    stored_with(HashMap::new(), HashSet::new())
+}
+
+fn known(stored: &Stored) -> Known<'_> {
     Known {
-        baselines: &stored.0,
+        stored: &stored.0,
         quarantined: &stored.1,
     }
 }
@@ -26,6 +40,7 @@ fn run() -> Selection<'static> {
         mode: Mode::Run,
         only: None,
         force: false,
+        reseed: false,
     }
 }
 
@@ -43,7 +58,7 @@ fn bloated_healthy_unknown_and_small() {
         with_oid(3, btree("public", "t", "unknown", 20 * MB, 1_000_000.0)),
         with_oid(4, btree("public", "t", "small", MB, 1_000.0)),
     ];
-    let stored = (
+    let stored = stored_with(
         HashMap::from([(1, 41.9), (2, 45.0), (4, 1.0)]),
         HashSet::new(),
     );
@@ -54,20 +69,22 @@ fn bloated_healthy_unknown_and_small() {
         vec![
             Verdict::Candidate(CandidateReason::Bloated),
             Verdict::Healthy,
-            Verdict::Candidate(CandidateReason::NoBaseline),
+            // The database's first scan found it: its baseline is estimated first.
+            Verdict::AwaitingEstimate,
             Verdict::BelowSizeThreshold,
         ]
     );
     assert!((assessed[0].bloat.unwrap() - 2.5).abs() < 0.01);
     // The healthy index ratchets its baseline down to today's ratio.
     assert!(assessed[1].best_ratio.unwrap() < 45.0);
-    // Unknown stays unknown outside baseline mode.
+    // Unknown stays unknown until its estimate.
     assert_eq!(assessed[2].best_ratio, None);
+    assert!(assessed[2].deferral().unwrap().contains("first scan"));
     let order: Vec<_> = candidates_in_order(&assessed)
         .iter()
         .map(|c| c.assessment.index.name.name.clone())
         .collect();
-    assert_eq!(order, ["bloated", "unknown"]);
+    assert_eq!(order, ["bloated"]);
 }
 
 #[test]
@@ -110,7 +127,7 @@ fn no_statistics_means_no_judgement_even_with_a_baseline() {
     // Truncated and refilled without ANALYZE: the old baseline stays, and the
     // tuple count of -1 would make the index look 10^5 times bloated.
     let refilled = with_oid(9, btree("public", "t", "refilled", 40 * MB, -1.0));
-    let stored = (HashMap::from([(9, 100.0)]), HashSet::new());
+    let stored = stored_with(HashMap::from([(9, 100.0)]), HashSet::new());
     let assessed = assess(vec![refilled], known(&stored), &settings, HERE, PG15, run());
     assert_eq!(assessed[0].verdict, Verdict::NoStatistics);
     assert_eq!(assessed[0].bloat, None);
@@ -131,13 +148,14 @@ fn baseline_mode_seeds_and_takes_nothing() {
     };
     let assessed = assess(
         indexes,
-        known(&(HashMap::from([(1, 10.0)]), HashSet::new())),
+        known(&stored_with(HashMap::from([(1, 10.0)]), HashSet::new())),
         &settings,
         HERE,
         PG15,
         selection,
     );
-    assert!((assessed[0].best_ratio.unwrap() - 104.8576).abs() < 0.001);
+    // A baseline already there stays: `reseed` replaces it (below).
+    assert_eq!(assessed[0].best_ratio, Some(10.0));
     assert_eq!(assessed[1].best_ratio, None);
 }
 
@@ -169,6 +187,7 @@ fn force_ignores_thresholds_but_not_skip_or_eligibility() {
             mode: Mode::Reindex,
             only: Some(&name),
             force: true,
+            reseed: false,
         };
         let assessed = assess(
             vec![index],
@@ -190,6 +209,7 @@ fn reindex_mode_selects_one_index() {
         mode: Mode::Reindex,
         only: Some(&wanted),
         force: false,
+        reseed: false,
     };
     let indexes = vec![
         with_oid(1, btree("public", "t", "a", 40 * MB, 1000.0)),
@@ -204,10 +224,7 @@ fn reindex_mode_selects_one_index() {
         selection,
     );
     assert_eq!(assessed[0].verdict, Verdict::NotSelected);
-    assert_eq!(
-        assessed[1].verdict,
-        Verdict::Candidate(CandidateReason::NoBaseline)
-    );
+    assert_eq!(assessed[1].verdict, Verdict::AwaitingEstimate);
 }
 
 #[test]
@@ -218,7 +235,7 @@ fn locked_indexes_are_deferred_and_keep_their_baseline() {
         size_bytes: 0,
         ..with_oid(5, btree("public", "t", "locked", 0, 1000.0))
     };
-    let stored = (HashMap::from([(5, 33.0)]), HashSet::new());
+    let stored = stored_with(HashMap::from([(5, 33.0)]), HashSet::new());
     let assessed = assess(vec![locked], known(&stored), &settings, HERE, PG15, run());
     assert_eq!(assessed[0].verdict, Verdict::Locked(4242));
     assert_eq!(assessed[0].best_ratio, Some(33.0));
@@ -231,11 +248,12 @@ fn quarantine_holds_even_against_force() {
     let settings = Settings::from_rows(&[]).unwrap();
     let index = with_oid(6, btree("public", "t", "q", 40 * MB, 1000.0));
     let name = index.name.clone();
-    let stored = (HashMap::new(), HashSet::from([6]));
+    let stored = stored_with(HashMap::new(), HashSet::from([6]));
     let selection = Selection {
         mode: Mode::Reindex,
         only: Some(&name),
         force: true,
+        reseed: false,
     };
     let assessed = assess(
         vec![index],
@@ -281,4 +299,100 @@ fn a_toast_index_follows_its_tables_settings() {
         run(),
     );
     assert_eq!(assessed[0].verdict, Verdict::Skipped(Origin::Row(4)));
+}
+
+fn policy(value: &str) -> Settings {
+    Settings::from_rows(&[SettingRow {
+        id: 1,
+        scope: Scope::default(),
+        key: "initial_baseline".into(),
+        value: value.into(),
+    }])
+    .unwrap()
+}
+
+#[test]
+fn the_first_scan_follows_initial_baseline_and_later_ones_take_what_they_see() {
+    let unknown = || with_oid(3, btree("public", "t", "unknown", 20 * MB, 100_000.0));
+    let first_scan = nothing_known();
+    let judged = |settings: &Settings, stored: &Stored| {
+        assess(vec![unknown()], known(stored), settings, HERE, PG15, run()).remove(0)
+    };
+    let rebuild = judged(&policy("rebuild"), &first_scan);
+    assert_eq!(
+        rebuild.verdict,
+        Verdict::Candidate(CandidateReason::NoBaseline)
+    );
+    assert_eq!(rebuild.seeded, None);
+    let current = judged(&policy("current"), &first_scan);
+    assert_eq!(current.verdict, Verdict::Healthy);
+    assert_eq!(current.seeded, Some(BaselineSource::Current));
+    assert_eq!(current.best_ratio, Some(current.ratio));
+    // A database scanned before: an index not stored then is at most one schedule
+    // old, whatever the policy.
+    let mut scanned = nothing_known();
+    scanned.0.scanned_before = true;
+    let new = judged(&policy("rebuild"), &scanned);
+    assert_eq!(new.verdict, Verdict::Healthy);
+    assert_eq!(new.seeded, Some(BaselineSource::FirstSight));
+    // Unless its database's first scan found it and it still waits (too small then).
+    scanned.0.digests.insert(3, None);
+    scanned.0.awaiting_initial.insert(3);
+    let waiting = judged(&Settings::from_rows(&[]).unwrap(), &scanned);
+    assert_eq!(waiting.verdict, Verdict::AwaitingEstimate);
+}
+
+#[test]
+fn an_estimate_settles_the_judgement() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let index = with_oid(3, btree("public", "t", "bloated", 40 * MB, 400_000.0));
+    let mut waiting = assess(
+        vec![index.clone(), index],
+        known(&nothing_known()),
+        &settings,
+        HERE,
+        PG15,
+        run(),
+    );
+    let ratio = waiting[0].ratio;
+    waiting[0].settle_estimate(Ok((ratio / 2.5, BaselineSource::Estimate)));
+    assert_eq!(
+        waiting[0].verdict,
+        Verdict::Candidate(CandidateReason::Bloated)
+    );
+    assert!((waiting[0].bloat.unwrap() - 2.5).abs() < 1e-9);
+    assert!(waiting[0].was_estimated());
+    // No estimate: the current size, and the note says why.
+    waiting[1].settle_estimate(Err("no estimate for gin indexes".into()));
+    assert_eq!(waiting[1].verdict, Verdict::Healthy);
+    assert_eq!(waiting[1].seeded, Some(BaselineSource::Current));
+    assert!(waiting[1].was_estimated());
+}
+
+#[test]
+fn baseline_mode_seeds_what_has_none_unless_told_to_reseed() {
+    let settings = Settings::from_rows(&[]).unwrap();
+    let indexes = || {
+        vec![
+            with_oid(1, btree("public", "t", "has", 40 * MB, 400_000.0)),
+            with_oid(2, btree("public", "t", "hasnt", 40 * MB, 400_000.0)),
+        ]
+    };
+    let stored = stored_with(HashMap::from([(1, 50.0)]), HashSet::new());
+    let baseline = Selection {
+        mode: Mode::Baseline,
+        ..run()
+    };
+    let seeded = assess(indexes(), known(&stored), &settings, HERE, PG15, baseline);
+    // 104.9 B/tuple now: the stored 50 stays (it only ratchets down), 2 is seeded.
+    assert_eq!(seeded[0].best_ratio, Some(50.0));
+    assert_eq!(seeded[0].seeded, None);
+    assert_eq!(seeded[1].seeded, Some(BaselineSource::Accepted));
+    let reseed = Selection {
+        reseed: true,
+        ..baseline
+    };
+    let reseeded = assess(indexes(), known(&stored), &settings, HERE, PG15, reseed);
+    assert!((reseeded[0].best_ratio.unwrap() - 104.8576).abs() < 0.001);
+    assert_eq!(reseeded[0].seeded, Some(BaselineSource::Accepted));
 }

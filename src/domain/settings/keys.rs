@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::domain::baseline::InitialBaseline;
 use crate::domain::units::{parse_duration, parse_size};
 
 /// Declares every key once: its name in `index_pilot.settings` and its default
@@ -58,6 +59,13 @@ setting_keys! {
     // An index that fits no invocation is started to outlive it, unless larger than
     // this; `None`: no limit.
     MaxAutomaticIndexSize => "max_automatic_index_size", None;
+    // What an index gets as its baseline at the first scan of its database.
+    InitialBaseline => "initial_baseline", Some("estimate");
+    // A candidate this large is confirmed before its rebuild: fresh statistics, and
+    // pgstatindex where it can be read. Below it a false alarm costs less than a look.
+    ConfirmSizeThreshold => "confirm_size_threshold", Some("100MB");
+    // Whether a rebuild's confirmation may ANALYZE a table whose statistics are stale.
+    AnalyzeBeforeRebuild => "analyze_before_rebuild", Some("true");
 }
 
 impl SettingKey {
@@ -93,6 +101,10 @@ pub(super) enum Setting {
     MaxParallelMaintenanceWorkers(u32),
     MaxRebuildsPerServer(u32),
     MaxAutomaticIndexSize(u64),
+    InitialBaseline(InitialBaseline),
+    /// `None`: `off`, nothing is confirmed.
+    ConfirmSizeThreshold(Option<u64>),
+    AnalyzeBeforeRebuild(bool),
 }
 
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
@@ -100,6 +112,14 @@ fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err(format!("0 would {zero_means}")),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err(format!("{text:?} is not a boolean (true or false)")),
     }
 }
 
@@ -126,10 +146,12 @@ impl Setting {
                 }
                 _ => return Err(format!("{text:?} is not a factor greater than 1 (e.g. 2)")),
             },
-            SettingKey::Skip => match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "on" | "yes" | "1" => Setting::Skip(true),
-                "false" | "off" | "no" | "0" => Setting::Skip(false),
-                _ => return Err(format!("{text:?} is not a boolean (true or false)")),
+            SettingKey::Skip => Setting::Skip(boolean(text)?),
+            SettingKey::AnalyzeBeforeRebuild => Setting::AnalyzeBeforeRebuild(boolean(text)?),
+            SettingKey::InitialBaseline => Setting::InitialBaseline(text.parse()?),
+            SettingKey::ConfirmSizeThreshold => match text.trim().to_ascii_lowercase().as_str() {
+                "off" | "none" => Setting::ConfirmSizeThreshold(None),
+                _ => Setting::ConfirmSizeThreshold(Some(size(text)?)),
             },
             SettingKey::LockTimeout => {
                 Setting::LockTimeout(positive_duration(text, "let a reindex wait forever")?)
@@ -190,6 +212,10 @@ pub struct IndexSettings {
     pub max_automatic_index_size: Option<u64>,
     /// `Some(origin)` when the index must never be touched.
     pub skip: Option<Origin>,
+    pub initial_baseline: InitialBaseline,
+    /// Candidates at or above this size are confirmed before a rebuild; `None`: none.
+    pub confirm_size_threshold: Option<u64>,
+    pub analyze_before_rebuild: bool,
 }
 
 impl IndexSettings {
@@ -209,6 +235,9 @@ impl IndexSettings {
             Setting::MaxRebuildsPerServer(n) => self.max_rebuilds_per_server = *n,
             Setting::MaxAutomaticIndexSize(bytes) => self.max_automatic_index_size = Some(*bytes),
             Setting::Skip(skip) => self.skip = skip.then(|| origin.clone()),
+            Setting::InitialBaseline(policy) => self.initial_baseline = *policy,
+            Setting::ConfirmSizeThreshold(size) => self.confirm_size_threshold = *size,
+            Setting::AnalyzeBeforeRebuild(on) => self.analyze_before_rebuild = *on,
             Setting::ReindexHistoryRetentionPeriod(_) => {}
         }
     }
@@ -230,6 +259,9 @@ impl Default for IndexSettings {
             max_rebuilds_per_server: 1,
             max_automatic_index_size: None,
             skip: None,
+            initial_baseline: InitialBaseline::Estimate,
+            confirm_size_threshold: Some(100 << 20),
+            analyze_before_rebuild: true,
         }
     }
 }
@@ -267,5 +299,21 @@ mod tests {
             Ok(Setting::MaxAutomaticIndexSize(50 << 30))
         );
         assert!(Setting::parse(SettingKey::MaxRebuildsPerServer, "0").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::InitialBaseline, " Current "),
+            Ok(Setting::InitialBaseline(InitialBaseline::Current))
+        );
+        assert!(Setting::parse(SettingKey::InitialBaseline, "guess")
+            .unwrap_err()
+            .contains("estimate, current or rebuild"));
+        assert_eq!(
+            Setting::parse(SettingKey::ConfirmSizeThreshold, "off"),
+            Ok(Setting::ConfirmSizeThreshold(None))
+        );
+        assert_eq!(
+            Setting::parse(SettingKey::ConfirmSizeThreshold, "1GB"),
+            Ok(Setting::ConfirmSizeThreshold(Some(1 << 30)))
+        );
+        assert!(Setting::parse(SettingKey::AnalyzeBeforeRebuild, "maybe").is_err());
     }
 }

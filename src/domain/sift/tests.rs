@@ -23,6 +23,7 @@ fn selection(mode: Mode) -> Selection<'static> {
         mode,
         only: None,
         force: false,
+        reseed: false,
     }
 }
 
@@ -32,8 +33,13 @@ pub(crate) fn assessed(
     baselines: &HashMap<u32, f64>,
 ) -> Vec<Assessment> {
     let quarantined = HashSet::new();
+    let stored = StoredStates {
+        baselines: baselines.clone(),
+        digests: baselines.keys().map(|oid| (*oid, None)).collect(),
+        ..StoredStates::default()
+    };
     let known = Known {
-        baselines,
+        stored: &stored,
         quarantined: &quarantined,
     };
     let indexes = oids_and_sizes
@@ -67,7 +73,7 @@ fn sift_indexes(
     let quarantined = HashSet::new();
     let settings = Settings::from_rows(&[]).unwrap();
     let known = Known {
-        baselines: &stored.baselines,
+        stored,
         quarantined: &quarantined,
     };
     let assessor = Assessor::new(
@@ -89,6 +95,7 @@ fn sift_indexes(
 
 /// What the control database holds once a sift's changes are written.
 fn written(mut stored: StoredStates, sifted: &Sifted) -> StoredStates {
+    stored.scanned_before = true;
     let changes = changes(&stored, sifted);
     for oid in &changes.forgotten {
         stored.baselines.remove(oid);

@@ -1,0 +1,155 @@
+//! Where an index's baseline comes from when it has none: an index that appears after
+//! the first scan of its database is at most one schedule old, so its size now is
+//! what a fresh build gives; the indexes found at that first scan may have bloated
+//! for years, and `initial_baseline` decides for them.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// The policy for the indexes a database's first scan finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialBaseline {
+    /// Estimate a fresh build's size (btree and hash from the catalog, GiST with
+    /// pgstattuple); where no estimate can be made, take the current size.
+    Estimate,
+    /// Take every index as it is now.
+    Current,
+    /// Bloat unknown: every index is a candidate until index-pilot has rebuilt it
+    /// (pg_index_watch's way).
+    Rebuild,
+}
+
+impl FromStr for InitialBaseline {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "estimate" => Ok(InitialBaseline::Estimate),
+            "current" => Ok(InitialBaseline::Current),
+            "rebuild" => Ok(InitialBaseline::Rebuild),
+            _ => Err(format!(
+                "{text:?} is not an initial_baseline policy: estimate, current or rebuild"
+            )),
+        }
+    }
+}
+
+/// How an index's baseline was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineSource {
+    /// Right after index-pilot rebuilt it.
+    Rebuild,
+    /// A fresh build's size, estimated from the catalog and `pg_stats`.
+    Estimate,
+    /// A fresh build's size, estimated from the tuples `pgstattuple` counts.
+    Pgstattuple,
+    /// Its size when its database's first scan found it (`initial_baseline =
+    /// current`, or no estimate could be made).
+    Current,
+    /// Its size when it was first seen, after its database's first scan.
+    FirstSight,
+    /// Accepted as it was by a `baseline` run.
+    Accepted,
+    /// Corrected before a rebuild: `pgstatindex` showed the index was not bloated.
+    Pgstatindex,
+}
+
+impl BaselineSource {
+    pub const ALL: [BaselineSource; 7] = [
+        BaselineSource::Rebuild,
+        BaselineSource::Estimate,
+        BaselineSource::Pgstattuple,
+        BaselineSource::Current,
+        BaselineSource::FirstSight,
+        BaselineSource::Accepted,
+        BaselineSource::Pgstatindex,
+    ];
+
+    /// Its name in reports and in `index_state.baseline_source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineSource::Rebuild => "rebuild",
+            BaselineSource::Estimate => "estimate",
+            BaselineSource::Pgstattuple => "pgstattuple",
+            BaselineSource::Current => "current",
+            BaselineSource::FirstSight => "first_sight",
+            BaselineSource::Accepted => "accepted",
+            BaselineSource::Pgstatindex => "pgstatindex",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<BaselineSource> {
+        BaselineSource::ALL
+            .into_iter()
+            .find(|source| source.as_str() == name)
+    }
+}
+
+/// What an index without a baseline gets at this scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seeding {
+    /// Its size per tuple now.
+    TakeCurrent(BaselineSource),
+    /// An estimate of a fresh build, made after the scan.
+    Estimate,
+    /// None: a candidate of unknown bloat.
+    Rebuild,
+}
+
+/// Whether an index belongs to its database's first scan: it was stored as found
+/// there, or nothing was stored of it and the database was never scanned.
+pub fn from_first_scan(stored: Option<bool>, database_scanned_before: bool) -> bool {
+    stored.unwrap_or(!database_scanned_before)
+}
+
+/// The seeding of an index without a baseline (`initial`: it belongs to its
+/// database's first scan).
+pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
+    if !initial {
+        return Seeding::TakeCurrent(BaselineSource::FirstSight);
+    }
+    match policy {
+        InitialBaseline::Estimate => Seeding::Estimate,
+        InitialBaseline::Current => Seeding::TakeCurrent(BaselineSource::Current),
+        InitialBaseline::Rebuild => Seeding::Rebuild,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_scan_follows_the_policy_and_later_ones_take_what_they_see() {
+        // The database's first scan: nothing stored, never scanned.
+        assert!(from_first_scan(None, false));
+        // A new index later on: a database scanned before, nothing stored of it.
+        assert!(!from_first_scan(None, true));
+        // What was stored stays: an index of the first scan still waiting for its
+        // estimate (too small then, no statistics), or one first seen later.
+        assert!(from_first_scan(Some(true), true));
+        assert!(!from_first_scan(Some(false), true));
+
+        assert_eq!(
+            seeding(false, InitialBaseline::Rebuild),
+            Seeding::TakeCurrent(BaselineSource::FirstSight)
+        );
+        assert_eq!(seeding(true, InitialBaseline::Estimate), Seeding::Estimate);
+        assert_eq!(
+            seeding(true, InitialBaseline::Current),
+            Seeding::TakeCurrent(BaselineSource::Current)
+        );
+        assert_eq!(seeding(true, InitialBaseline::Rebuild), Seeding::Rebuild);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for source in BaselineSource::ALL {
+            assert_eq!(BaselineSource::from_name(source.as_str()), Some(source));
+        }
+        assert_eq!("Rebuild".parse(), Ok(InitialBaseline::Rebuild));
+    }
+}

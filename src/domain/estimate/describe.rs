@@ -1,0 +1,205 @@
+//! An index as the estimate reads it from the catalog, and which model sizes it.
+
+use super::{
+    fresh_btree_size, fresh_gist_size, fresh_hash_size, BtreeShape, ColumnStats, GistContents,
+    HashShape, Unestimable,
+};
+use crate::domain::eligibility::ServerVersion;
+
+/// One column of an index, with what its operator class can do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribedColumn {
+    pub stats: ColumnStats,
+    /// btree: equal keys are identical (`equalimage`), so a build may deduplicate them.
+    pub equal_image: bool,
+    /// GiST: the operator class sorts (a sorted build).
+    pub sort_support: bool,
+}
+
+/// What the catalog says of an index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDescription {
+    pub oid: u32,
+    pub access_method: String,
+    pub block_size: f64,
+    pub index_tuples: f64,
+    pub table_tuples: f64,
+    pub unique: bool,
+    pub key_columns: usize,
+    /// Storage parameters as set (`fillfactor`, `deduplicate_items`, `buffering`).
+    pub fillfactor: Option<String>,
+    pub deduplicate_items: Option<String>,
+    pub buffering: Option<String>,
+    pub columns: Vec<DescribedColumn>,
+}
+
+/// What an estimate needs beyond the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: btree and hash are sized from the catalog.
+    Catalog,
+    /// GiST: the count of its tuples (pgstattuple).
+    TupleCount,
+    /// No model for this access method.
+    Nothing,
+}
+
+fn is_off(option: Option<&str>) -> bool {
+    matches!(
+        option.map(|o| o.trim().to_ascii_lowercase()).as_deref(),
+        Some("off" | "false" | "no" | "0")
+    )
+}
+
+impl IndexDescription {
+    pub fn needs(&self) -> Needs {
+        match self.access_method.as_str() {
+            "btree" | "hash" => Needs::Catalog,
+            "gist" => Needs::TupleCount,
+            _ => Needs::Nothing,
+        }
+    }
+
+    fn fillfactor(&self, default: f64) -> f64 {
+        self.fillfactor
+            .as_deref()
+            .and_then(|f| f.trim().parse::<f64>().ok())
+            .filter(|f| (10.0..=100.0).contains(f))
+            .unwrap_or(default)
+    }
+
+    fn stats(&self) -> Vec<ColumnStats> {
+        self.columns.iter().map(|c| c.stats.clone()).collect()
+    }
+
+    /// A fresh build's size from the catalog (btree, hash).
+    pub fn fresh_size(&self, server: ServerVersion) -> Result<u64, Unestimable> {
+        match self.access_method.as_str() {
+            "btree" => {
+                let keys = self.key_columns.min(self.columns.len());
+                let deduplicate = server.0 >= 130_000
+                    && !self.unique
+                    && keys == self.columns.len()
+                    && self.columns.iter().all(|c| c.equal_image)
+                    && !is_off(self.deduplicate_items.as_deref());
+                fresh_btree_size(&BtreeShape {
+                    block_size: self.block_size,
+                    index_tuples: self.index_tuples,
+                    table_tuples: self.table_tuples,
+                    fillfactor: self.fillfactor(90.0),
+                    deduplicate,
+                    key_columns: keys,
+                    columns: self.stats(),
+                })
+            }
+            "hash" => {
+                let key = self.columns.first().ok_or(Unestimable::NoModel)?;
+                Ok(fresh_hash_size(&HashShape {
+                    block_size: self.block_size,
+                    index_tuples: self.index_tuples,
+                    table_tuples: self.table_tuples,
+                    fillfactor: self.fillfactor(75.0),
+                    key: key.stats.clone(),
+                }))
+            }
+            _ => Err(Unestimable::NoModel),
+        }
+    }
+
+    /// A fresh GiST's size from the tuples pgstattuple counted in it.
+    pub fn fresh_gist_size(&self, server: ServerVersion, tuple_count: f64, tuple_len: f64) -> u64 {
+        let buffering_on = matches!(
+            self.buffering.as_deref().map(str::trim),
+            Some("on" | "true" | "yes" | "1")
+        );
+        let sorted_build = server.0 >= 140_000
+            && !buffering_on
+            && self.columns[..self.key_columns.min(self.columns.len())]
+                .iter()
+                .all(|c| c.sort_support);
+        fresh_gist_size(&GistContents {
+            block_size: self.block_size,
+            tuple_count,
+            tuple_len,
+            sorted_build,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Alignment;
+    use super::*;
+
+    fn described(method: &str, unique: bool, equal_image: bool) -> IndexDescription {
+        IndexDescription {
+            oid: 1,
+            access_method: method.into(),
+            block_size: 8192.0,
+            index_tuples: 400_000.0,
+            table_tuples: 400_000.0,
+            unique,
+            key_columns: 1,
+            fillfactor: None,
+            deduplicate_items: None,
+            buffering: None,
+            columns: vec![DescribedColumn {
+                stats: ColumnStats {
+                    null_frac: Some(0.0),
+                    n_distinct: Some(-0.5),
+                    ..ColumnStats::fixed(4, Alignment::Int)
+                },
+                equal_image,
+                sort_support: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn deduplication_needs_its_conditions() {
+        let pg15 = ServerVersion(150004);
+        let pairs = described("btree", false, true).fresh_size(pg15).unwrap();
+        // Unique, no equalimage (numeric, float), PostgreSQL 12, or switched off: no
+        // posting lists, a tuple per key.
+        for shape in [
+            described("btree", true, true),
+            described("btree", false, false),
+            IndexDescription {
+                deduplicate_items: Some("off".into()),
+                ..described("btree", false, true)
+            },
+        ] {
+            assert!(shape.fresh_size(pg15).unwrap() > pairs);
+        }
+        assert!(
+            described("btree", false, true)
+                .fresh_size(ServerVersion(120010))
+                .unwrap()
+                > pairs
+        );
+        let sparse = IndexDescription {
+            fillfactor: Some("50".into()),
+            ..described("btree", true, true)
+        };
+        assert!(
+            sparse.fresh_size(pg15).unwrap()
+                > described("btree", true, true).fresh_size(pg15).unwrap()
+        );
+    }
+
+    #[test]
+    fn each_method_has_its_model_or_none() {
+        assert_eq!(described("btree", false, true).needs(), Needs::Catalog);
+        assert_eq!(described("hash", false, true).needs(), Needs::Catalog);
+        assert_eq!(described("gist", false, true).needs(), Needs::TupleCount);
+        assert_eq!(described("gin", false, true).needs(), Needs::Nothing);
+        assert_eq!(
+            described("gin", false, true).fresh_size(ServerVersion(150004)),
+            Err(Unestimable::NoModel)
+        );
+        let gist = described("gist", false, true);
+        let sorted = gist.fresh_gist_size(ServerVersion(150004), 300_000.0, 12e6);
+        let inserted = gist.fresh_gist_size(ServerVersion(130010), 300_000.0, 12e6);
+        assert!(sorted < inserted);
+    }
+}

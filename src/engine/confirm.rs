@@ -1,0 +1,153 @@
+//! Looking again at a large candidate before it is rebuilt (`confirm_size_threshold`):
+//! stale statistics are refreshed first (ANALYZE, unless `analyze_before_rebuild` is
+//! off; a dry run only says it would), and a btree's pages are read with pgstatindex.
+//! A candidate that is not bloated after all is a false alarm: not rebuilt, reported,
+//! and where pgstatindex showed it, its baseline is corrected so the next run does
+//! not raise the same alarm. Nothing here runs beside an index build in the database:
+//! these reads hold a snapshot the build would wait for.
+
+use super::work::Work;
+use super::DatabaseError;
+use crate::credentials::SecretSource;
+use crate::domain::bloat::{bytes_per_tuple, estimated_bloat};
+use crate::domain::ident::QualifiedName;
+use crate::domain::plan::{Assessment, CandidateReason, Mode};
+use crate::report::{round2, Confirmation};
+use crate::target_db::Pgstattuple;
+
+impl<S: SecretSource> Work<'_, S> {
+    /// The pgstattuple extension of this database, looked up once.
+    pub(super) async fn pgstattuple_extension(&mut self) -> Result<Option<&Pgstattuple>, String> {
+        if self.extension.is_none() {
+            let found = self.db.pgstattuple().await.map_err(|e| e.to_string())?;
+            self.extension = Some(found);
+        }
+        Ok(self.extension.as_ref().and_then(Option::as_ref))
+    }
+
+    /// Confirms a candidate's bloat, or finds it a false alarm; `None`: nothing to
+    /// confirm (small, of unknown bloat, forced, a TOAST index).
+    pub(super) async fn confirm(
+        &mut self,
+        assessment: &Assessment,
+        reason: CandidateReason,
+    ) -> Result<Option<Confirmation>, DatabaseError> {
+        let index = &assessment.index;
+        let settings = &assessment.settings;
+        let large = settings
+            .confirm_size_threshold
+            .is_some_and(|threshold| index.size_bytes >= threshold);
+        let (Some(best), Some(estimated)) = (assessment.best_ratio, assessment.bloat) else {
+            return Ok(None);
+        };
+        if reason != CandidateReason::Bloated || !large || index.toast_owner.is_some() {
+            return Ok(None);
+        }
+        let mut confirmation = Confirmation {
+            index: index.name.to_string(),
+            size_bytes: index.size_bytes,
+            estimated_bloat: Some(round2(estimated)),
+            confirmed_bloat: None,
+            false_alarm: false,
+            how: String::new(),
+        };
+        let threshold = settings.rebuild_scale_factor;
+        let mut looks: Vec<String> = Vec::new();
+        if !self.db.index_builds().await?.is_empty() {
+            confirmation.how = "not confirmed: an index build runs in this database, and looking would hold a snapshot it waits for".into();
+            return Ok(Some(confirmation));
+        }
+        let table = QualifiedName::new(&index.name.schema, &index.table);
+        let activity = self.db.table_activity(index.table_oid).await?;
+        let mut ratio = assessment.ratio;
+        if let Some(stale) = activity.as_ref().and_then(|a| a.stale()) {
+            if self.ctx.request.mode == Mode::DryRun {
+                looks.push(format!(
+                    "statistics are stale ({stale}): a run would ANALYZE {table} first"
+                ));
+            } else if !settings.analyze_before_rebuild {
+                looks.push(format!(
+                    "statistics are stale ({stale}); analyze_before_rebuild is off"
+                ));
+            } else {
+                match self.db.analyze(&table).await {
+                    Err(error) => looks.push(format!(
+                        "ANALYZE {table} failed ({error}): judged on the statistics as they were"
+                    )),
+                    Ok(()) => match self.db.measure_index(index.oid).await? {
+                        Some((size, tuples)) if tuples > 0.0 => {
+                            ratio = bytes_per_tuple(size, tuples);
+                            let bloat = estimated_bloat(ratio, best);
+                            looks.push(format!(
+                                "ANALYZE {table} ({stale}): reltuples {} → {tuples}, estimated bloat {bloat:.2}",
+                                index.reltuples
+                            ));
+                            confirmation.confirmed_bloat = Some(round2(bloat));
+                            if bloat < threshold {
+                                confirmation.false_alarm = true;
+                                confirmation.how = looks.join("; ");
+                                return Ok(Some(confirmation));
+                            }
+                        }
+                        _ => looks.push(format!(
+                            "ANALYZE {table}: the index could not be measured after it"
+                        )),
+                    },
+                }
+            }
+        }
+        if index.access_method == "btree" {
+            let clouded = activity.as_ref().and_then(|a| a.clouds_density());
+            let look = match self.pgstattuple_extension().await {
+                Err(error) => format!("pgstatindex not read: {error}"),
+                Ok(Some(found)) if found.pgstatindex => match clouded {
+                    Some(why) => format!("pgstatindex not conclusive: {why}"),
+                    None => {
+                        let found = found.clone();
+                        self.read_density(&found, assessment, ratio, &mut confirmation)
+                            .await?
+                    }
+                },
+                Ok(_) => "pgstatindex not available (CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables)".into(),
+            };
+            looks.push(look);
+        }
+        confirmation.how = looks.join("; ");
+        Ok(Some(confirmation))
+    }
+
+    /// Reads a btree's pages with pgstatindex; says what it showed.
+    async fn read_density(
+        &self,
+        extension: &Pgstattuple,
+        assessment: &Assessment,
+        ratio: f64,
+        confirmation: &mut Confirmation,
+    ) -> Result<String, DatabaseError> {
+        let index = &assessment.index;
+        let density = match self.db.btree_density(extension, index.oid).await {
+            Ok(density) => density,
+            Err(error) => return Ok(format!("pgstatindex failed: {error}")),
+        };
+        let Some(bloat) = density.bloat() else {
+            return Ok("pgstatindex: no leaf pages to judge".into());
+        };
+        confirmation.confirmed_bloat = Some(round2(bloat));
+        let read = format!(
+            "pgstatindex: leaf pages {:.0} % full, about {bloat:.2}× a fresh build",
+            density.avg_leaf_density
+        );
+        if bloat >= assessment.settings.rebuild_scale_factor {
+            return Ok(read);
+        }
+        confirmation.false_alarm = true;
+        if self.ctx.request.mode.changes_targets() {
+            self.ctx
+                .control
+                .correct_baseline(self.key, index.oid, ratio / bloat.max(1.0))
+                .await?;
+            return Ok(format!("{read}: its baseline is corrected"));
+        }
+        Ok(read)
+    }
+}

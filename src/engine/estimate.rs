@@ -1,0 +1,107 @@
+//! The baselines a database's first scan leaves to an estimate (`initial_baseline =
+//! estimate`): btree and hash from the catalog in one statement for all of them,
+//! GiST from pgstattuple index by index, other methods their current size. An
+//! estimate that cannot be made now (the catalog read failed, an index build runs
+//! beside a pgstattuple read) leaves the index waiting for the next scan, deferred.
+
+use std::collections::BTreeMap;
+
+use super::work::Work;
+use crate::credentials::SecretSource;
+use crate::domain::baseline::BaselineSource;
+use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
+use crate::domain::plan::Verdict;
+use crate::domain::sift::{Settled, Sifted};
+
+/// What became of one waiting index.
+enum Outcome {
+    Settled(Result<(f64, BaselineSource), String>),
+    /// Still waiting, and why.
+    Waits(String),
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    /// Estimates the baselines the scan left waiting and judges those indexes.
+    /// `builds_running`: an index build runs in the database (ours or anyone's), so
+    /// nothing reads whole indexes now.
+    pub(super) async fn estimate_baselines(&mut self, sifted: &mut Sifted, builds_running: bool) {
+        let waiting: Vec<usize> = sifted
+            .kept
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.verdict == Verdict::AwaitingEstimate)
+            .map(|(position, _)| position)
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let oids: Vec<u32> = waiting.iter().map(|&p| sifted.kept[p].index.oid).collect();
+        let described = match self.db.describe_indexes(&oids).await {
+            Ok(described) => described,
+            Err(error) => {
+                tracing::warn!(target = %self.key.target, database = %self.key.database_name,
+                    error = %error, "no estimates this time");
+                for &position in &waiting {
+                    sifted.kept[position].seed_note = Some(error.to_string());
+                }
+                return;
+            }
+        };
+        let mut settled: Vec<Settled> = Vec::with_capacity(waiting.len());
+        for position in waiting {
+            let oid = sifted.kept[position].index.oid;
+            let outcome = match described.get(&oid) {
+                None => Outcome::Waits("the index is gone from the catalog".into()),
+                Some(description) => self.estimate(description, builds_running).await,
+            };
+            match outcome {
+                Outcome::Settled(estimate) => settled.push((position, estimate)),
+                Outcome::Waits(why) => sifted.kept[position].seed_note = Some(why),
+            }
+        }
+        sifted.settle_estimates(&self.key.database_name, settled);
+    }
+
+    async fn estimate(&mut self, description: &IndexDescription, builds_running: bool) -> Outcome {
+        let method = description.access_method.as_str();
+        let per_tuple = |bytes: u64| bytes as f64 / description.index_tuples.max(1.0);
+        let unestimable = |why: Unestimable| {
+            Outcome::Settled(Err(format!("current size taken: {}", why.explain(method))))
+        };
+        match description.needs() {
+            Needs::Nothing => unestimable(Unestimable::NoModel),
+            Needs::Catalog => match description.fresh_size(self.db.server) {
+                Ok(bytes) => Outcome::Settled(Ok((per_tuple(bytes), BaselineSource::Estimate))),
+                Err(why) => unestimable(why),
+            },
+            Needs::TupleCount => {
+                if builds_running {
+                    return Outcome::Waits(
+                        "an index build runs in this database: pgstattuple would hold a snapshot it waits for".into(),
+                    );
+                }
+                let found = match self.pgstattuple_extension().await {
+                    Ok(Some(found)) if found.pgstattuple => found.clone(),
+                    Err(error) => return Outcome::Waits(error),
+                    Ok(_) => return unestimable(Unestimable::NoPgstattuple),
+                };
+                match self.db.gist_tuples(&found, description.oid).await {
+                    Ok((count, bytes)) => Outcome::Settled(Ok((
+                        per_tuple(description.fresh_gist_size(self.db.server, count, bytes)),
+                        BaselineSource::Pgstattuple,
+                    ))),
+                    Err(error) => Outcome::Waits(error.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// How many baselines were set, by how, for the report.
+pub(super) fn sources(sifted: &Sifted) -> BTreeMap<&'static str, usize> {
+    sifted
+        .seeded
+        .iter()
+        .map(|(source, count)| (source.as_str(), *count))
+        .collect()
+}

@@ -1,0 +1,75 @@
+-- What the estimate of a fresh build needs, one row per column of each index asked
+-- for: the index's shape and what ANALYZE knows of the column's values. pg_stats shows
+-- only what this role may read; an expression's statistics are the index's own.
+-- Payloads: the bytes of the most common and the histogram's values, for the types
+-- whose stored width follows from them (text-like: their length; numeric: its digits).
+SELECT x.indexrelid                                         AS index_oid,
+       am.amname::text                                      AS access_method,
+       current_setting('block_size')::float8                AS block_size,
+       i.reltuples::float8                                  AS index_tuples,
+       t.reltuples::float8                                  AS table_tuples,
+       x.indisunique                                        AS is_unique,
+       x.indnkeyatts::int4                                  AS key_columns,
+       (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
+        WHERE o.option_name = 'fillfactor')                 AS fillfactor,
+       (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
+        WHERE o.option_name = 'deduplicate_items')          AS deduplicate_items,
+       (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
+        WHERE o.option_name = 'buffering')                  AS buffering,
+       a.attnum::int4                                       AS attnum,
+       a.attlen::int4                                       AS attlen,
+       a.attalign::text                                     AS attalign,
+       k.table_attnum = 0                                   AS is_expression,
+       -- btree (13+): equal keys are identical, so a build may deduplicate them:
+       -- btequalimage, or btvarstrequalimage under a deterministic collation.
+       coalesce((SELECT p.amproc::regproc::text = 'btequalimage'
+                        OR (p.amproc::regproc::text = 'btvarstrequalimage'
+                            AND coalesce(coll.collisdeterministic, true))
+                 FROM pg_amproc p
+                 WHERE p.amprocfamily = oc.opcfamily
+                   AND p.amproclefttype = oc.opcintype
+                   AND p.amprocrighttype = oc.opcintype
+                   AND p.amprocnum = 4), false)             AS equal_image,
+       -- GiST (14+): the operator class sorts, so a build may sort.
+       am.amname = 'gist' AND EXISTS (
+           SELECT FROM pg_amproc p
+           WHERE p.amprocfamily = oc.opcfamily
+             AND p.amproclefttype = oc.opcintype
+             AND p.amprocrighttype = oc.opcintype
+             AND p.amprocnum = 11)                          AS sort_support,
+       s.null_frac::float8                                  AS null_frac,
+       s.avg_width::float8                                  AS avg_width,
+       s.n_distinct::float8                                 AS n_distinct,
+       s.most_common_freqs::float8[]                        AS mcv_freqs,
+       CASE WHEN ty.typcategory = 'S' THEN
+                (SELECT array_agg(octet_length(v)::float8) FROM unnest(s.most_common_vals::text::text[]) v)
+            WHEN ty.oid = 'numeric'::regtype THEN
+                (SELECT array_agg((pg_column_size(v::numeric) - 4)::float8) FROM unnest(s.most_common_vals::text::text[]) v)
+       END                                                  AS mcv_payloads,
+       CASE WHEN ty.typcategory = 'S' THEN
+                (SELECT array_agg(octet_length(v)::float8) FROM unnest(s.histogram_bounds::text::text[]) v)
+            WHEN ty.oid = 'numeric'::regtype THEN
+                (SELECT array_agg((pg_column_size(v::numeric) - 4)::float8) FROM unnest(s.histogram_bounds::text::text[]) v)
+       END                                                  AS histogram_payloads
+FROM unnest($1::oid[]) AS wanted(oid)
+JOIN pg_index x ON x.indexrelid = wanted.oid
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = i.relnamespace
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace tn ON tn.oid = t.relnamespace
+JOIN pg_am am ON am.oid = i.relam
+JOIN pg_attribute a ON a.attrelid = x.indexrelid AND a.attnum > 0
+JOIN pg_type ty ON ty.oid = a.atttypid
+CROSS JOIN LATERAL (SELECT x.indkey[a.attnum - 1] AS table_attnum,
+                           x.indclass[a.attnum - 1] AS opclass,
+                           x.indcollation[a.attnum - 1] AS collation) k
+LEFT JOIN pg_opclass oc ON oc.oid = k.opclass
+LEFT JOIN pg_collation coll ON coll.oid = k.collation
+LEFT JOIN pg_attribute ta ON ta.attrelid = x.indrelid AND ta.attnum = k.table_attnum
+                          AND k.table_attnum <> 0
+LEFT JOIN pg_stats s ON NOT s.inherited
+      AND CASE WHEN k.table_attnum <> 0
+               THEN s.schemaname = tn.nspname AND s.tablename = t.relname AND s.attname = ta.attname
+               ELSE s.schemaname = n.nspname AND s.tablename = i.relname AND s.attname = a.attname
+          END
+ORDER BY x.indexrelid, a.attnum;
