@@ -8,7 +8,6 @@ use std::hash::Hasher;
 use fnv::FnvHasher;
 
 use super::baseline::BaselineSource;
-use super::forecast::Anchor;
 use super::plan::Assessment;
 use super::sift::Sifted;
 
@@ -25,8 +24,6 @@ pub struct StoredStates {
     pub awaiting_initial: HashSet<u32>,
     /// Whether the database was scanned (and the scan recorded) before.
     pub scanned_before: bool,
-    /// Where each index's growth is measured from; read for dry runs only.
-    pub anchors: HashMap<u32, Anchor>,
 }
 
 /// One index's state as a scan records it: what `index_state` holds, and no more

@@ -5,6 +5,7 @@
 //! `settle` (how a rebuild ended, what it left, quarantine).
 
 mod confirm;
+mod dry_run;
 mod estimate;
 mod follow;
 mod leftovers;
@@ -29,16 +30,13 @@ use crate::connect::{open_with_rotation, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
-use crate::domain::forecast::{forecast, Anchor};
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
 use crate::domain::stored;
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
-use crate::report::{
-    Estimate, ForecastEntry, NewBaseline, PlannedIndex, Quarantined, TargetReport,
-};
+use crate::report::{NewBaseline, PlannedIndex, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
 use jiff::Timestamp;
 use work::Work;
@@ -333,50 +331,16 @@ async fn process_database<S: SecretSource>(
         }
     }
     if mode == Mode::DryRun {
-        report.estimates = assessments
-            .iter()
-            .filter(|a| a.is_candidate() || matches!(a.verdict, Verdict::Healthy))
-            .map(Estimate::from)
-            .collect();
-        // Most bloated first; unknown (no baseline) ahead of all.
-        report.estimates.sort_by(|a, b| {
-            let key = |e: &Estimate| e.estimated_bloat.unwrap_or(f64::INFINITY);
-            key(b)
-                .total_cmp(&key(a))
-                .then_with(|| a.index.cmp(&b.index))
-        });
+        report.estimates = dry_run::estimates(assessments);
         let anchors = ctx.control.load_anchors(&key).await?;
-        report.forecast = forecasts(assessments, &anchors, Timestamp::now());
+        report.forecast = dry_run::forecasts(assessments, &anchors, Timestamp::now());
     }
     // Nothing is dropped beside a rebuild of ours still running in this database.
     let may_drop = mode.changes_targets() && running.is_empty();
     work.clean_up_leftovers(report, may_drop, &running).await?;
     if mode == Mode::DryRun {
-        // What the window allows, and what a look before the rebuild would show: the
-        // rest would be deferred, or found a false alarm.
-        for candidate in &candidates {
-            let index = &candidate.assessment.index;
-            if let Some(why) = work.outside_window(index.size_bytes) {
-                report.defer(&index.name, why);
-            } else if running.is_empty() {
-                if let Some(confirmation) =
-                    work.confirm(candidate.assessment, candidate.reason).await?
-                {
-                    report.confirmations.push(confirmation);
-                }
-            }
-        }
-        let false_alarms: HashSet<&str> = report
-            .confirmations
-            .iter()
-            .filter(|c| c.false_alarm)
-            .map(|c| c.index.as_str())
-            .collect();
-        let plan = std::mem::take(&mut report.plan);
-        report.plan = plan
-            .into_iter()
-            .filter(|p| !false_alarms.contains(p.index.as_str()))
-            .collect();
+        work.preview(&candidates, running.is_empty(), report)
+            .await?;
         return Ok(Progress::Done);
     }
     if let Some(busy) = running.first() {
@@ -392,35 +356,4 @@ async fn process_database<S: SecretSource>(
         return Ok(Progress::Blocked);
     }
     work.rebuild_all(candidates, report).await
-}
-
-/// The dry run's forecast: every healthy index that grows, soonest threshold first.
-fn forecasts(
-    assessments: &[crate::domain::plan::Assessment],
-    anchors: &std::collections::HashMap<u32, Anchor>,
-    now: Timestamp,
-) -> Vec<ForecastEntry> {
-    let mut entries: Vec<(Timestamp, ForecastEntry)> = assessments
-        .iter()
-        .filter(|a| a.verdict == Verdict::Healthy)
-        .filter_map(|a| {
-            let anchor = anchors.get(&a.index.oid)?;
-            let best = a.best_ratio?;
-            let threshold = a.settings.rebuild_scale_factor;
-            let f = forecast(*anchor, a.ratio, best, threshold, now)?;
-            Some((
-                f.expected_at,
-                ForecastEntry {
-                    index: a.index.name.to_string(),
-                    size_bytes: a.index.size_bytes,
-                    estimated_bloat: crate::report::round2(a.bloat.unwrap_or(1.0)),
-                    threshold,
-                    bloat_per_day: (f.bloat_per_day * 10_000.0).round() / 10_000.0,
-                    expected_at: f.expected_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                },
-            ))
-        })
-        .collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.index.cmp(&b.1.index)));
-    entries.into_iter().map(|(_, entry)| entry).collect()
 }

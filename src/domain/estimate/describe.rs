@@ -1,8 +1,8 @@
 //! An index as the estimate reads it from the catalog, and which model sizes it.
 
 use super::{
-    fresh_btree_size, fresh_gist_size, fresh_hash_size, BtreeShape, ColumnStats, GistContents,
-    HashShape, Unestimable,
+    fresh_btree_size, fresh_gin_size, fresh_gist_size, fresh_hash_size, BtreeShape, ColumnStats,
+    GinContents, GistContents, HashShape, Unestimable,
 };
 use crate::domain::eligibility::ServerVersion;
 
@@ -24,6 +24,7 @@ pub struct IndexDescription {
     pub block_size: f64,
     pub index_tuples: f64,
     pub table_tuples: f64,
+    pub table_pages: f64,
     pub unique: bool,
     pub key_columns: usize,
     /// Storage parameters as set (`fillfactor`, `deduplicate_items`, `buffering`).
@@ -36,7 +37,7 @@ pub struct IndexDescription {
 /// What an estimate needs beyond the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
-    /// Nothing: btree and hash are sized from the catalog.
+    /// Nothing: btree, hash and GIN are sized from the catalog.
     Catalog,
     /// GiST: the count of its tuples (pgstattuple).
     TupleCount,
@@ -54,7 +55,7 @@ fn is_off(option: Option<&str>) -> bool {
 impl IndexDescription {
     pub fn needs(&self) -> Needs {
         match self.access_method.as_str() {
-            "btree" | "hash" => Needs::Catalog,
+            "btree" | "hash" | "gin" => Needs::Catalog,
             "gist" => Needs::TupleCount,
             _ => Needs::Nothing,
         }
@@ -72,7 +73,7 @@ impl IndexDescription {
         self.columns.iter().map(|c| c.stats.clone()).collect()
     }
 
-    /// A fresh build's size from the catalog (btree, hash).
+    /// A fresh build's size from the catalog (btree, hash, GIN over an array).
     pub fn fresh_size(&self, server: ServerVersion) -> Result<u64, Unestimable> {
         match self.access_method.as_str() {
             "btree" => {
@@ -102,8 +103,35 @@ impl IndexDescription {
                     key: key.stats.clone(),
                 }))
             }
+            "gin" => self.fresh_gin_size(),
             _ => Err(Unestimable::NoModel),
         }
+    }
+
+    fn fresh_gin_size(&self) -> Result<u64, Unestimable> {
+        let [column] = self.columns.as_slice() else {
+            return Err(Unestimable::NoModel);
+        };
+        let stats = &column.stats;
+        let key_widths: Vec<f64> = if stats.attlen > 0 {
+            vec![f64::from(stats.attlen); stats.element_freqs.len()]
+        } else {
+            stats
+                .element_payloads
+                .iter()
+                .map(|p| stats.stored(*p))
+                .collect()
+        };
+        fresh_gin_size(&GinContents {
+            block_size: self.block_size,
+            table_tuples: self.table_tuples,
+            table_pages: self.table_pages,
+            null_frac: stats.null_frac(),
+            elements_per_row: stats.elements_per_row.unwrap_or(0.0),
+            element_freqs: stats.element_freqs.clone(),
+            key_widths,
+        })
+        .ok_or(Unestimable::UnknownElements)
     }
 
     /// A fresh GiST's size from the tuples pgstattuple counted in it.
@@ -138,6 +166,7 @@ mod tests {
             block_size: 8192.0,
             index_tuples: 400_000.0,
             table_tuples: 400_000.0,
+            table_pages: 4_000.0,
             unique,
             key_columns: 1,
             fillfactor: None,
@@ -192,9 +221,15 @@ mod tests {
         assert_eq!(described("btree", false, true).needs(), Needs::Catalog);
         assert_eq!(described("hash", false, true).needs(), Needs::Catalog);
         assert_eq!(described("gist", false, true).needs(), Needs::TupleCount);
-        assert_eq!(described("gin", false, true).needs(), Needs::Nothing);
+        assert_eq!(described("gin", false, true).needs(), Needs::Catalog);
+        assert_eq!(described("spgist", false, true).needs(), Needs::Nothing);
+        // A GIN column without element statistics (a tsvector) has no estimate.
         assert_eq!(
             described("gin", false, true).fresh_size(ServerVersion(150004)),
+            Err(Unestimable::UnknownElements)
+        );
+        assert_eq!(
+            described("spgist", false, true).fresh_size(ServerVersion(150004)),
             Err(Unestimable::NoModel)
         );
         let gist = described("gist", false, true);

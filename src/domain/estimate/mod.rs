@@ -10,6 +10,7 @@
 
 mod btree;
 mod describe;
+mod gin;
 mod gist;
 mod groups;
 mod hash;
@@ -17,6 +18,7 @@ mod hash;
 pub use btree::{fresh_btree_size, BtreeShape};
 pub use describe::{DescribedColumn, IndexDescription, Needs};
 
+pub use gin::{fresh_gin_size, GinContents};
 pub use gist::{fresh_gist_size, GistContents};
 pub use hash::{fresh_hash_size, HashShape};
 
@@ -90,6 +92,11 @@ pub struct ColumnStats {
     pub mcv_payloads: Vec<f64>,
     /// Payload bytes of the histogram's values (same types), or empty.
     pub histogram_payloads: Vec<f64>,
+    /// An array: its most common elements' frequencies and payload bytes
+    /// (`most_common_elems`), and its distinct elements per row.
+    pub element_freqs: Vec<f64>,
+    pub element_payloads: Vec<f64>,
+    pub elements_per_row: Option<f64>,
 }
 
 impl ColumnStats {
@@ -105,6 +112,9 @@ impl ColumnStats {
             mcv_freqs: Vec::new(),
             mcv_payloads: Vec::new(),
             histogram_payloads: Vec::new(),
+            element_freqs: Vec::new(),
+            element_payloads: Vec::new(),
+            elements_per_row: None,
         }
     }
 
@@ -170,6 +180,8 @@ pub enum Unestimable {
     NoModel,
     /// GiST: `pgstattuple` is not installed or not granted.
     NoPgstattuple,
+    /// GIN: the statistics do not know every element (a tsvector, a long tail).
+    UnknownElements,
 }
 
 impl Unestimable {
@@ -181,6 +193,9 @@ impl Unestimable {
             Unestimable::NoModel => format!("no estimate for {access_method} indexes"),
             Unestimable::NoPgstattuple => {
                 "pgstattuple is not installed or not granted (CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables)".into()
+            }
+            Unestimable::UnknownElements => {
+                "pg_stats does not know every element it indexes (most_common_elems), so its keys are unknown".into()
             }
         }
     }
@@ -247,14 +262,11 @@ mod tests {
     pub(super) fn text(avg: f64, payloads: &[f64]) -> ColumnStats {
         ColumnStats {
             attlen: -1,
-            alignment: Alignment::Int,
-            expression: false,
             null_frac: Some(0.0),
             avg_width: Some(avg),
             n_distinct: Some(-1.0),
-            mcv_freqs: Vec::new(),
-            mcv_payloads: Vec::new(),
             histogram_payloads: payloads.to_vec(),
+            ..ColumnStats::fixed(-1, Alignment::Int)
         }
     }
 

@@ -1,18 +1,14 @@
 //! Judging every index of a database and choosing what to rebuild, in which order.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{from_first_scan, seeding, BaselineSource, Seeding};
-use super::bloat::{
-    bytes_per_tuple, estimated_bloat, expected_reclaim, fresh_baseline, is_reliable, ratchet,
-};
-use super::eligibility::{check_eligibility, IndexInfo, Ineligible, ServerVersion};
+use super::baseline::BaselineSource;
+use super::bloat::{estimated_bloat, expected_reclaim};
+use super::eligibility::{IndexInfo, Ineligible};
 use super::ident::QualifiedName;
-use super::settings::{IndexSettings, IndexSubject, Origin, Settings};
-use super::stored::StoredStates;
+use super::settings::{IndexSettings, Origin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -220,197 +216,6 @@ impl Assessment {
     }
 }
 
-/// What the control database knows of a database's indexes, by index oid.
-#[derive(Debug, Clone, Copy)]
-pub struct Known<'a> {
-    pub stored: &'a StoredStates,
-    pub quarantined: &'a HashSet<u32>,
-}
-
-/// Judges every index at once: the tests' shorthand for an [`Assessor`].
-#[cfg(test)]
-pub(crate) fn assess(
-    indexes: Vec<IndexInfo>,
-    known: Known<'_>,
-    settings: &Settings,
-    location: Location<'_>,
-    server: ServerVersion,
-    selection: Selection<'_>,
-) -> Vec<Assessment> {
-    let mut assessor = Assessor::new(known, settings, location, server, selection);
-    indexes
-        .into_iter()
-        .map(|index| assessor.assess(index))
-        .collect()
-}
-
-/// Judges indexes one at a time, as a scan brings them.
-#[derive(Debug)]
-pub struct Assessor<'a> {
-    known: Known<'a>,
-    settings: &'a Settings,
-    location: Location<'a>,
-    server: ServerVersion,
-    selection: Selection<'a>,
-    /// The settings of the index before: the next one usually has the same.
-    previous: Option<Arc<IndexSettings>>,
-}
-
-impl<'a> Assessor<'a> {
-    pub fn new(
-        known: Known<'a>,
-        settings: &'a Settings,
-        location: Location<'a>,
-        server: ServerVersion,
-        selection: Selection<'a>,
-    ) -> Assessor<'a> {
-        Assessor {
-            known,
-            settings,
-            location,
-            server,
-            selection,
-            previous: None,
-        }
-    }
-
-    pub fn selection(&self) -> Selection<'a> {
-        self.selection
-    }
-
-    pub fn assess(&mut self, index: IndexInfo) -> Assessment {
-        let (known, selection) = (self.known, self.selection);
-        let resolved = self
-            .settings
-            .for_index(&IndexSubject::of(self.location, &index));
-        let index_settings = match self.previous.take() {
-            Some(shared) if *shared == resolved => shared,
-            _ => Arc::new(resolved),
-        };
-        self.previous = Some(Arc::clone(&index_settings));
-        let stored = known.stored.baselines.get(&index.oid).copied();
-        let mut seeded = None;
-        let mut awaiting_estimate = false;
-        let (ratio, best_ratio) = if index.locked_by.is_some() {
-            (0.0, stored)
-        } else {
-            let ratio = bytes_per_tuple(index.size_bytes, index.reltuples);
-            let reliable = is_reliable(
-                index.size_bytes,
-                index.reltuples,
-                index_settings.minimum_reliable_index_size,
-            );
-            let seed = |source| {
-                fresh_baseline(index.size_bytes, index.reltuples, reliable)
-                    .map(|best| (best, source))
-            };
-            let (best_ratio, source) = match (selection.mode, stored) {
-                (Mode::Baseline, None) => seed(BaselineSource::Accepted).unzip(),
-                (Mode::Baseline, Some(_)) if selection.reseed => seed(BaselineSource::Accepted)
-                    .map_or((stored, None), |(best, source)| (Some(best), Some(source))),
-                (_, Some(_)) => (ratchet(stored, ratio, reliable), None),
-                (_, None) => {
-                    let initial = from_first_scan(
-                        known
-                            .stored
-                            .digests
-                            .contains_key(&index.oid)
-                            .then(|| known.stored.awaiting_initial.contains(&index.oid)),
-                        known.stored.scanned_before,
-                    );
-                    match seeding(initial, index_settings.initial_baseline) {
-                        Seeding::TakeCurrent(source) => seed(source).unzip(),
-                        Seeding::Rebuild => (None, None),
-                        Seeding::Estimate => {
-                            awaiting_estimate = reliable;
-                            (None, None)
-                        }
-                    }
-                }
-            };
-            seeded = source;
-            (ratio, best_ratio)
-        };
-        let bloat = best_ratio
-            .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
-            .map(|best| estimated_bloat(ratio, best));
-        let quarantined = known.quarantined.contains(&index.oid);
-        let verdict = judge(
-            &index,
-            &index_settings,
-            bloat,
-            quarantined,
-            self.server,
-            selection,
-        );
-        let verdict = match verdict {
-            Verdict::Candidate(CandidateReason::NoBaseline) if awaiting_estimate => {
-                Verdict::AwaitingEstimate
-            }
-            other => other,
-        };
-        Assessment {
-            index,
-            settings: index_settings,
-            ratio,
-            best_ratio,
-            bloat,
-            verdict,
-            seeded,
-            seed_note: None,
-        }
-    }
-}
-
-fn judge(
-    index: &IndexInfo,
-    settings: &IndexSettings,
-    bloat: Option<f64>,
-    quarantined: bool,
-    server: ServerVersion,
-    selection: Selection<'_>,
-) -> Verdict {
-    if let Err(reason) = check_eligibility(index, server) {
-        return Verdict::Ineligible(reason);
-    }
-    if let Some(origin) = &settings.skip {
-        return Verdict::Skipped(origin.clone());
-    }
-    if selection.only.is_some_and(|only| *only != index.name) {
-        return Verdict::NotSelected;
-    }
-    if let Some(pid) = index.locked_by {
-        return Verdict::Locked(pid);
-    }
-    // Not even `force` overrides a quarantine: an operator releases it.
-    if quarantined {
-        return Verdict::Quarantined;
-    }
-    let forced = selection.force && selection.mode == Mode::Reindex;
-    if forced {
-        return Verdict::Candidate(CandidateReason::Forced);
-    }
-    // Below minimum_reliable_index_size a size per tuple is noise: no baseline is ever
-    // set there, so such an index would otherwise stay "unknown" and be rebuilt forever.
-    if index.size_bytes
-        < settings
-            .index_size_threshold
-            .max(settings.minimum_reliable_index_size)
-    {
-        return Verdict::BelowSizeThreshold;
-    }
-    if index.reltuples <= 0.0 {
-        return Verdict::NoStatistics;
-    }
-    match bloat {
-        None => Verdict::Candidate(CandidateReason::NoBaseline),
-        Some(bloat) if bloat >= settings.rebuild_scale_factor => {
-            Verdict::Candidate(CandidateReason::Bloated)
-        }
-        Some(_) => Verdict::Healthy,
-    }
-}
-
 /// An index chosen for a rebuild, and why.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
@@ -437,5 +242,10 @@ pub fn candidates_in_order(assessments: &[Assessment]) -> Vec<Candidate<'_>> {
     candidates
 }
 
+mod assessor;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) use assessor::assess;
+pub use assessor::{Assessor, Known};

@@ -1,6 +1,9 @@
 use super::*;
 use crate::domain::eligibility::tests::btree;
+use crate::domain::eligibility::ServerVersion;
+use crate::domain::settings::Settings;
 use crate::domain::settings::{Scope, SettingRow};
+use crate::domain::stored::StoredStates;
 use std::collections::{HashMap, HashSet};
 
 const MB: u64 = 1 << 20;

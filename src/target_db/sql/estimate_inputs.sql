@@ -3,6 +3,7 @@
 -- only what this role may read; an expression's statistics are the index's own.
 -- Payloads: the bytes of the most common and the histogram's values, for the types
 -- whose stored width follows from them (text-like: their length; numeric: its digits).
+-- For GIN over an array, its elements' frequencies and lengths, and the table's pages.
 SELECT x.indexrelid                                         AS index_oid,
        am.amname::text                                      AS access_method,
        current_setting('block_size')::float8                AS block_size,
@@ -50,7 +51,16 @@ SELECT x.indexrelid                                         AS index_oid,
                 (SELECT array_agg(octet_length(v)::float8) FROM unnest(s.histogram_bounds::text::text[]) v)
             WHEN ty.oid = 'numeric'::regtype THEN
                 (SELECT array_agg((pg_column_size(v::numeric) - 4)::float8) FROM unnest(s.histogram_bounds::text::text[]) v)
-       END                                                  AS histogram_payloads
+       END                                                  AS histogram_payloads,
+       -- GIN over an array: its elements (the last three frequencies are the
+       -- minimum, the maximum and NULL's), and the distinct elements per row.
+       s.most_common_elem_freqs[1:array_length(s.most_common_elem_freqs, 1) - 3]::float8[]
+                                                            AS element_freqs,
+       (SELECT array_agg(octet_length(v)::float8) FROM unnest(s.most_common_elems::text::text[]) v)
+                                                            AS element_payloads,
+       s.elem_count_histogram[array_length(s.elem_count_histogram, 1)]::float8
+                                                            AS elements_per_row,
+       t.relpages::float8                                   AS table_pages
 FROM unnest($1::oid[]) AS wanted(oid)
 JOIN pg_index x ON x.indexrelid = wanted.oid
 JOIN pg_class i ON i.oid = x.indexrelid

@@ -1,0 +1,97 @@
+//! What a dry run shows beyond the plan: every index's estimate, the forecast, and
+//! what the windows and the look before each rebuild would make of the candidates.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+
+use super::work::Work;
+use super::DatabaseError;
+use crate::credentials::SecretSource;
+use crate::domain::forecast::{forecast, Anchor};
+use crate::domain::plan::{Assessment, Candidate, Verdict};
+use crate::report::{round2, Estimate, ForecastEntry, TargetReport};
+
+/// Every judged index's estimate: most bloated first, unknown (no baseline) ahead of all.
+pub(super) fn estimates(assessments: &[Assessment]) -> Vec<Estimate> {
+    let mut estimates: Vec<Estimate> = assessments
+        .iter()
+        .filter(|a| a.is_candidate() || matches!(a.verdict, Verdict::Healthy))
+        .map(Estimate::from)
+        .collect();
+    estimates.sort_by(|a, b| {
+        let key = |e: &Estimate| e.estimated_bloat.unwrap_or(f64::INFINITY);
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| a.index.cmp(&b.index))
+    });
+    estimates
+}
+
+/// The dry run's forecast: every healthy index that grows, soonest threshold first.
+pub(super) fn forecasts(
+    assessments: &[Assessment],
+    anchors: &HashMap<u32, Anchor>,
+    now: Timestamp,
+) -> Vec<ForecastEntry> {
+    let mut entries: Vec<(Timestamp, ForecastEntry)> = assessments
+        .iter()
+        .filter(|a| a.verdict == Verdict::Healthy)
+        .filter_map(|a| {
+            let anchor = anchors.get(&a.index.oid)?;
+            let best = a.best_ratio?;
+            let threshold = a.settings.rebuild_scale_factor;
+            let f = forecast(*anchor, a.ratio, best, threshold, now)?;
+            Some((
+                f.expected_at,
+                ForecastEntry {
+                    index: a.index.name.to_string(),
+                    size_bytes: a.index.size_bytes,
+                    estimated_bloat: round2(a.bloat.unwrap_or(1.0)),
+                    threshold,
+                    bloat_per_day: (f.bloat_per_day * 10_000.0).round() / 10_000.0,
+                    expected_at: f.expected_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                },
+            ))
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.index.cmp(&b.1.index)));
+    entries.into_iter().map(|(_, entry)| entry).collect()
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    /// What a run would make of the candidates: those outside the maintenance windows
+    /// deferred, the large ones confirmed (`quiet`: no rebuild of ours runs here), and
+    /// the false alarms out of the plan.
+    pub(super) async fn preview(
+        &mut self,
+        candidates: &[Candidate<'_>],
+        quiet: bool,
+        report: &mut TargetReport,
+    ) -> Result<(), DatabaseError> {
+        for candidate in candidates {
+            let index = &candidate.assessment.index;
+            if let Some(why) = self.outside_window(index.size_bytes) {
+                report.defer(&index.name, why);
+            } else if quiet {
+                if let Some(confirmation) =
+                    self.confirm(candidate.assessment, candidate.reason).await?
+                {
+                    report.confirmations.push(confirmation);
+                }
+            }
+        }
+        let false_alarms: HashSet<&str> = report
+            .confirmations
+            .iter()
+            .filter(|c| c.false_alarm)
+            .map(|c| c.index.as_str())
+            .collect();
+        let plan = std::mem::take(&mut report.plan);
+        report.plan = plan
+            .into_iter()
+            .filter(|p| !false_alarms.contains(p.index.as_str()))
+            .collect();
+        Ok(())
+    }
+}
