@@ -230,7 +230,7 @@ async fn a_build_in_the_database_holds_back_whole_index_reads() {
     .await;
     create(&fx, "t", 200_000).await;
     delete(&fx, "t", 60).await;
-    common::create_slow_indexes(&fx, 0, std::time::Duration::from_secs(6)).await;
+    common::create_slow_indexes(&fx, 0, std::time::Duration::from_secs(10)).await;
     let (builder, _) = fx.session("someone-else").await;
     let build = tokio::spawn(async move {
         builder
@@ -267,6 +267,18 @@ async fn a_build_in_the_database_holds_back_whole_index_reads() {
         .find(|c| c.index.starts_with("public.t_"))
         .unwrap_or_else(|| panic!("{during:#?}"));
     assert!(look.how.contains("an index build runs"), "{look:?}");
+    // A run records the GiST as found, without a baseline yet (t is left alone: its
+    // rebuilds would wait for the other build).
+    fx.set(&[("table_name", "t")], "skip", "true").await;
+    let run = fx.invoke_main(json!({"mode": "run"})).await;
+    assert!(
+        run.deferred.iter().any(|d| d.index == "public.shapes_p"),
+        "{run:#?}"
+    );
+    assert!(
+        !build.is_finished(),
+        "the build ended before the run did: make it slower"
+    );
 
     build.await.unwrap().expect("the other build");
     let after = fx.invoke_main(json!({"mode": "dry_run"})).await;
@@ -276,8 +288,31 @@ async fn a_build_in_the_database_holds_back_whole_index_reads() {
         .find(|b| b.index == "public.shapes_p")
         .unwrap_or_else(|| panic!("{after:#?}"));
     assert_eq!(gist.source.as_str(), "pgstattuple");
-    assert!(after
-        .confirmations
-        .iter()
-        .all(|c| c.how.contains("pgstatindex: leaf pages")));
+    // The next run estimates it and records the baseline, though the index did not
+    // change since the run that found it.
+    fx.invoke_main(json!({"mode": "run"})).await;
+    let stored: Option<String> = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT baseline_source FROM index_pilot.index_state WHERE index_name = 'shapes_p'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored.as_deref(), Some("pgstattuple"));
+    batch(
+        &fx.control().await,
+        "DELETE FROM index_pilot.settings WHERE key = 'skip'",
+    )
+    .await;
+    let unskipped = fx.invoke_main(json!({"mode": "dry_run"})).await;
+    assert!(
+        unskipped
+            .confirmations
+            .iter()
+            .any(|c| c.how.contains("pgstatindex: leaf pages")),
+        "{unskipped:#?}"
+    );
 }

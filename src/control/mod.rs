@@ -164,17 +164,21 @@ impl ControlStore {
         Ok(stored)
     }
 
-    /// Where each index's growth is measured from (for a dry run's forecast).
+    /// Where these indexes' growth is measured from (for a dry run's forecast).
     pub async fn load_anchors(
         &self,
         db: &DatabaseKey,
+        oids: &[u32],
     ) -> Result<std::collections::HashMap<u32, Anchor>, ControlError> {
         let action = "loading the indexes' trends";
+        if oids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
         let rows = self
             .client
             .query(
                 include_str!("sql/load_anchors.sql"),
-                &[&db.target, &db.database_oid],
+                &[&db.target, &db.database_oid, &oids],
             )
             .await
             .map_err(failed(action))?;

@@ -87,6 +87,13 @@ impl Budget {
         self.whole.saturating_sub(self.started.elapsed())
     }
 
+    /// Whether whole indexes may still be read for estimates (pgstattuple): in the
+    /// first half of the invocation only, so that what the scan found is recorded and
+    /// rebuilds have their time; what is not read now waits for the next scan.
+    pub fn may_read_whole_indexes(&self) -> bool {
+        self.left() >= self.whole / 2
+    }
+
     /// `setup`: what the work took before it could start a rebuild (connecting,
     /// scanning); a fresh invocation pays it too.
     pub fn fit(&self, predicted: Duration, setup: Duration) -> Fit {
@@ -119,6 +126,16 @@ pub fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_indexes_are_read_in_the_first_half_only() {
+        assert!(Budget::new(Duration::from_secs(600)).may_read_whole_indexes());
+        let spent = Budget {
+            started: std::time::Instant::now() - Duration::from_secs(400),
+            whole: Duration::from_secs(600),
+        };
+        assert!(!spent.may_read_whole_indexes());
+    }
 
     #[test]
     fn a_rebuild_that_overran_its_hop_is_waited_for_briefly() {

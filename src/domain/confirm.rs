@@ -10,6 +10,15 @@ pub const STALE_MINIMUM: f64 = 50.0;
 /// Dead tuples above this share of the live ones still take room in the index's leaf
 /// pages: its density says nothing about what a rebuild would give back.
 pub const DEAD_SHARE: f64 = 0.1;
+/// pgstatindex's reading and the estimate each err by a few percent (and the reading
+/// leaves out what deduplication would save): it overrules the estimate only when it
+/// is clearly below the threshold, by more than this share.
+pub const READING_MARGIN: f64 = 0.1;
+
+/// Whether pgstatindex's reading of the bloat makes the candidate a false alarm.
+pub fn reading_overrules(reading: f64, threshold: f64) -> bool {
+    reading < threshold * (1.0 - READING_MARGIN)
+}
 
 /// What `pg_stat_user_tables` and `pg_class` say of a table.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,6 +105,13 @@ mod tests {
             ..activity
         };
         assert!(dead.clouds_density().is_some());
+    }
+
+    #[test]
+    fn a_reading_overrules_only_when_clearly_below() {
+        assert!(reading_overrules(1.1, 2.0));
+        assert!(!reading_overrules(1.95, 2.0));
+        assert!(!reading_overrules(2.4, 2.0));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! a line of the dry run's estimates, a state to write), so memory follows what
 //! there is to do, not the size of the catalog.
 
-use super::baseline::{from_first_scan, BaselineSource};
+use super::baseline::BaselineSource;
 use super::eligibility::IndexInfo;
 use super::ident::QualifiedName;
 use super::plan::{Assessment, Assessor, Mode, Verdict};
@@ -26,8 +26,6 @@ pub struct Sifted {
     pub vanished: Vec<QualifiedName>,
     /// Every index found, measured or not: the stored ones not among them are gone.
     pub seen: Vec<u32>,
-    /// How many indexes have a baseline after this scan.
-    pub with_baseline: usize,
     /// How many baselines this scan set, by how.
     pub seeded: Vec<(BaselineSource, usize)>,
     /// The indexes something follows from, in the order found.
@@ -64,8 +62,7 @@ impl<'a> Sift<'a> {
     /// tuple count means nothing: their stored state stays as it was, and one never
     /// stored is written all the same (so a later scan knows it was there).
     fn row_to_write(&self, assessment: &Assessment) -> Option<StateRow> {
-        let oid = assessment.index.oid;
-        let stored = self.stored.digests.get(&oid);
+        let stored = self.stored.digests.get(&assessment.index.oid);
         let unmeasured = matches!(
             assessment.verdict,
             Verdict::Ineligible(_) | Verdict::Locked(_)
@@ -73,11 +70,7 @@ impl<'a> Sift<'a> {
         if self.assessor.selection().mode == Mode::DryRun || unmeasured {
             return None;
         }
-        let initial = from_first_scan(
-            stored.map(|_| self.stored.awaiting_initial.contains(&oid)),
-            self.stored.scanned_before,
-        );
-        let row = StateRow::of(self.database_name, assessment, initial);
+        let row = StateRow::of(self.database_name, assessment);
         (stored != Some(&Some(row.digest))).then_some(row)
     }
 
@@ -97,9 +90,6 @@ impl ScanSink for Sift<'_> {
         let sifted = &mut self.sifted;
         sifted.scanned += 1;
         sifted.seen.push(assessment.index.oid);
-        if assessment.best_ratio.is_some() {
-            sifted.with_baseline += 1;
-        }
         if let Some(source) = assessment.seeded {
             count_seeded(&mut sifted.seeded, source);
         }
@@ -129,9 +119,11 @@ fn count_seeded(counts: &mut Vec<(BaselineSource, usize)>, source: BaselineSourc
 pub type Settled = (usize, Result<(f64, BaselineSource), String>);
 
 impl Sifted {
-    /// Judges the kept indexes whose baseline waited for an estimate, and writes the
-    /// baselines they got into the rows to write.
-    pub fn settle_estimates(&mut self, database_name: &str, estimates: Vec<Settled>) {
+    /// Judges the kept indexes whose baseline waited for an estimate, and puts the
+    /// baselines they got in the rows to write (`record`: a mode that writes). The
+    /// stored row of such an index (if any) holds no baseline: it is written whether
+    /// or not its size changed.
+    pub fn settle_estimates(&mut self, database_name: &str, estimates: Vec<Settled>, record: bool) {
         let rows: std::collections::HashMap<u32, usize> = self
             .to_write
             .iter()
@@ -145,11 +137,14 @@ impl Sifted {
             assessment.settle_estimate(estimate);
             if let Some(source) = assessment.seeded {
                 count_seeded(&mut self.seeded, source);
-                self.with_baseline += 1;
             }
-            if let Some(&row) = rows.get(&assessment.index.oid) {
-                let from_first_scan = self.to_write[row].from_first_scan;
-                self.to_write[row] = StateRow::of(database_name, assessment, from_first_scan);
+            if !record {
+                continue;
+            }
+            let row = StateRow::of(database_name, assessment);
+            match rows.get(&assessment.index.oid) {
+                Some(&at) => self.to_write[at] = row,
+                None => self.to_write.push(row),
             }
         }
     }

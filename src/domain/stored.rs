@@ -51,7 +51,7 @@ pub struct StateRow {
 
 impl StateRow {
     /// The row of an assessed index, with its digest.
-    pub fn of(database_name: &str, assessment: &Assessment, from_first_scan: bool) -> StateRow {
+    pub fn of(database_name: &str, assessment: &Assessment) -> StateRow {
         let index = &assessment.index;
         let mut row = StateRow {
             oid: index.oid,
@@ -64,7 +64,7 @@ impl StateRow {
             ratio: assessment.ratio,
             best_ratio: assessment.best_ratio,
             seeded: assessment.seeded,
-            from_first_scan,
+            from_first_scan: assessment.from_first_scan,
             scale_factor: assessment.settings.rebuild_scale_factor,
             digest: 0,
         };
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn every_recorded_field_moves_the_digest() {
         let assessment = assessed(&[(1, 20 << 20)], &HashMap::new()).remove(0);
-        let base = StateRow::of("app", &assessment, true);
+        let base = StateRow::of("app", &assessment);
         let digest = state_digest("app", &base);
         assert_eq!(digest, base.digest);
         assert_ne!(digest, state_digest("other", &base));

@@ -10,6 +10,7 @@ use super::work::Work;
 use super::DatabaseError;
 use crate::credentials::SecretSource;
 use crate::domain::bloat::{bytes_per_tuple, estimated_bloat};
+use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
 use crate::domain::plan::{Assessment, CandidateReason, Mode};
 use crate::report::{round2, Confirmation};
@@ -137,7 +138,7 @@ impl<S: SecretSource> Work<'_, S> {
             "pgstatindex: leaf pages {:.0} % full, about {bloat:.2}× a fresh build",
             density.avg_leaf_density
         );
-        if bloat >= assessment.settings.rebuild_scale_factor {
+        if !reading_overrules(bloat, assessment.settings.rebuild_scale_factor) {
             return Ok(read);
         }
         confirmation.false_alarm = true;

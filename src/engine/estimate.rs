@@ -10,8 +10,11 @@ use super::work::Work;
 use crate::credentials::SecretSource;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
-use crate::domain::plan::Verdict;
+use crate::domain::plan::{Mode, Verdict};
 use crate::domain::sift::{Settled, Sifted};
+
+/// Indexes whose statistics are read in one statement.
+const DESCRIBED_AT_ONCE: usize = 500;
 
 /// What became of one waiting index.
 enum Outcome {
@@ -35,31 +38,36 @@ impl<S: SecretSource> Work<'_, S> {
         if waiting.is_empty() {
             return;
         }
-        let oids: Vec<u32> = waiting.iter().map(|&p| sifted.kept[p].index.oid).collect();
-        let described = match self.db.describe_indexes(&oids).await {
-            Ok(described) => described,
-            Err(error) => {
-                tracing::warn!(target = %self.key.target, database = %self.key.database_name,
-                    error = %error, "no estimates this time");
-                for &position in &waiting {
-                    sifted.kept[position].seed_note = Some(error.to_string());
-                }
-                return;
-            }
-        };
         let mut settled: Vec<Settled> = Vec::with_capacity(waiting.len());
-        for position in waiting {
-            let oid = sifted.kept[position].index.oid;
-            let outcome = match described.get(&oid) {
-                None => Outcome::Waits("the index is gone from the catalog".into()),
-                Some(description) => self.estimate(description, builds_running).await,
+        // The statistics of a few hundred indexes at a time: a first scan may estimate
+        // tens of thousands, and their histograms would all be in memory at once.
+        for chunk in waiting.chunks(DESCRIBED_AT_ONCE) {
+            let oids: Vec<u32> = chunk.iter().map(|&p| sifted.kept[p].index.oid).collect();
+            let described = match self.db.describe_indexes(&oids).await {
+                Ok(described) => described,
+                Err(error) => {
+                    tracing::warn!(target = %self.key.target, database = %self.key.database_name,
+                        error = %error, "no estimates this time");
+                    for &position in chunk {
+                        sifted.kept[position].seed_note = Some(error.to_string());
+                    }
+                    continue;
+                }
             };
-            match outcome {
-                Outcome::Settled(estimate) => settled.push((position, estimate)),
-                Outcome::Waits(why) => sifted.kept[position].seed_note = Some(why),
+            for &position in chunk {
+                let oid = sifted.kept[position].index.oid;
+                let outcome = match described.get(&oid) {
+                    None => Outcome::Waits("the index is gone from the catalog".into()),
+                    Some(description) => self.estimate(description, builds_running).await,
+                };
+                match outcome {
+                    Outcome::Settled(estimate) => settled.push((position, estimate)),
+                    Outcome::Waits(why) => sifted.kept[position].seed_note = Some(why),
+                }
             }
         }
-        sifted.settle_estimates(&self.key.database_name, settled);
+        let record = self.ctx.request.mode != Mode::DryRun;
+        sifted.settle_estimates(&self.key.database_name, settled, record);
     }
 
     async fn estimate(&mut self, description: &IndexDescription, builds_running: bool) -> Outcome {
@@ -78,6 +86,11 @@ impl<S: SecretSource> Work<'_, S> {
                 if builds_running {
                     return Outcome::Waits(
                         "an index build runs in this database: pgstattuple would hold a snapshot it waits for".into(),
+                    );
+                }
+                if !self.ctx.budget.may_read_whole_indexes() {
+                    return Outcome::Waits(
+                        "half of this invocation's time is spent: the next scan reads it with pgstattuple".into(),
                     );
                 }
                 let found = match self.pgstattuple_extension().await {

@@ -332,7 +332,12 @@ async fn process_database<S: SecretSource>(
     }
     if mode == Mode::DryRun {
         report.estimates = dry_run::estimates(assessments);
-        let anchors = ctx.control.load_anchors(&key).await?;
+        let healthy: Vec<u32> = assessments
+            .iter()
+            .filter(|a| a.verdict == Verdict::Healthy)
+            .map(|a| a.index.oid)
+            .collect();
+        let anchors = ctx.control.load_anchors(&key, &healthy).await?;
         report.forecast = dry_run::forecasts(assessments, &anchors, Timestamp::now());
     }
     // Nothing is dropped beside a rebuild of ours still running in this database.

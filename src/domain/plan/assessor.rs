@@ -82,6 +82,14 @@ impl<'a> Assessor<'a> {
         };
         self.previous = Some(Arc::clone(&index_settings));
         let stored = known.stored.baselines.get(&index.oid).copied();
+        let from_first_scan = from_first_scan(
+            known
+                .stored
+                .digests
+                .contains_key(&index.oid)
+                .then(|| known.stored.awaiting_initial.contains(&index.oid)),
+            known.stored.scanned_before,
+        );
         let mut seeded = None;
         let mut awaiting_estimate = false;
         let (ratio, best_ratio) = if index.locked_by.is_some() {
@@ -102,24 +110,14 @@ impl<'a> Assessor<'a> {
                 (Mode::Baseline, Some(_)) if selection.reseed => seed(BaselineSource::Accepted)
                     .map_or((stored, None), |(best, source)| (Some(best), Some(source))),
                 (_, Some(_)) => (ratchet(stored, ratio, reliable), None),
-                (_, None) => {
-                    let initial = from_first_scan(
-                        known
-                            .stored
-                            .digests
-                            .contains_key(&index.oid)
-                            .then(|| known.stored.awaiting_initial.contains(&index.oid)),
-                        known.stored.scanned_before,
-                    );
-                    match seeding(initial, index_settings.initial_baseline) {
-                        Seeding::TakeCurrent(source) => seed(source).unzip(),
-                        Seeding::Rebuild => (None, None),
-                        Seeding::Estimate => {
-                            awaiting_estimate = reliable;
-                            (None, None)
-                        }
+                (_, None) => match seeding(from_first_scan, index_settings.initial_baseline) {
+                    Seeding::TakeCurrent(source) => seed(source).unzip(),
+                    Seeding::Rebuild => (None, None),
+                    Seeding::Estimate => {
+                        awaiting_estimate = reliable;
+                        (None, None)
                     }
-                }
+                },
             };
             seeded = source;
             (ratio, best_ratio)
@@ -149,6 +147,7 @@ impl<'a> Assessor<'a> {
             best_ratio,
             bloat,
             verdict,
+            from_first_scan,
             seeded,
             seed_note: None,
         }

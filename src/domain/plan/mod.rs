@@ -114,6 +114,9 @@ pub struct Assessment {
     pub best_ratio: Option<f64>,
     pub bloat: Option<f64>,
     pub verdict: Verdict,
+    /// Its database's first scan found it (or finds it now): `initial_baseline`
+    /// applies while it has no baseline.
+    pub from_first_scan: bool,
     /// How the baseline was set, when this scan set it.
     pub seeded: Option<BaselineSource>,
     /// Why the baseline is not what the policy asked for (no estimate could be made),

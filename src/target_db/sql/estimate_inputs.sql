@@ -77,9 +77,16 @@ LEFT JOIN pg_opclass oc ON oc.oid = k.opclass
 LEFT JOIN pg_collation coll ON coll.oid = k.collation
 LEFT JOIN pg_attribute ta ON ta.attrelid = x.indrelid AND ta.attnum = k.table_attnum
                           AND k.table_attnum <> 0
-LEFT JOIN pg_stats s ON NOT s.inherited
-      AND CASE WHEN k.table_attnum <> 0
-               THEN s.schemaname = tn.nspname AND s.tablename = t.relname AND s.attname = ta.attname
-               ELSE s.schemaname = n.nspname AND s.tablename = i.relname AND s.attname = a.attname
-          END
+-- A table column's statistics are its table's; an expression's, the index's own.
+-- Looked up by name, one index lookup each (a join on a condition would compare
+-- every index with every statistics row).
+CROSS JOIN LATERAL (SELECT CASE WHEN k.table_attnum <> 0 THEN tn.nspname ELSE n.nspname END AS schema_name,
+                           CASE WHEN k.table_attnum <> 0 THEN t.relname ELSE i.relname END AS table_name,
+                           CASE WHEN k.table_attnum <> 0 THEN ta.attname ELSE a.attname END AS column_name) named
+LEFT JOIN LATERAL (SELECT *
+                   FROM pg_stats st
+                   WHERE NOT st.inherited
+                     AND st.schemaname = named.schema_name
+                     AND st.tablename = named.table_name
+                     AND st.attname = named.column_name) s ON true
 ORDER BY x.indexrelid, a.attnum;
