@@ -27,6 +27,8 @@ pub struct TableActivity {
     pub modified_since_analyze: f64,
     pub live_tuples: f64,
     pub dead_tuples: f64,
+    /// The statistics know of a VACUUM of the table (none after a reset or a crash).
+    pub vacuumed: bool,
 }
 
 impl TableActivity {
@@ -44,8 +46,14 @@ impl TableActivity {
     }
 
     /// Why pgstatindex cannot tell, if it cannot: dead tuples not yet vacuumed fill
-    /// the leaf pages a rebuild would empty.
+    /// the leaf pages a rebuild would empty, and without a VACUUM the statistics know
+    /// of, their count cannot be trusted to say there are none.
     pub fn clouds_density(&self) -> Option<String> {
+        if !self.vacuumed {
+            return Some(
+                "the statistics know of no VACUUM of its table (never run, or the statistics were reset), so entries of dead rows may fill its pages".into(),
+            );
+        }
         (self.dead_tuples > DEAD_SHARE * self.live_tuples.max(1.0)).then(|| {
             format!(
                 "{} dead tuples await VACUUM, and their entries fill the leaf pages",
@@ -92,6 +100,7 @@ mod tests {
             modified_since_analyze: 10_000.0,
             live_tuples: 100_000.0,
             dead_tuples: 0.0,
+            vacuumed: true,
         };
         assert_eq!(activity.stale(), None);
         let changed = TableActivity {
@@ -105,6 +114,11 @@ mod tests {
             ..activity
         };
         assert!(dead.clouds_density().is_some());
+        let reset = TableActivity {
+            vacuumed: false,
+            ..activity
+        };
+        assert!(reset.clouds_density().unwrap().contains("no VACUUM"));
     }
 
     #[test]

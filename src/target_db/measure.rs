@@ -191,6 +191,7 @@ impl TargetDb {
                 modified_since_analyze: column(&row, "modified_since_analyze")?,
                 live_tuples: column(&row, "live_tuples")?,
                 dead_tuples: column(&row, "dead_tuples")?,
+                vacuumed: column(&row, "vacuumed")?,
             })
         })
         .transpose()

@@ -196,9 +196,6 @@ fn judge(
     }
     match bloat {
         None => Verdict::Candidate(CandidateReason::NoBaseline),
-        Some(bloat) if bloat >= settings.rebuild_scale_factor => {
-            Verdict::Candidate(CandidateReason::Bloated)
-        }
-        Some(_) => Verdict::Healthy,
+        Some(bloat) => Verdict::of_bloat(bloat, settings),
     }
 }

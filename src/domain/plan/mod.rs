@@ -103,6 +103,17 @@ pub enum Verdict {
     Candidate(CandidateReason),
 }
 
+impl Verdict {
+    /// The verdict on a judged index's bloat: a candidate at or above its scale factor.
+    pub fn of_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
+        if bloat >= settings.rebuild_scale_factor {
+            Verdict::Candidate(CandidateReason::Bloated)
+        } else {
+            Verdict::Healthy
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Assessment {
     pub index: IndexInfo,
@@ -167,11 +178,7 @@ impl Assessment {
         self.best_ratio = Some(best);
         self.seeded = Some(source);
         self.bloat = Some(bloat);
-        self.verdict = if bloat >= self.settings.rebuild_scale_factor {
-            Verdict::Candidate(CandidateReason::Bloated)
-        } else {
-            Verdict::Healthy
-        };
+        self.verdict = Verdict::of_bloat(bloat, &self.settings);
     }
 
     /// Why a `reindex` of this index would not go ahead, for the report.
