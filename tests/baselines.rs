@@ -316,3 +316,64 @@ async fn a_build_in_the_database_holds_back_whole_index_reads() {
         "{unskipped:#?}"
     );
 }
+
+/// Names that need quoting everywhere an estimate or a confirmation puts one in SQL:
+/// pgstattuple installed in a schema of its own, and a table ANALYZE must name.
+#[tokio::test]
+async fn names_that_need_quoting_are_estimated_and_confirmed() {
+    let fx = Fixture::bare("quoted_first").await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "confirm_size_threshold", "1MB").await;
+    batch(
+        &fx.target().await,
+        r#"CREATE SCHEMA "Stat ""Tools""";
+           CREATE EXTENSION pgstattuple SCHEMA "Stat ""Tools""";
+           CREATE SCHEMA "Sales EU";
+           CREATE TABLE "Sales EU"."Orders ""2024""" (id int, p point);
+           INSERT INTO "Sales EU"."Orders ""2024"""
+           SELECT g, point(random() * 1000, random() * 1000) FROM generate_series(1, 200000) g;
+           CREATE INDEX "Ordre Ÿ id" ON "Sales EU"."Orders ""2024""" (id);
+           CREATE INDEX "Ordre Ÿ p" ON "Sales EU"."Orders ""2024""" USING gist (p);"#,
+    )
+    .await;
+    fx.vacuum(r#""Sales EU"."Orders ""2024""""#).await;
+    let first = fx.invoke_main(json!({"mode": "run"})).await;
+    let source = |name: &str| {
+        first
+            .new_baselines
+            .iter()
+            .find(|b| b.index == name)
+            .map(|b| b.source.as_str())
+    };
+    assert_eq!(
+        source(r#""Sales EU"."Ordre Ÿ id""#),
+        Some("estimate"),
+        "{first:#?}"
+    );
+    assert_eq!(source(r#""Sales EU"."Ordre Ÿ p""#), Some("pgstattuple"));
+    assert!(first.reindexed.is_empty());
+
+    // Rows added, not analyzed: both indexes look bloated until ANALYZE (the first
+    // look analyzes the table; the second finds the statistics fresh).
+    batch(
+        &fx.target().await,
+        r#"INSERT INTO "Sales EU"."Orders ""2024""" SELECT g, point(0, 0) FROM generate_series(200001, 500000) g"#,
+    )
+    .await;
+    fx.statistics_show(r#"Orders "2024""#, "n_mod_since_analyze >= 300000")
+        .await;
+    let run = fx.invoke_main(json!({"mode": "run"})).await;
+    let btree = run
+        .confirmations
+        .iter()
+        .find(|c| c.index == r#""Sales EU"."Ordre Ÿ id""#)
+        .unwrap_or_else(|| panic!("{run:#?}"));
+    assert!(btree.false_alarm, "{btree:?}");
+    assert!(
+        run.confirmations
+            .iter()
+            .any(|c| c.how.contains(r#"ANALYZE "Sales EU"."Orders ""2024""""#)),
+        "{:?}",
+        run.confirmations
+    );
+}

@@ -25,31 +25,9 @@ async fn fixture(name: &str, rows: i32) -> Fixture {
     )
     .await;
     fx.vacuum("t").await;
-    statistics_show(&fx, "last_vacuum IS NOT NULL AND n_mod_since_analyze = 0").await;
+    fx.statistics_show("t", "last_vacuum IS NOT NULL AND n_mod_since_analyze = 0")
+        .await;
     fx
-}
-
-/// Waits until the statistics system shows what happened to table t: on PostgreSQL
-/// 14 and older its counters reach readers up to half a second late.
-async fn statistics_show(fx: &Fixture, condition: &str) {
-    let target = fx.target().await;
-    let query = format!("SELECT coalesce(bool_and({condition}), false) FROM pg_stat_user_tables WHERE relname = 't'");
-    for _ in 0..100 {
-        target
-            .batch_execute("SELECT pg_stat_clear_snapshot()")
-            .await
-            .unwrap();
-        if target
-            .query_one(&query, &[])
-            .await
-            .unwrap()
-            .get::<_, bool>(0)
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("pg_stat_user_tables never showed {condition}");
 }
 
 fn confirmation<'a>(report: &'a TargetReport, index: &str) -> &'a Confirmation {
@@ -68,7 +46,8 @@ async fn grow_without_analyze(fx: &Fixture) {
         "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(200001, 500000) g",
     )
     .await;
-    statistics_show(fx, "n_mod_since_analyze >= 300000").await;
+    fx.statistics_show("t", "n_mod_since_analyze >= 300000")
+        .await;
 }
 
 #[tokio::test]
@@ -175,7 +154,8 @@ async fn real_bloat_is_confirmed_and_rebuilt() {
     fx.invoke_main(json!({"mode": "run"})).await;
     batch(&fx.target().await, "DELETE FROM t WHERE id % 5 < 3").await;
     fx.vacuum("t").await;
-    statistics_show(&fx, "n_dead_tup = 0 AND n_mod_since_analyze = 0").await;
+    fx.statistics_show("t", "n_dead_tup = 0 AND n_mod_since_analyze = 0")
+        .await;
     let run = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&run), ["public.t_id"]);
     let look = confirmation(&run, "public.t_id");
@@ -191,7 +171,8 @@ async fn dead_tuples_make_pgstatindex_inconclusive_and_the_rebuild_goes_ahead() 
     // pages stay full of dead entries a rebuild leaves out.
     batch(&fx.target().await, "DELETE FROM t WHERE id % 5 < 3").await;
     batch(&fx.target().await, "ANALYZE t").await;
-    statistics_show(&fx, "n_dead_tup >= 100000 AND n_mod_since_analyze = 0").await;
+    fx.statistics_show("t", "n_dead_tup >= 100000 AND n_mod_since_analyze = 0")
+        .await;
     let run = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&run), ["public.t_id"], "{run:#?}");
     let look = confirmation(&run, "public.t_id");
@@ -212,7 +193,8 @@ async fn after_a_statistics_reset_pgstatindex_does_not_overrule() {
     batch(&fx.target().await, "DELETE FROM t WHERE id % 5 < 3").await;
     batch(&fx.target().await, "ANALYZE t").await;
     batch(&fx.target().await, "SELECT pg_stat_reset()").await;
-    statistics_show(&fx, "n_dead_tup = 0 AND last_vacuum IS NULL").await;
+    fx.statistics_show("t", "n_dead_tup = 0 AND last_vacuum IS NULL")
+        .await;
     let run = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(rebuilt(&run), ["public.t_id"], "{run:#?}");
     let look = confirmation(&run, "public.t_id");

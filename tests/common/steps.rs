@@ -92,6 +92,30 @@ impl Fixture {
             .collect()
     }
 
+    /// Waits until `pg_stat_user_tables` shows `condition` for `table` (a name as
+    /// the catalog spells it): the statistics reach readers late, on PostgreSQL 14
+    /// and older by up to half a second, and a session's own counts only once it is
+    /// idle or gone.
+    pub async fn statistics_show(&self, table: &str, condition: &str) {
+        let target = self.target().await;
+        let query = format!(
+            "SELECT coalesce(bool_and({condition}), false) FROM pg_stat_user_tables WHERE relname = $1"
+        );
+        for _ in 0..100 {
+            batch(&target, "SELECT pg_stat_clear_snapshot()").await;
+            if target
+                .query_one(&query, &[&table])
+                .await
+                .unwrap()
+                .get::<_, bool>(0)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("pg_stat_user_tables never showed {condition} for {table}");
+    }
+
     /// One invocation through the handler, with a deadline `budget` from now.
     pub async fn invoke_within(&self, event: Value, budget: Duration) -> Report {
         handle(&self.app, LambdaEvent::new(event, lambda_context(budget)))
