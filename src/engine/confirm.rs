@@ -27,8 +27,28 @@ impl<S: SecretSource> Work<'_, S> {
     }
 
     /// Confirms a candidate's bloat, or finds it a false alarm; `None`: nothing to
-    /// confirm (small, of unknown bloat, forced, a TOAST index).
+    /// confirm (small, of unknown bloat, forced, a TOAST index). What cannot be read
+    /// (a lock taken meanwhile, a failing query) leaves the estimate standing: the
+    /// rebuild's own checks and lock_timeout follow.
     pub(super) async fn confirm(
+        &mut self,
+        assessment: &Assessment,
+        reason: CandidateReason,
+    ) -> Result<Option<Confirmation>, DatabaseError> {
+        match self.look_again(assessment, reason).await {
+            Err(DatabaseError::Target(error)) => Ok(Some(Confirmation {
+                index: assessment.index.name.to_string(),
+                size_bytes: assessment.index.size_bytes,
+                estimated_bloat: assessment.bloat.map(round2),
+                confirmed_bloat: None,
+                false_alarm: false,
+                how: format!("not confirmed ({error}): the estimate stands"),
+            })),
+            other => other,
+        }
+    }
+
+    async fn look_again(
         &mut self,
         assessment: &Assessment,
         reason: CandidateReason,

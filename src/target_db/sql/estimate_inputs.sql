@@ -4,6 +4,22 @@
 -- Payloads: the bytes of the most common and the histogram's values, for the types
 -- whose stored width follows from them (text-like: their length; numeric: its digits).
 -- For GIN over an array, its elements' frequencies and lengths, and the table's pages.
+WITH wanted AS MATERIALIZED (
+    SELECT unnest($1::oid[]) AS oid
+),
+-- The statistics of these indexes' tables and of the indexes themselves (their
+-- expressions'), found by name: pg_stats filtered on names reads just those
+-- relations' statistics, where a join would build all of pg_stats.
+relevant AS MATERIALIZED (
+    SELECT st.*
+    FROM pg_stats st
+    WHERE NOT st.inherited
+      AND st.tablename = ANY (ARRAY(
+          SELECT c.relname
+          FROM wanted w
+          JOIN pg_index wx ON wx.indexrelid = w.oid
+          JOIN pg_class c ON c.oid IN (wx.indexrelid, wx.indrelid)))
+)
 SELECT x.indexrelid                                         AS index_oid,
        am.amname::text                                      AS access_method,
        current_setting('block_size')::float8                AS block_size,
@@ -61,7 +77,7 @@ SELECT x.indexrelid                                         AS index_oid,
        s.elem_count_histogram[array_length(s.elem_count_histogram, 1)]::float8
                                                             AS elements_per_row,
        t.relpages::float8                                   AS table_pages
-FROM unnest($1::oid[]) AS wanted(oid)
+FROM wanted
 JOIN pg_index x ON x.indexrelid = wanted.oid
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_namespace n ON n.oid = i.relnamespace
@@ -78,15 +94,10 @@ LEFT JOIN pg_collation coll ON coll.oid = k.collation
 LEFT JOIN pg_attribute ta ON ta.attrelid = x.indrelid AND ta.attnum = k.table_attnum
                           AND k.table_attnum <> 0
 -- A table column's statistics are its table's; an expression's, the index's own.
--- Looked up by name, one index lookup each (a join on a condition would compare
--- every index with every statistics row).
 CROSS JOIN LATERAL (SELECT CASE WHEN k.table_attnum <> 0 THEN tn.nspname ELSE n.nspname END AS schema_name,
                            CASE WHEN k.table_attnum <> 0 THEN t.relname ELSE i.relname END AS table_name,
                            CASE WHEN k.table_attnum <> 0 THEN ta.attname ELSE a.attname END AS column_name) named
-LEFT JOIN LATERAL (SELECT *
-                   FROM pg_stats st
-                   WHERE NOT st.inherited
-                     AND st.schemaname = named.schema_name
-                     AND st.tablename = named.table_name
-                     AND st.attname = named.column_name) s ON true
+LEFT JOIN relevant s ON s.schemaname = named.schema_name
+                    AND s.tablename = named.table_name
+                    AND s.attname = named.column_name
 ORDER BY x.indexrelid, a.attnum;
