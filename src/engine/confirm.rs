@@ -16,6 +16,18 @@ use crate::domain::plan::{Assessment, CandidateReason, Mode};
 use crate::report::{round2, Confirmation};
 use crate::target_db::Pgstattuple;
 
+/// A candidate's confirmation before anything was looked at.
+fn unconfirmed(assessment: &Assessment) -> Confirmation {
+    Confirmation {
+        index: assessment.index.name.to_string(),
+        size_bytes: assessment.index.size_bytes,
+        estimated_bloat: assessment.bloat.map(round2),
+        confirmed_bloat: None,
+        false_alarm: false,
+        how: String::new(),
+    }
+}
+
 impl<S: SecretSource> Work<'_, S> {
     /// The pgstattuple extension of this database, looked up once.
     pub(super) async fn pgstattuple_extension(&mut self) -> Result<Option<&Pgstattuple>, String> {
@@ -37,12 +49,8 @@ impl<S: SecretSource> Work<'_, S> {
     ) -> Result<Option<Confirmation>, DatabaseError> {
         match self.look_again(assessment, reason).await {
             Err(DatabaseError::Target(error)) => Ok(Some(Confirmation {
-                index: assessment.index.name.to_string(),
-                size_bytes: assessment.index.size_bytes,
-                estimated_bloat: assessment.bloat.map(round2),
-                confirmed_bloat: None,
-                false_alarm: false,
                 how: format!("not confirmed ({error}): the estimate stands"),
+                ..unconfirmed(assessment)
             })),
             other => other,
         }
@@ -58,20 +66,13 @@ impl<S: SecretSource> Work<'_, S> {
         let large = settings
             .confirm_size_threshold
             .is_some_and(|threshold| index.size_bytes >= threshold);
-        let (Some(best), Some(estimated)) = (assessment.best_ratio, assessment.bloat) else {
+        let (Some(best), Some(_)) = (assessment.best_ratio, assessment.bloat) else {
             return Ok(None);
         };
         if reason != CandidateReason::Bloated || !large || index.toast_owner.is_some() {
             return Ok(None);
         }
-        let mut confirmation = Confirmation {
-            index: index.name.to_string(),
-            size_bytes: index.size_bytes,
-            estimated_bloat: Some(round2(estimated)),
-            confirmed_bloat: None,
-            false_alarm: false,
-            how: String::new(),
-        };
+        let mut confirmation = unconfirmed(assessment);
         let threshold = settings.rebuild_scale_factor;
         let mut looks: Vec<String> = Vec::new();
         if !self.db.index_builds().await?.is_empty() {
