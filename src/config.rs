@@ -22,6 +22,7 @@ pub const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
 pub const SHARD_SIZE_VAR: &str = "INDEX_PILOT_SHARD_SIZE";
 pub const MAX_CONCURRENT_REBUILDS_VAR: &str = "INDEX_PILOT_MAX_CONCURRENT_REBUILDS";
 pub const PARALLEL_TARGETS_VAR: &str = "INDEX_PILOT_PARALLEL_TARGETS";
+pub const PROGRESS_INTERVAL_VAR: &str = "INDEX_PILOT_PROGRESS_INTERVAL";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -105,6 +106,8 @@ pub struct Config {
     pub max_concurrent_rebuilds: usize,
     /// Targets one invocation works on at the same time.
     pub parallel_targets: usize,
+    /// How often a running rebuild's progress is logged.
+    pub progress_interval: Duration,
 }
 
 /// The values of the environment variables (`None`: not set).
@@ -122,6 +125,7 @@ pub struct Environment {
     pub shard_size: Option<String>,
     pub max_concurrent_rebuilds: Option<String>,
     pub parallel_targets: Option<String>,
+    pub progress_interval: Option<String>,
 }
 
 impl Environment {
@@ -144,6 +148,7 @@ impl Environment {
             shard_size: var(SHARD_SIZE_VAR),
             max_concurrent_rebuilds: var(MAX_CONCURRENT_REBUILDS_VAR),
             parallel_targets: var(PARALLEL_TARGETS_VAR),
+            progress_interval: var(PROGRESS_INTERVAL_VAR),
         }
     }
 }
@@ -265,6 +270,18 @@ fn duration_var(
     })
 }
 
+/// At least the watch's own poll: lines cannot come more often than it looks.
+fn progress_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
+    let interval = duration_var(PROGRESS_INTERVAL_VAR, value, Duration::from_secs(30))?;
+    if interval < Duration::from_millis(100) {
+        return Err(ConfigError::BadValue {
+            var: PROGRESS_INTERVAL_VAR,
+            problem: format!("{interval:?} is too short: give 100ms or more (e.g. 30s)"),
+        });
+    }
+    Ok(interval)
+}
+
 impl Config {
     pub fn from_environment(env: &Environment) -> Result<Config, ConfigError> {
         let tls = Tls {
@@ -322,6 +339,7 @@ impl Config {
             shard_size: shard_size as usize,
             max_concurrent_rebuilds: max_concurrent_rebuilds as usize,
             parallel_targets: parallel_targets as usize,
+            progress_interval: progress_interval(env.progress_interval.as_deref())?,
         })
     }
 
@@ -370,6 +388,31 @@ mod tests {
         assert_eq!(config.max_concurrent_rebuilds, 8);
         assert_eq!(config.parallel_targets, 8);
         assert_eq!(config.fallback_budget, Duration::from_secs(600));
+        assert_eq!(config.progress_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn progress_interval_is_a_duration() {
+        let env = |value: &str| Environment {
+            control_url: CONTROL.map(str::to_owned),
+            targets: Some(r#"[{"name": "dev", "url": "postgresql://app@h/dev"}]"#.into()),
+            progress_interval: Some(value.into()),
+            ..Environment::default()
+        };
+        let config = Config::from_environment(&env("200ms")).unwrap();
+        assert_eq!(config.progress_interval, Duration::from_millis(200));
+        let error = Config::from_environment(&env("often"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("INDEX_PILOT_PROGRESS_INTERVAL:"),
+            "{error}"
+        );
+        assert!(error.contains("not a duration"), "{error}");
+        let error = Config::from_environment(&env("10ms"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("too short"), "{error}");
     }
 
     #[test]

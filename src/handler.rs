@@ -197,6 +197,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         rebuilds: &rebuilds,
         windows: &windows,
         setup: budget.whole().saturating_sub(budget.left()),
+        progress_interval: app.config.progress_interval,
     };
     let entries = targets
         .iter()

@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod forecast;
 pub mod ident;
 pub mod plan;
+pub mod progress;
 pub mod settings;
 pub mod sift;
 pub mod stored;

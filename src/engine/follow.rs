@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::settle::End;
-use super::watch::POLL;
+use super::watch::{log_progress, ProgressLine, POLL};
 use super::work::{elapsed_ms, Started, Work};
 use super::DatabaseError;
 use crate::control::OpenRebuild;
@@ -15,6 +15,7 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::{predicted_rebuild, wait_for_earlier_rebuild};
 use crate::domain::ident::QualifiedName;
+use crate::domain::progress::Cadence;
 use crate::report::{InProgress, TargetReport};
 use crate::target_db::RebuildState;
 
@@ -88,10 +89,27 @@ impl<S: SecretSource> Work<'_, S> {
             Duration::from_millis(u64::try_from(open.running_ms).unwrap_or(0)),
             self.ctx.budget.left(),
         );
-        let give_up = Instant::now() + wait;
+        let began = Instant::now();
+        let give_up = began + wait;
+        let mut cadence = Cadence::new(began, self.ctx.progress_interval);
         loop {
             let state = self.db.rebuild_state(pid, open.backend_start).await?;
-            if state.is_none() || Instant::now() >= give_up {
+            let now = Instant::now();
+            match &state {
+                Some(state) if cadence.due(now) => log_progress(
+                    &ProgressLine {
+                        target: &self.key.target,
+                        database: &self.key.database_name,
+                        index: &open.index,
+                        pid,
+                        elapsed: Duration::from_millis(u64::try_from(open.running_ms).unwrap_or(0))
+                            + (now - began),
+                    },
+                    state,
+                ),
+                _ => {}
+            }
+            if state.is_none() || now >= give_up {
                 return Ok(state);
             }
             tokio::time::sleep(POLL.min(give_up.saturating_duration_since(Instant::now()))).await;

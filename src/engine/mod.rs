@@ -60,6 +60,8 @@ pub struct RunContext<'a, S> {
     /// What the invocation spent before its targets' work (the control database):
     /// every invocation pays it before it can start a rebuild.
     pub setup: Duration,
+    /// How often a running rebuild's progress is logged.
+    pub progress_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

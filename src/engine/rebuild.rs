@@ -248,6 +248,8 @@ impl<S: SecretSource> Work<'_, S> {
             started: &started,
             ours: &[backend_pid],
             left: self.ctx.budget.left(),
+            target: &self.key.target,
+            progress_interval: self.ctx.progress_interval,
         }
         .run(rebuilder.reindex(&index.name, RebuildSession::from(&**settings)))
         .await;

@@ -13,14 +13,13 @@ use tokio::time::MissedTickBehavior;
 use super::work::Started;
 use crate::control::ControlStore;
 use crate::domain::blocker::{waiting_for, Blocker};
+use crate::domain::ident::QualifiedName;
+use crate::domain::progress::Cadence;
 use crate::pg::PgError;
-use crate::target_db::{Rebuilder, TargetDb};
+use crate::target_db::{RebuildState, Rebuilder, TargetDb};
 
 /// How often a running rebuild is looked at.
 pub(super) const POLL: Duration = Duration::from_millis(250);
-
-/// How often its progress is logged.
-const PROGRESS_LOG: Duration = Duration::from_secs(10);
 
 pub(super) enum RunEnd {
     /// The statement returned.
@@ -48,6 +47,9 @@ pub(super) struct Watch<'a> {
     pub ours: &'a [i32],
     /// Time left in this invocation.
     pub left: Duration,
+    /// The target's name, for the progress lines.
+    pub target: &'a str,
+    pub progress_interval: Duration,
 }
 
 impl Watch<'_> {
@@ -59,6 +61,8 @@ impl Watch<'_> {
             started,
             ours,
             left,
+            target,
+            progress_interval,
         } = self;
         let max_wait = started.settings.max_rebuild_wait;
         let canceller = rebuilder.canceller();
@@ -68,7 +72,8 @@ impl Watch<'_> {
         let mut waited = Duration::ZERO;
         let mut cancelled_after = None;
         let mut last_look = Instant::now();
-        let mut last_log = Instant::now();
+        let began = Instant::now();
+        let mut cadence = Cadence::new(began, progress_interval);
         let mut statement = std::pin::pin!(statement);
         let mut deadline = std::pin::pin!(tokio::time::sleep(left));
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
@@ -133,10 +138,17 @@ impl Watch<'_> {
                     tracing::warn!(index = %started.index, error = %error, "the cancel request failed");
                 }
             }
-            if last_log.elapsed() >= PROGRESS_LOG {
-                last_log = Instant::now();
-                tracing::info!(index = %started.index, phase = %state.phase, percent_done = ?state.percent_done,
-                    waiting_for = ?state.waiting_for, "rebuild in progress");
+            if cadence.due(Instant::now()) {
+                log_progress(
+                    &ProgressLine {
+                        target,
+                        database: &db.database_name,
+                        index: &started.index,
+                        pid: rebuilder.backend_pid,
+                        elapsed: began.elapsed(),
+                    },
+                    &state,
+                );
             }
         };
         Watched {
@@ -145,4 +157,33 @@ impl Watch<'_> {
             cancelled_after,
         }
     }
+}
+
+/// Which rebuild a progress line is about.
+pub(super) struct ProgressLine<'a> {
+    pub target: &'a str,
+    pub database: &'a str,
+    pub index: &'a QualifiedName,
+    pub pid: i32,
+    /// Since it started (as far as this invocation knows, for an adopted one).
+    pub elapsed: Duration,
+}
+
+/// One line per look that is due: where the rebuild is, and when it waits, for whom
+/// and for what (never anyone's query text).
+pub(super) fn log_progress(line: &ProgressLine<'_>, state: &RebuildState) {
+    let counters = &state.counters;
+    let blocking_pids = state.waiting_for.as_ref().map(|pids| {
+        pids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    tracing::info!(target = %line.target, database = %line.database, index = %line.index,
+        pid = line.pid, phase = %state.phase, percent_done = state.percent_done,
+        blocks_done = counters.blocks.0, blocks_total = counters.blocks.1,
+        tuples_done = counters.tuples.0, tuples_total = counters.tuples.1,
+        lockers = counters.lockers().as_deref(), elapsed_s = line.elapsed.as_secs(),
+        waiting = state.waiting_for.is_some(), wait_kind = state.wait_kind,
+        blocking_pids = blocking_pids.as_deref(), "rebuild in progress");
 }

@@ -6,6 +6,7 @@ use tokio_postgres::{Client, Row};
 
 use super::{failed, TargetError};
 use crate::domain::blocker::Session;
+use crate::domain::progress::{self, Counters};
 use crate::pg::{column, PgError};
 
 /// Our rebuild as the target shows it right now.
@@ -16,31 +17,34 @@ pub struct RebuildState {
     /// The index being built: the copy, once it exists.
     pub index_oid: Option<u32>,
     pub percent_done: Option<f64>,
+    /// What the phase counts (blocks, tuples, lockers).
+    pub counters: Counters,
     /// Waiting for a lock (in REINDEX CONCURRENTLY's waits for snapshots, writers and
     /// readers too): the processes it waits for (0: a prepared transaction).
     pub waiting_for: Option<Vec<i32>>,
+    /// What kind of wait, when it waits.
+    pub wait_kind: Option<&'static str>,
 }
 
 fn rebuild_state_of(row: &Row) -> Result<RebuildState, PgError> {
-    let ratio = |done: Option<i64>, total: Option<i64>| match (done, total) {
-        (Some(done), Some(total)) if total > 0 => Some(done as f64 / total as f64),
-        _ => None,
+    let counters = Counters {
+        blocks: (column(row, "blocks_done")?, column(row, "blocks_total")?),
+        tuples: (column(row, "tuples_done")?, column(row, "tuples_total")?),
+        lockers: (column(row, "lockers_done")?, column(row, "lockers_total")?),
     };
-    let percent_done = ratio(column(row, "blocks_done")?, column(row, "blocks_total")?)
-        .or_else(|| {
-            ratio(
-                column(row, "tuples_done").ok().flatten(),
-                column(row, "tuples_total").ok().flatten(),
-            )
-        })
-        .map(|r| (r * 1000.0).round() / 10.0);
-    let waiting = column::<Option<bool>>(row, "waiting")?.unwrap_or(false);
-    let blocking: Vec<i32> = column::<Option<Vec<i32>>>(row, "blocking_pids")?.unwrap_or_default();
+    let lock_wait = column::<Option<bool>>(row, "waiting")?.unwrap_or(false);
+    let blocking_pids: Vec<i32> =
+        column::<Option<Vec<i32>>>(row, "blocking_pids")?.unwrap_or_default();
+    let current_locker: Option<i32> = column(row, "current_locker_pid")?;
+    let phase = column::<Option<String>>(row, "phase")?.unwrap_or_else(|| "starting".to_owned());
+    let waiting_for = progress::blocking(lock_wait, &blocking_pids, current_locker);
     Ok(RebuildState {
-        phase: column::<Option<String>>(row, "phase")?.unwrap_or_else(|| "starting".to_owned()),
+        wait_kind: progress::wait_kind(&phase, waiting_for.is_some()),
+        phase,
         index_oid: column::<Option<u32>>(row, "index_relid")?.filter(|oid| *oid != 0),
-        percent_done,
-        waiting_for: (waiting || !blocking.is_empty()).then_some(blocking),
+        percent_done: counters.percent_done(),
+        counters,
+        waiting_for,
     })
 }
 

@@ -1,6 +1,7 @@
 -- Our rebuild, known by what the target reported when its connection opened: the
 -- process id ($1) and that process's start ($2; NULL for rebuilds recorded before it
--- was kept). Its phase and progress, whether it waits for a lock, and for whom.
+-- was kept). Its phase and progress, whether it waits for a lock, and for whom
+-- (never the query text of anyone).
 -- No row: that process is gone or runs something else.
 SELECT p.phase,
        p.index_relid,
@@ -8,6 +9,9 @@ SELECT p.phase,
        p.blocks_done,
        p.tuples_total,
        p.tuples_done,
+       p.lockers_total,
+       p.lockers_done,
+       nullif(p.current_locker_pid, 0)::int4 AS current_locker_pid,
        a.wait_event_type = 'Lock'           AS waiting,
        pg_blocking_pids(a.pid)              AS blocking_pids
 FROM pg_stat_activity a
