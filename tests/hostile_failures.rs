@@ -10,26 +10,6 @@ use common::{json, Fixture};
 use serde_json::json;
 use tokio_postgres::Client;
 
-/// `picky(id)` raises in sessions where `pilot.picky` is on: an expression index on
-/// it cannot be rebuilt there (P0001), like an expression that fails on some row.
-async fn create_picky_index(fx: &Fixture) {
-    batch(
-        &fx.target().await,
-        "CREATE FUNCTION picky(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
-         BEGIN
-             IF current_setting('pilot.picky', true) = 'on' THEN
-                 RAISE EXCEPTION 'picky refuses %', v;
-             END IF;
-             RETURN v;
-         END $$;
-         CREATE TABLE fussy (id int);
-         INSERT INTO fussy SELECT generate_series(1, 100000);
-         CREATE INDEX fussy_picky ON fussy (picky(id));",
-    )
-    .await;
-    fx.vacuum("fussy").await;
-}
-
 async fn count(client: &Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
@@ -40,7 +20,7 @@ async fn count(client: &Client, sql: &str) -> i64 {
 #[tokio::test]
 async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
     let fx = Fixture::new("picky").await;
-    create_picky_index(&fx).await;
+    fx.create_picky_index().await;
     fx.create_table("calm", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     batch(

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "how baselines are set, first scans, growth and forecast",
         include_str!("migrations/0007_baselines_and_forecast.sql"),
     ),
+    (
+        8,
+        "settings in force and why in current_bloat, totals per target and day",
+        include_str!("migrations/0008_operator_views.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -266,7 +266,24 @@ impl ControlStore {
             .map(|row| row.seeded.map(|source| source.as_str()))
             .collect();
         let first_scan: Vec<bool> = rows.iter().map(|row| row.from_first_scan).collect();
-        let scale_factors: Vec<f64> = rows.iter().map(|row| row.scale_factor).collect();
+        let scale_factors: Vec<f64> = rows
+            .iter()
+            .map(|row| row.standing.rebuild_scale_factor)
+            .collect();
+        let thresholds: Vec<i64> = rows
+            .iter()
+            .map(|row| to_i64(row.standing.index_size_threshold))
+            .collect();
+        let reliable: Vec<i64> = rows
+            .iter()
+            .map(|row| to_i64(row.standing.minimum_reliable_index_size))
+            .collect();
+        let skipped_by: Vec<Option<String>> =
+            rows.iter().map(|row| row.standing.skipped_by()).collect();
+        let skip_settings: Vec<Option<i64>> =
+            rows.iter().map(|row| row.standing.skip_setting()).collect();
+        let verdicts: Vec<&str> = rows.iter().map(|row| row.standing.code()).collect();
+        let whys: Vec<String> = rows.iter().map(|row| row.standing.why()).collect();
         self.client
             .execute(
                 include_str!("sql/save_index_states.sql"),
@@ -287,6 +304,12 @@ impl ControlStore {
                     &sources,
                     &first_scan,
                     &scale_factors,
+                    &thresholds,
+                    &reliable,
+                    &skipped_by,
+                    &skip_settings,
+                    &verdicts,
+                    &whys,
                 ],
             )
             .await

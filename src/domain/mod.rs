@@ -16,6 +16,7 @@ pub mod plan;
 pub mod progress;
 pub mod settings;
 pub mod sift;
+pub mod standing;
 pub mod stored;
 pub mod units;
 pub mod window;

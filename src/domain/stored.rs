@@ -9,7 +9,10 @@ use fnv::FnvHasher;
 
 use super::baseline::BaselineSource;
 use super::plan::Assessment;
+use super::plan::Verdict;
+use super::settings::Origin;
 use super::sift::Sifted;
+use super::standing::Standing;
 
 /// What the control database holds of one database's indexes.
 #[derive(Debug, Default, Clone)]
@@ -44,8 +47,9 @@ pub struct StateRow {
     pub seeded: Option<BaselineSource>,
     /// Found at its database's first scan (written with the row, never changed).
     pub from_first_scan: bool,
-    /// `index_rebuild_scale_factor` in force, for the forecast view.
-    pub scale_factor: f64,
+    /// Where it stands for a plain run, and the settings in force that decided it
+    /// (`index_rebuild_scale_factor` also serves the forecast view).
+    pub standing: Standing,
     pub digest: i64,
 }
 
@@ -65,7 +69,14 @@ impl StateRow {
             best_ratio: assessment.best_ratio,
             seeded: assessment.seeded,
             from_first_scan: assessment.from_first_scan,
-            scale_factor: assessment.settings.rebuild_scale_factor,
+            standing: Standing {
+                verdict: assessment.plain_verdict.clone(),
+                bloat: assessment.bloat,
+                reltuples: index.reltuples,
+                index_size_threshold: assessment.settings.index_size_threshold,
+                minimum_reliable_index_size: assessment.settings.minimum_reliable_index_size,
+                rebuild_scale_factor: assessment.settings.rebuild_scale_factor,
+            },
             digest: 0,
         };
         row.digest = state_digest(database_name, &row);
@@ -103,7 +114,18 @@ pub fn state_digest(database_name: &str, row: &StateRow) -> i64 {
         Some(best) => hasher.write(&best.to_bits().to_le_bytes()),
         None => hasher.write(&[0xff]),
     }
-    hasher.write(&row.scale_factor.to_bits().to_le_bytes());
+    // The standing's words follow from what is hashed above and its verdict and
+    // settings below: they are made only for the rows written.
+    let standing = &row.standing;
+    hasher.write(&standing.rebuild_scale_factor.to_bits().to_le_bytes());
+    hasher.write(&standing.index_size_threshold.to_le_bytes());
+    hasher.write(&standing.minimum_reliable_index_size.to_le_bytes());
+    hasher.write(standing.code().as_bytes());
+    match &standing.verdict {
+        Verdict::Skipped(Origin::Row(id)) => hasher.write(&id.to_le_bytes()),
+        Verdict::Skipped(Origin::BuiltIn(rule)) => hasher.write(rule.as_bytes()),
+        _ => {}
+    }
     hasher.finish() as i64
 }
 
@@ -138,7 +160,7 @@ mod tests {
         let digest = state_digest("app", &base);
         assert_eq!(digest, base.digest);
         assert_ne!(digest, state_digest("other", &base));
-        let variants: [fn(&mut StateRow); 8] = [
+        let variants: [fn(&mut StateRow); 13] = [
             |r| r.schema.push('x'),
             |r| r.table.push('x'),
             |r| r.name.push('x'),
@@ -146,12 +168,25 @@ mod tests {
             |r| r.size_bytes += 8192,
             |r| r.reltuples += 1.0,
             |r| r.best_ratio = r.best_ratio.map(|b| b * 0.9).or(Some(1.0)),
-            |r| r.scale_factor = 1.5,
+            |r| r.standing.rebuild_scale_factor = 1.5,
+            |r| r.standing.index_size_threshold += 1,
+            |r| r.standing.minimum_reliable_index_size += 1,
+            |r| r.standing.verdict = Verdict::Quarantined,
+            |r| r.standing.verdict = Verdict::Skipped(Origin::Row(1)),
+            |r| r.standing.verdict = Verdict::Skipped(Origin::BuiltIn("built-in: x")),
         ];
         for change in variants {
             let mut changed = base.clone();
             change(&mut changed);
-            assert_ne!(state_digest("app", &changed), digest);
+            assert_ne!(state_digest("app", &changed), digest, "{changed:?}");
         }
+        let mut skipped = base.clone();
+        skipped.standing.verdict = Verdict::Skipped(Origin::Row(1));
+        let mut other_row = base.clone();
+        other_row.standing.verdict = Verdict::Skipped(Origin::Row(2));
+        assert_ne!(
+            state_digest("app", &skipped),
+            state_digest("app", &other_row)
+        );
     }
 }

@@ -47,6 +47,27 @@ impl Fixture {
         self.vacuum(table).await;
     }
 
+    /// `picky(id)` raises in sessions where `pilot.picky` is on: the expression index
+    /// `fussy_picky` on it (100,000 rows) cannot be rebuilt there (P0001), like an
+    /// expression that fails on some row.
+    pub async fn create_picky_index(&self) {
+        batch(
+            &self.target().await,
+            "CREATE FUNCTION picky(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF current_setting('pilot.picky', true) = 'on' THEN
+                     RAISE EXCEPTION 'picky refuses %', v;
+                 END IF;
+                 RETURN v;
+             END $$;
+             CREATE TABLE fussy (id int);
+             INSERT INTO fussy SELECT generate_series(1, 100000);
+             CREATE INDEX fussy_picky ON fussy (picky(id));",
+        )
+        .await;
+        self.vacuum("fussy").await;
+    }
+
     /// Deletes 60 % of the rows and vacuums: the index keeps its size, reltuples drops.
     pub async fn bloat(&self, table: &str) {
         batch(

@@ -4,6 +4,7 @@
 -- swap, while the rebuild finished): it is replaced. The old oid's row goes.
 -- $6: what failed after the swap, if anything (the rebuild itself did its work).
 -- The baseline is the rebuilt index's own size per tuple; its growth is measured anew.
+-- Where it stands is the next scan's to say (current_bloat shows it rebuilt until then).
 WITH history AS (
     UPDATE index_pilot.reindex_history
     SET status          = 'completed',
@@ -27,10 +28,12 @@ WITH history AS (
 INSERT INTO index_pilot.index_state AS s
        (target, database_name, database_oid, index_oid, schema_name, table_name,
         index_name, access_method, size_bytes, reltuples, ratio, best_ratio,
-        baseline_set_at, last_seen_at, baseline_source, trend_since, trend_ratio)
+        baseline_set_at, last_seen_at, baseline_source, trend_since, trend_ratio,
+        verdict, why, judged_at)
 SELECT h.target, h.database_name, h.database_oid, $2, h.schema_name, h.table_name,
        h.index_name, h.access_method, $3, $4, $7, $8, now(), now(),
-       CASE WHEN $8::float8 IS NOT NULL THEN 'rebuild' END, now(), $7
+       CASE WHEN $8::float8 IS NOT NULL THEN 'rebuild' END, now(), $7,
+       'rebuilt', 'rebuilt by index-pilot; the next scan judges it', now()
 FROM history h
 ON CONFLICT (target, database_oid, index_oid) DO UPDATE
 SET size_bytes      = excluded.size_bytes,
@@ -42,4 +45,7 @@ SET size_bytes      = excluded.size_bytes,
     baseline_source = excluded.baseline_source,
     trend_since     = excluded.trend_since,
     trend_ratio     = excluded.trend_ratio,
+    verdict         = excluded.verdict,
+    why             = excluded.why,
+    judged_at       = excluded.judged_at,
     state_digest    = NULL;

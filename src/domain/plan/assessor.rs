@@ -126,19 +126,29 @@ impl<'a> Assessor<'a> {
             .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
             .map(|best| estimated_bloat(ratio, best));
         let quarantined = known.quarantined.contains(&index.oid);
-        let verdict = judge(
+        let judged = |selection| match judge(
             &index,
             &index_settings,
             bloat,
             quarantined,
             self.server,
             selection,
-        );
-        let verdict = match verdict {
+        ) {
             Verdict::Candidate(CandidateReason::NoBaseline) if awaiting_estimate => {
                 Verdict::AwaitingEstimate
             }
             other => other,
+        };
+        let verdict = judged(selection);
+        let plain_verdict = if selection.mode == Mode::Reindex {
+            judged(Selection {
+                mode: Mode::Run,
+                only: None,
+                force: false,
+                reseed: false,
+            })
+        } else {
+            verdict.clone()
         };
         Assessment {
             index,
@@ -147,6 +157,7 @@ impl<'a> Assessor<'a> {
             best_ratio,
             bloat,
             verdict,
+            plain_verdict,
             from_first_scan,
             seeded,
             seed_note: None,

@@ -125,6 +125,10 @@ pub struct Assessment {
     pub best_ratio: Option<f64>,
     pub bloat: Option<f64>,
     pub verdict: Verdict,
+    /// The verdict of a plain run, which `current_bloat` shows: the same as `verdict`
+    /// but in `reindex` mode, which judges only the index asked for (and `force`
+    /// ignores the thresholds).
+    pub plain_verdict: Verdict,
     /// Its database's first scan found it (or finds it now): `initial_baseline`
     /// applies while it has no baseline.
     pub from_first_scan: bool,
@@ -179,6 +183,9 @@ impl Assessment {
         self.seeded = Some(source);
         self.bloat = Some(bloat);
         self.verdict = Verdict::of_bloat(bloat, &self.settings);
+        if self.plain_verdict == Verdict::AwaitingEstimate {
+            self.plain_verdict = Verdict::of_bloat(bloat, &self.settings);
+        }
     }
 
     /// Why a `reindex` of this index would not go ahead, for the report.
