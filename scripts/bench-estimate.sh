@@ -166,9 +166,10 @@ def read(control):
     estimates, planned, sources = {}, set(), {}
     for target in report["targets"]:
         db = target["database"]
-        for e in target.get("estimates", []):
+        for e in target.get("left_alone", []):
             estimates[(db, e["index"].split(".")[1])] = e["estimated_bloat"]
         for p in target.get("plan", []):
+            estimates[(db, p["index"].split(".")[1])] = p["estimated_bloat"]
             planned.add((db, p["index"].split(".")[1]))
         for b in target.get("new_baselines", []):
             sources[(db, b["index"].split(".")[1])] = b["source"]

@@ -31,15 +31,6 @@ note() {
 WORK=""
 stop_work_cluster_on_exit
 
-# Align tab-separated columns (column(1) may be missing on a minimal system).
-align_columns() {
-    if command -v column >/dev/null 2>&1; then
-        column -t -s $'\t'
-    else
-        cat
-    fi
-}
-
 psql_q() {
     psql -X -q -v ON_ERROR_STOP=1 -P pager=off "$@"
 }
@@ -80,24 +71,27 @@ JOIN pg_am am ON am.oid = c.relam
 WHERE c.relkind = 'i' AND c.relnamespace = 'public'::regnamespace
 ORDER BY c.relname;"
 
-# Run the job with one of the sample events; report on stdout, JSON logs to a file.
+# Kept after the demo ends (the cluster's files are not): the function's logs.
+LOG_DIR="$INDEX_PILOT_ROOT/target/demo"
+LOG="$LOG_DIR/index-pilot.log"
+
+# Run the job with one of the sample events; its readable report on stdout, its
+# (JSON) logs appended to $LOG.
 invoke() {
     local mode="$1" event="events/$1.json"
-    local report="$WORK/$mode.report.json"
     if [[ ! -f $event ]]; then
         die "$event is missing (the sample events live in events/)"
         return 1
     fi
-    note "target/debug/index-pilot invoke --event $event   (logs: $WORK/index-pilot.log)"
-    if ! target/debug/index-pilot invoke --event "$event" >"$report" 2>>"$WORK/index-pilot.log"; then
-        printf '\n--- report (stdout) ---\n' >&2
-        cat -- "$report" >&2 || true
-        printf '\n--- last lines of %s ---\n' "$WORK/index-pilot.log" >&2
-        tail -n 40 -- "$WORK/index-pilot.log" >&2 || true
+    note "index-pilot invoke --event $event --format text   (logs: $LOG)"
+    echo
+    if ! AWS_LAMBDA_LOG_FORMAT=JSON target/debug/index-pilot invoke --event "$event" --format text \
+        2>>"$LOG" | sed 's/^/    /'; then
+        printf '\n--- last lines of %s ---\n' "$LOG" >&2
+        tail -n 40 -- "$LOG" >&2 || true
         die "index-pilot invoke --event $event failed"
         return 1
     fi
-    jq . "$report"
 }
 
 heading "Checking system packages (PostgreSQL, jq, ...)"
@@ -106,6 +100,9 @@ note "PostgreSQL binaries: $(pg_bin_dir)"
 
 heading "Building index-pilot (cargo build --bin index-pilot)"
 cargo build --bin index-pilot
+
+mkdir -p -- "$LOG_DIR"
+: >"$LOG"
 
 heading "Starting a throwaway PostgreSQL cluster"
 WORK="$(mktemp -d -t index-pilot-demo.XXXXXX)"
@@ -150,22 +147,6 @@ invoke dry-run
 heading "Run (mode run): REINDEX INDEX CONCURRENTLY on the bloated indexes"
 invoke run
 
-heading "Summary: indexes rebuilt by the run"
-jq -r '
-    def human:
-        if type == "number" then
-            if . >= 1048576 then "\(. / 1048576 * 10 | round / 10) MiB"
-            elif . >= 1024 then "\(. / 1024 | round) KiB"
-            else "\(.) B" end
-        else tostring end;
-    ["target", "index", "size_before", "size_after", "duration_ms"],
-    (.targets[]? | .name as $t | .reindexed[]?
-        | [$t, .index, (.size_before | human), (.size_after | human), (.duration_ms | tostring)])
-    | @tsv' "$WORK/run.report.json" | align_columns
-if [[ "$(jq '[.targets[]?.reindexed[]?] | length' "$WORK/run.report.json")" == 0 ]]; then
-    note "(nothing was reindexed)"
-fi
-
 heading "Current estimates in the control DB (index_pilot.current_bloat)"
 psql_q -d index_pilot_control -c \
     'SELECT index, access_method, size, estimated_bloat FROM index_pilot.current_bloat'
@@ -175,4 +156,4 @@ psql_q -d index_pilot_control -c \
     'SELECT index, access_method, status, estimated_bloat, size_before, size_after, duration
      FROM index_pilot.history'
 
-heading "Done. The throwaway cluster is being removed."
+heading "Done. The throwaway cluster is being removed; the logs stay in $LOG"

@@ -44,24 +44,25 @@ pub struct ShardDispatch {
 }
 
 /// `selected`: the configured targets the event asks for, in configured order.
+/// `run_id`: the event's, or the one this invocation made up for a new run.
 pub async fn assign(
     control: &ControlStore,
     request: &Request,
+    run_id: Uuid,
     selected: Vec<String>,
     shard_size: usize,
 ) -> Result<Assignment, ControlError> {
     if request.mode != Mode::Run {
         return Ok(Assignment::Work {
-            run_id: Uuid::new_v4(),
+            run_id,
             shard: 0,
             hop: 0,
             targets: selected,
         });
     }
-    let (run_id, shard, hop) = match request.run_id {
-        Some(run_id) => (run_id, request.shard, request.hop),
+    let (shard, hop) = match request.run_id {
+        Some(_) => (request.shard, request.hop),
         None => {
-            let run_id = Uuid::new_v4();
             let split = shards(&selected, shard_size);
             control
                 .start_run(run_id, selected.len(), split.len())
@@ -72,7 +73,7 @@ pub async fn assign(
                     shards: split,
                 });
             }
-            (run_id, 0, 0)
+            (0, 0)
         }
     };
     if !control.claim_hop(run_id, shard, hop).await? {

@@ -6,8 +6,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::assignment::{assign, chain_event, fan_out, Assignment};
@@ -22,7 +23,7 @@ use crate::domain::plan::Mode;
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
-use crate::event::{parse_event, EventError};
+use crate::event::{parse_event, EventError, Request};
 use crate::report::{Report, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +98,21 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
     event: LambdaEvent<Value>,
 ) -> Result<Report, HandlerError> {
     let request = parse_event(&event.payload)?;
+    // Known before anything is logged, so that every line of the invocation names it.
+    let run_id = request.run_id.unwrap_or_else(Uuid::new_v4);
+    let span = tracing::info_span!("invocation", %run_id, shard = request.shard,
+        hop = request.hop, mode = request.mode.as_str());
+    invocation(app, &event.context, request, run_id)
+        .instrument(span)
+        .await
+}
+
+async fn invocation<S: SecretSource, R: ReInvoker>(
+    app: &App<S, R>,
+    context: &Context,
+    request: Request,
+    run_id: Uuid,
+) -> Result<Report, HandlerError> {
     let known: Vec<&str> = app.config.targets.iter().map(|t| t.name.as_str()).collect();
     let mut unknown: Vec<&str> = Vec::new();
     for name in request.targets.iter().flatten() {
@@ -113,7 +129,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         }
     }
     let budget = Budget::new(allowance(
-        event.context.deadline,
+        context.deadline,
         now_ms(),
         app.config.fallback_budget,
         app.config.safety_margin,
@@ -139,7 +155,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         })
         .map(|name| (*name).to_owned())
         .collect();
-    let function_arn = &event.context.invoked_function_arn;
+    let function_arn = &context.invoked_function_arn;
     let mut report = Report::new(request.mode);
     if !unknown.is_empty() {
         report.notes.push(format!(
@@ -150,6 +166,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
     let (run_id, shard, hop, targets) = match assign(
         &control,
         &request,
+        run_id,
         selected,
         app.config.shard_size,
     )
@@ -164,7 +181,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         Assignment::FanOut { run_id, shards } => {
             report.run_id = run_id;
             report.shards = fan_out(&app.reinvoker, function_arn, run_id, &shards).await;
-            tracing::info!(%run_id, shards = shards.len(), "run fanned out over shards");
+            tracing::info!(shards = shards.len(), "run fanned out over shards");
             return Ok(finish(report, &budget));
         }
         Assignment::Duplicate { run_id, shard, hop } => {
@@ -175,8 +192,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         }
     };
     (report.run_id, report.shard, report.hop) = (run_id, shard, hop);
-    tracing::info!(%run_id, mode = ?request.mode, shard, hop, targets = targets.len(),
-        request_id = %event.context.request_id,
+    tracing::info!(targets = targets.len(), request_id = %context.request_id,
         budget_ms = budget.whole().as_millis() as u64, "invocation started");
 
     let targets = if request.mode == Mode::Run {
@@ -203,7 +219,11 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         .iter()
         .filter_map(|name| app.config.targets.iter().find(|t| t.name == *name));
     let outcomes: Vec<_> = stream::iter(entries)
-        .map(|entry| async { (entry.name.as_str(), process_target(&ctx, entry).await) })
+        .map(|entry| async {
+            let span = tracing::info_span!("target", target = %entry.name);
+            let outcome = process_target(&ctx, entry).instrument(span).await;
+            (entry.name.as_str(), outcome)
+        })
         .buffered(app.config.parallel_targets)
         .collect()
         .await;
@@ -228,7 +248,7 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
             let event = chain_event(run_id, shard, hop + 1, &next.next);
             match app.reinvoker.reinvoke(function_arn, &event).await {
                 Ok(()) => {
-                    tracing::info!(%run_id, shard, hop = hop + 1, "next hop invoked");
+                    tracing::info!(next_hop = hop + 1, "next hop invoked");
                     report.continued_with = next.next;
                 }
                 Err(error) => report

@@ -6,6 +6,7 @@
 
 pub mod assignment;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod continuation;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod engine;
 pub mod event;
 pub mod handler;
+pub mod logging;
 pub mod pg;
 pub mod pgpass;
 pub mod report;

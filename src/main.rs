@@ -1,60 +1,38 @@
-//! Bootstrap only: logging, configuration, then either the Lambda runtime or one local
-//! invocation (`index-pilot invoke --event FILE|-`).
+//! Bootstrap only: the command line, logging, configuration, then either the Lambda
+//! runtime or one local invocation (`index-pilot invoke --event FILE|-`).
 
+// The invocation future nests deeply (handler, engine, spans) for the layout query.
+#![recursion_limit = "256"]
+
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use index_pilot::aws::{LambdaReInvoker, Sdk, SecretsManager};
+use index_pilot::cli::{Cli, Command, Format, InvokeArgs};
 use index_pilot::config::Config;
 use index_pilot::continuation::InProcess;
 use index_pilot::handler::{handle, run_in_process, App, HandlerError};
+use index_pilot::logging::{self, LogSettings};
 use lambda_runtime::{service_fn, Context, LambdaEvent};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
-const USAGE: &str = "usage:
-  index-pilot                          serve invocations from the Lambda runtime API
-  index-pilot invoke --event FILE      run one invocation locally (and the hops that
-                                       continue it) and print each report
-                                       (FILE may be - for standard input)";
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => serve_lambda().await,
-        ["invoke", "--event", path] => invoke_locally(path).await,
-        ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
+    // --help, --version and usage errors exit here, before anything is set up.
+    let cli = Cli::parse();
+    logging::init(&LogSettings::from_env());
+    match cli.command {
+        None | Some(Command::Serve) => serve_lambda().await,
+        Some(Command::Invoke(args)) => invoke_locally(&args).await,
     }
 }
 
 async fn serve_lambda() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        eprintln!("not running under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set)\n{USAGE}");
+        eprintln!("index-pilot: not running under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set); to run one invocation here: index-pilot invoke --event FILE (see index-pilot --help)");
         return ExitCode::from(2);
     }
     let result = match Config::from_env() {
@@ -105,7 +83,9 @@ async fn read_event(path: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-async fn invoke_locally(path: &str) -> ExitCode {
+async fn invoke_locally(args: &InvokeArgs) -> ExitCode {
+    let path = args.event.as_str();
+    let format = Format::resolve(args.format, std::io::stdout().is_terminal());
     let outcome = async {
         let bytes = read_event(path).await?;
         let payload: Value = serde_json::from_slice(&bytes)
@@ -125,18 +105,16 @@ async fn invoke_locally(path: &str) -> ExitCode {
         let reports = run_in_process(&app, payload, context)
             .await
             .map_err(|e| e.to_string())?;
-        let printed: Result<Vec<String>, _> =
-            reports.iter().map(serde_json::to_string_pretty).collect();
-        printed
-            .map(|reports| reports.join("\n"))
+        format
+            .print(&reports)
             .map_err(|e| format!("cannot print the report: {e}"))
     }
     .await;
     // Every client is dropped by now; their connections close in the background.
     index_pilot::pg::all_closed(Duration::from_secs(1)).await;
     match outcome {
-        Ok(json) => {
-            println!("{json}");
+        Ok(printed) => {
+            println!("{printed}");
             ExitCode::SUCCESS
         }
         Err(message) => {

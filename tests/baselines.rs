@@ -199,7 +199,7 @@ async fn baseline_seeds_only_what_has_none_and_reseed_seeds_all() {
     let again = fx.invoke_main(json!({"mode": "baseline"})).await;
     assert_eq!(again.baselines_set, Some(0));
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
-    assert_eq!(dry.candidates, 2, "{:?}", dry.estimates);
+    assert_eq!(dry.candidates, 2, "{:?}", dry.left_alone);
 
     // reseed: every index is accepted as it is now.
     let reseeded = fx
@@ -207,7 +207,7 @@ async fn baseline_seeds_only_what_has_none_and_reseed_seeds_all() {
         .await;
     assert_eq!(reseeded.baselines_set, Some(2));
     let after = fx.invoke_main(json!({"mode": "dry_run"})).await;
-    assert_eq!(after.candidates, 0, "{:?}", after.estimates);
+    assert_eq!(after.candidates, 0, "{:?}", after.left_alone);
     assert_eq!(sources(&fx).await["t_id"].as_deref(), Some("accepted"));
 }
 

@@ -74,10 +74,34 @@ pub fn format_size(bytes: u64) -> String {
     format!("{} {}", halves.div_ceil(2), UNITS[unit])
 }
 
+/// A duration for people: `850 ms`, `3.2 s`, `4 min 05 s`, `2 h 07 min`.
+pub fn format_elapsed(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    let s = duration.as_secs();
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..10_000 => format!("{:.1} s", duration.as_secs_f64()),
+        10_000..60_000 => format!("{s} s"),
+        60_000..3_600_000 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn elapsed_time_reads_in_the_unit_that_fits() {
+        let ms = |n| format_elapsed(Duration::from_millis(n));
+        assert_eq!(ms(0), "0 ms");
+        assert_eq!(ms(850), "850 ms");
+        assert_eq!(ms(3_240), "3.2 s");
+        assert_eq!(ms(42_900), "42 s");
+        assert_eq!(ms(245_000), "4 min 05 s");
+        assert_eq!(ms(7_620_000), "2 h 07 min");
+    }
 
     #[test]
     fn sizes() {

@@ -1,4 +1,4 @@
-//! What a dry run shows beyond the plan: every index's estimate, the forecast, and
+//! What a dry run shows beyond the plan: the estimates of the others, the forecast, and
 //! what the windows and the look before each rebuild would make of the candidates.
 
 use std::collections::{HashMap, HashSet};
@@ -12,11 +12,12 @@ use crate::domain::forecast::{forecast, Anchor};
 use crate::domain::plan::{Assessment, Candidate, Verdict};
 use crate::report::{round2, Estimate, ForecastEntry, TargetReport};
 
-/// Every judged index's estimate: most bloated first, unknown (no baseline) ahead of all.
-pub(super) fn estimates(assessments: &[Assessment]) -> Vec<Estimate> {
+/// The estimates of the indexes a run leaves alone (the plan shows the candidates):
+/// most bloated first.
+pub(super) fn left_alone(assessments: &[Assessment]) -> Vec<Estimate> {
     let mut estimates: Vec<Estimate> = assessments
         .iter()
-        .filter(|a| a.is_candidate() || matches!(a.verdict, Verdict::Healthy))
+        .filter(|a| a.verdict == Verdict::Healthy)
         .map(Estimate::from)
         .collect();
     estimates.sort_by(|a, b| {

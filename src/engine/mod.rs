@@ -333,7 +333,7 @@ async fn process_database<S: SecretSource>(
         }
     }
     if mode == Mode::DryRun {
-        report.estimates = dry_run::estimates(assessments);
+        report.left_alone = dry_run::left_alone(assessments);
         let healthy: Vec<u32> = assessments
             .iter()
             .filter(|a| a.verdict == Verdict::Healthy)

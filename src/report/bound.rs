@@ -13,7 +13,7 @@ use super::{Report, TargetReport};
 
 /// Entries kept per list and target. Serialised, an entry takes about 100 bytes (an
 /// estimate) to 350 (a deferral naming its blocker): at 50, a target with all twelve
-/// lists full takes about 110 KB, one with the usual three (plan, estimates, deferred)
+/// lists full takes about 110 KB, one with the usual three (plan, left_alone, deferred)
 /// about 30 KB. So a report of a few targets is bounded by this cap alone and still
 /// shows the fifty largest indexes of each list; a shard of 25 targets would take
 /// some 750 KB, and there `MAX_REPORT_BYTES` cuts further (to 6 entries for 25
@@ -35,7 +35,7 @@ impl Report {
     }
 
     /// [`Report::bounded`] with other limits. A list whose entries carry a size
-    /// (`estimates`, `reindexed`, `leftovers`) keeps its largest indexes, in the order
+    /// (`left_alone`, `reindexed`, `leftovers`) keeps its largest indexes, in the order
     /// it had; the others keep their first entries (the plan: the first a run takes).
     /// Each target's `omitted` counts what was left out, and one note says where the
     /// rest can be read.
@@ -72,8 +72,8 @@ impl TargetReport {
         let left_out = [
             ("plan", keep_first(&mut self.plan, cap)),
             (
-                "estimates",
-                keep_largest(&mut self.estimates, cap, |e| Some(e.size_bytes)),
+                "left_alone",
+                keep_largest(&mut self.left_alone, cap, |e| Some(e.size_bytes)),
             ),
             (
                 "reindexed",

@@ -12,6 +12,8 @@ use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 mod bound;
+mod table;
+pub mod text;
 
 pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 
@@ -84,9 +86,10 @@ pub struct TargetReport {
     pub candidates: usize,
     /// The candidates in the order a run takes them.
     pub plan: Vec<PlannedIndex>,
-    /// `dry_run`: every index at or above its size threshold, with its estimate.
+    /// `dry_run`: the indexes at or above their size threshold that a run would leave
+    /// alone, with their estimate (`plan` has the ones it would take).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub estimates: Vec<Estimate>,
+    pub left_alone: Vec<Estimate>,
     /// `baseline`: how many baselines were seeded from current sizes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baselines_set: Option<usize>,
@@ -134,7 +137,7 @@ impl TargetReport {
             scanned: 0,
             candidates: 0,
             plan: Vec::new(),
-            estimates: Vec::new(),
+            left_alone: Vec::new(),
             baselines_set: None,
             baseline_sources: BTreeMap::new(),
             new_baselines: Vec::new(),
@@ -214,7 +217,6 @@ pub struct Estimate {
     pub index: String,
     pub size_bytes: u64,
     pub estimated_bloat: Option<f64>,
-    pub would_reindex: bool,
 }
 
 impl From<&Assessment> for Estimate {
@@ -223,7 +225,6 @@ impl From<&Assessment> for Estimate {
             index: a.index.name.to_string(),
             size_bytes: a.index.size_bytes,
             estimated_bloat: a.bloat.map(round2),
-            would_reindex: a.is_candidate(),
         }
     }
 }

@@ -40,7 +40,6 @@ fn estimate(i: usize, size_bytes: u64) -> Estimate {
         index: name(i),
         size_bytes,
         estimated_bloat: Some(1.25),
-        would_reindex: false,
     }
 }
 
@@ -137,7 +136,7 @@ fn full_target(label: &str, n: usize) -> TargetReport {
     target.candidates = n;
     let size = |i: usize| (i as u64 + 1) * MB;
     target.plan = (0..n).map(|i| planned(i, size(i))).collect();
-    target.estimates = (0..n).map(|i| estimate(i, size(i))).collect();
+    target.left_alone = (0..n).map(|i| estimate(i, size(i))).collect();
     target.reindexed = (0..n).map(|i| reindexed(i, size(i))).collect();
     target.in_progress = (0..n).map(in_progress).collect();
     target.deferred = (0..n).map(deferred).collect();
@@ -159,16 +158,16 @@ fn long_lists_are_cut_to_the_cap_largest_first_with_what_was_left_out() {
     target.candidates = 120;
     // Sizes in a scrambled order (7919 is prime to 1000): every size once.
     let size = |i: usize| ((i * 7919) % 1000 + 1) as u64 * MB;
-    target.estimates = (0..1000).map(|i| estimate(i, size(i))).collect();
+    target.left_alone = (0..1000).map(|i| estimate(i, size(i))).collect();
     target.deferred = (0..500).map(deferred).collect();
     target.plan = (0..120).map(|i| planned(i, size(i))).collect();
     let bounded = report(vec![target]).bounded();
 
     let target = &bounded.targets[0];
-    assert_eq!(target.estimates.len(), MAX_LIST_ENTRIES);
+    assert_eq!(target.left_alone.len(), MAX_LIST_ENTRIES);
     // The largest 50 sizes, in the order the list had.
-    let mut sizes: Vec<u64> = target.estimates.iter().map(|e| e.size_bytes).collect();
-    let kept = names(&target.estimates, |e| &e.index);
+    let mut sizes: Vec<u64> = target.left_alone.iter().map(|e| e.size_bytes).collect();
+    let kept = names(&target.left_alone, |e| &e.index);
     let mut in_list_order = kept.clone();
     in_list_order.sort();
     assert_eq!(kept, in_list_order);
@@ -186,7 +185,7 @@ fn long_lists_are_cut_to_the_cap_largest_first_with_what_was_left_out() {
     );
     assert_eq!(
         target.omitted,
-        BTreeMap::from([("deferred", 450), ("estimates", 950), ("plan", 70)])
+        BTreeMap::from([("deferred", 450), ("left_alone", 950), ("plan", 70)])
     );
     // The counts stay those of the whole database.
     assert_eq!((target.scanned, target.candidates), (1400, 120));
@@ -194,7 +193,7 @@ fn long_lists_are_cut_to_the_cap_largest_first_with_what_was_left_out() {
     let json = serde_json::to_value(&bounded).unwrap();
     assert_eq!(
         json["targets"][0]["omitted"],
-        json!({"deferred": 450, "estimates": 950, "plan": 70})
+        json!({"deferred": 450, "left_alone": 950, "plan": 70})
     );
     assert_eq!(bounded.notes.len(), 1);
     let note = &bounded.notes[0];
@@ -213,7 +212,7 @@ fn nothing_is_cut_under_the_cap() {
     let bounded = report(vec![full_target("orders", MAX_LIST_ENTRIES)]).bounded();
     let target = &bounded.targets[0];
     assert!(target.omitted.is_empty());
-    assert_eq!(target.estimates.len(), MAX_LIST_ENTRIES);
+    assert_eq!(target.left_alone.len(), MAX_LIST_ENTRIES);
     assert_eq!(target.deferred.len(), MAX_LIST_ENTRIES);
     assert!(bounded.notes.is_empty());
     let json = serde_json::to_value(&bounded).unwrap();
@@ -260,7 +259,7 @@ fn a_report_of_300_targets_stays_under_the_byte_limit() {
     for target in &bounded.targets {
         assert_eq!(target.plan.len() + target.omitted["plan"], 80);
         assert_eq!(target.deferred.len() + target.omitted["deferred"], 80);
-        assert_eq!(target.estimates.len() + target.omitted["estimates"], 80);
+        assert_eq!(target.left_alone.len() + target.omitted["left_alone"], 80);
     }
     // The cap shrank below the default, and the one note says so.
     assert!(bounded.targets[0].plan.len() < MAX_LIST_ENTRIES);
@@ -302,17 +301,17 @@ fn omitted_names_the_lists_of_the_report() {
 fn cutting_again_keeps_the_largest_and_adds_up() {
     let mut target = TargetReport::new("orders", None);
     let size = |i: usize| ((i * 37) % 100 + 1) as u64 * MB;
-    target.estimates = (0..100).map(|i| estimate(i, size(i))).collect();
+    target.left_alone = (0..100).map(|i| estimate(i, size(i))).collect();
     let once = report(vec![target.clone()]).bounded_to(20, MAX_REPORT_BYTES);
     let twice = once.bounded_to(10, MAX_REPORT_BYTES);
     let direct = report(vec![target]).bounded_to(10, MAX_REPORT_BYTES);
     assert_eq!(
-        names(&twice.targets[0].estimates, |e| &e.index),
-        names(&direct.targets[0].estimates, |e| &e.index)
+        names(&twice.targets[0].left_alone, |e| &e.index),
+        names(&direct.targets[0].left_alone, |e| &e.index)
     );
     assert_eq!(
         twice.targets[0].omitted,
-        BTreeMap::from([("estimates", 90)])
+        BTreeMap::from([("left_alone", 90)])
     );
 }
 
@@ -362,4 +361,58 @@ fn the_log_length_counts_escapes() {
     let report = report(vec![target]);
     let logged = serde_json::to_string(&serde_json::to_string(&report).unwrap()).unwrap();
     assert_eq!(log_len(&report), logged.len());
+}
+
+#[test]
+fn the_text_of_a_dry_run_lists_the_plan_in_order_once_with_sizes() {
+    let mut target = TargetReport::new("orders", Some("shop".to_owned()));
+    target.scanned = 40;
+    target.candidates = 2;
+    target.plan = vec![planned(2, 24 * MB), planned(1, 12 * MB)];
+    target.left_alone = vec![estimate(3, 11 * MB)];
+    target.defer(&name(4), "needs about 2 min, 1 min left in this invocation");
+    let shown = text::render(&[report(vec![target])]);
+    let first = shown.find(&name(2)).expect(&shown);
+    let second = shown.find(&name(1)).expect(&shown);
+    assert!(first < second, "not in the order taken:\n{shown}");
+    assert!(
+        !shown.contains(&name(3)),
+        "a left-alone index listed:\n{shown}"
+    );
+    assert!(shown.contains("1 more at or above"), "{shown}");
+    assert!(shown.contains("orders, database shop: ok"), "{shown}");
+    assert!(shown.contains("24 MB") && shown.contains("12 MB") && shown.contains("2.50×"));
+    assert!(shown.contains("needs about 2 min"), "{shown}");
+    assert!(
+        shown.contains("a run would rebuild 2 indexes, expected saving 18 MB"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_text_of_a_run_shows_each_rebuild_before_and_after() {
+    let mut target = TargetReport::new("orders", None);
+    target.reindexed.push(Reindexed {
+        index: "public.\"Weird \"\"Name\"\"\"".to_owned(),
+        table: "public.orders".to_owned(),
+        toast_of: None,
+        access_method: "btree".to_owned(),
+        size_before: 12 * MB,
+        size_after: 5 * MB,
+        estimated_bloat_before: Some(2.4),
+        duration_ms: 3_400,
+        adopted: false,
+        note: None,
+    });
+    let mut run = report(vec![target]);
+    run.mode = Mode::Run;
+    let shown = text::render(&[run]);
+    let line = shown.lines().find(|l| l.contains("Weird")).expect(&shown);
+    for part in ["btree", "12 MB", "5120 kB", "7168 kB", "2.40×", "3.4 s"] {
+        assert!(line.contains(part), "{part} not in {line:?}");
+    }
+    assert!(
+        shown.contains("rebuilt 1 index: 12 MB → 5120 kB, saved 7168 kB"),
+        "{shown}"
+    );
 }

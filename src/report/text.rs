@@ -1,0 +1,432 @@
+//! The report for people (`index-pilot invoke --format text`): per target what was
+//! rebuilt, what a dry run would take in the order a run takes it, what waits and
+//! why, what failed; then totals. Sizes as `pg_size_pretty` shows them, everywhere.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::table::{draw, number, text};
+use super::{Report, Status, TargetReport};
+use crate::domain::plan::Mode;
+use crate::domain::units::{format_elapsed, format_size};
+
+/// The reports of one local invocation and the hops that continued it.
+pub fn render(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        invocation(&mut out, report);
+    }
+    totals(&mut out, reports);
+    out
+}
+
+fn invocation(out: &mut String, report: &Report) {
+    let state = if report.complete {
+        "complete"
+    } else {
+        "more to do"
+    };
+    let shard = if report.shard > 0 {
+        format!(" · shard {}", report.shard)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "index-pilot {} · run {}{shard} · hop {} · {} · {state}",
+        report.mode.as_str(),
+        report.run_id,
+        report.hop,
+        elapsed_ms(report.duration_ms),
+    );
+    for note in &report.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    for shard in &report.shards {
+        let outcome = shard.error.as_deref().unwrap_or("invoked");
+        let _ = writeln!(
+            out,
+            "  shard {}: {} targets ({} … {}): {outcome}",
+            shard.shard, shard.targets, shard.first, shard.last
+        );
+    }
+    if !report.continued_with.is_empty() {
+        let _ = writeln!(
+            out,
+            "  continues in the next hop: {}",
+            report.continued_with.join(", ")
+        );
+    }
+    for target in &report.targets {
+        out.push('\n');
+        target_section(out, report.mode, target);
+    }
+}
+
+fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
+    let name = match &t.database {
+        Some(database) => format!("{}, database {database}", t.name),
+        None => t.name.clone(),
+    };
+    let status = match t.status {
+        Status::Ok => "ok",
+        Status::Skipped => "skipped",
+        Status::Error => "error",
+    };
+    let version = t
+        .server_version
+        .as_deref()
+        .map(|v| format!(" (PostgreSQL {v})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{name}: {status}{version}");
+    if let Some(reason) = &t.reason {
+        let _ = writeln!(out, "  {reason}");
+    }
+    if let Some(window) = &t.window {
+        let _ = writeln!(out, "  maintenance window: {window}");
+    }
+    let _ = writeln!(
+        out,
+        "  {} scanned, {}",
+        plural(t.scanned, "index", "indexes"),
+        plural(t.candidates, "candidate", "candidates")
+    );
+    if let Some(set) = t.baselines_set {
+        let _ = writeln!(out, "  {set} baselines set from the current sizes");
+    }
+    if !t.baseline_sources.is_empty() {
+        let sources: Vec<String> = t
+            .baseline_sources
+            .iter()
+            .map(|(source, n)| format!("{n} {source}"))
+            .collect();
+        let _ = writeln!(out, "  new baselines: {}", sources.join(", "));
+    }
+    rebuilt(out, t);
+    if mode == Mode::DryRun || (!t.plan.is_empty() && t.reindexed.is_empty()) {
+        plan(out, mode, t);
+    }
+    in_progress(out, t);
+    confirmations(out, t);
+    waiting(out, t);
+    leftovers_and_quarantine(out, t);
+    forecast(out, t);
+    if let Some(n) = (!t.left_alone.is_empty()).then_some(t.left_alone.len()) {
+        let _ = writeln!(
+            out,
+            "\n  {n} more at or above their size threshold, not bloated enough to rebuild"
+        );
+    }
+    if !t.omitted.is_empty() {
+        let cut: Vec<String> = t
+            .omitted
+            .iter()
+            .map(|(list, n)| format!("{n} {list}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  (left out of this report: {}; the control DB's views have them all)",
+            cut.join(", ")
+        );
+    }
+}
+
+/// `1 index`, `3 indexes`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn heading(out: &mut String, title: &str) {
+    let _ = writeln!(out, "\n  {title}");
+}
+
+fn bloat(value: Option<f64>) -> String {
+    value.map_or_else(|| "unknown".to_owned(), |b| format!("{b:.2}×"))
+}
+
+fn elapsed_ms(ms: u64) -> String {
+    format_elapsed(Duration::from_millis(ms))
+}
+
+fn rebuilt(out: &mut String, t: &TargetReport) {
+    if t.reindexed.is_empty() {
+        return;
+    }
+    heading(out, "Rebuilt:");
+    let rows = t
+        .reindexed
+        .iter()
+        .map(|r| {
+            let mut index = r.index.clone();
+            if r.adopted {
+                index.push_str(" (started earlier)");
+            }
+            vec![
+                index,
+                r.access_method.clone(),
+                format_size(r.size_before),
+                format_size(r.size_after),
+                format_size(r.size_before.saturating_sub(r.size_after)),
+                bloat(r.estimated_bloat_before),
+                elapsed_ms(r.duration_ms),
+            ]
+        })
+        .collect();
+    out.push_str(&draw(
+        &[
+            text("index"),
+            text("method"),
+            number("before"),
+            number("after"),
+            number("saved"),
+            number("bloat before"),
+            number("took"),
+        ],
+        rows,
+        2,
+    ));
+    for r in t.reindexed.iter().filter(|r| r.note.is_some()) {
+        let _ = writeln!(out, "  {}: {}", r.index, r.note.as_deref().unwrap_or(""));
+    }
+}
+
+fn plan(out: &mut String, mode: Mode, t: &TargetReport) {
+    if t.plan.is_empty() {
+        if mode == Mode::DryRun {
+            heading(out, "A run would rebuild nothing here.");
+        }
+        return;
+    }
+    heading(
+        out,
+        if mode == Mode::DryRun {
+            "A run would rebuild, in this order:"
+        } else {
+            "Planned, in this order:"
+        },
+    );
+    let rows = t
+        .plan
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            vec![
+                (i + 1).to_string(),
+                p.index.clone(),
+                p.access_method.clone(),
+                format_size(p.size_bytes),
+                bloat(p.estimated_bloat),
+                format_size(p.expected_reclaim_bytes),
+                p.reason.as_str().replace('_', " "),
+            ]
+        })
+        .collect();
+    out.push_str(&draw(
+        &[
+            number("#"),
+            text("index"),
+            text("method"),
+            number("size"),
+            number("est. bloat"),
+            number("expected saving"),
+            text("why"),
+        ],
+        rows,
+        2,
+    ));
+}
+
+fn in_progress(out: &mut String, t: &TargetReport) {
+    if t.in_progress.is_empty() {
+        return;
+    }
+    heading(out, "Still running in the server:");
+    let rows = t
+        .in_progress
+        .iter()
+        .map(|p| {
+            vec![
+                p.index.clone(),
+                p.pid.to_string(),
+                p.phase.clone(),
+                p.percent_done
+                    .map_or_else(|| "?".to_owned(), |d| format!("{d:.0} %")),
+                elapsed_ms(p.running_ms),
+            ]
+        })
+        .collect();
+    out.push_str(&draw(
+        &[
+            text("index"),
+            number("pid"),
+            text("phase"),
+            number("done"),
+            number("running for"),
+        ],
+        rows,
+        2,
+    ));
+}
+
+fn confirmations(out: &mut String, t: &TargetReport) {
+    for c in t.confirmations.iter().filter(|c| c.false_alarm) {
+        let _ = writeln!(
+            out,
+            "\n  {} ({}) not rebuilt after all: {}",
+            c.index,
+            format_size(c.size_bytes),
+            c.how
+        );
+    }
+}
+
+fn waiting(out: &mut String, t: &TargetReport) {
+    if !t.deferred.is_empty() {
+        heading(out, "Deferred:");
+        let rows = t
+            .deferred
+            .iter()
+            .map(|d| vec![d.index.clone(), d.reason.clone()])
+            .collect();
+        out.push_str(&draw(&[text("index"), text("why")], rows, 2));
+    }
+    if !t.failed.is_empty() {
+        heading(out, "Failed:");
+        let rows = t
+            .failed
+            .iter()
+            .map(|f| {
+                let mut error = f.error.clone();
+                if let Some(state) = &f.sqlstate {
+                    error = format!("{error} (SQLSTATE {state})");
+                }
+                if f.quarantined {
+                    error.push_str("; quarantined");
+                }
+                vec![f.index.clone(), error]
+            })
+            .collect();
+        out.push_str(&draw(&[text("index"), text("error")], rows, 2));
+    }
+}
+
+fn leftovers_and_quarantine(out: &mut String, t: &TargetReport) {
+    if !t.leftovers.is_empty() {
+        heading(out, "Invalid indexes:");
+        let rows = t
+            .leftovers
+            .iter()
+            .map(|l| {
+                vec![
+                    l.index.clone(),
+                    l.size_bytes.map_or_else(|| "?".to_owned(), format_size),
+                    l.action.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&draw(
+            &[text("index"), number("size"), text("what was done")],
+            rows,
+            2,
+        ));
+    }
+    if !t.quarantined.is_empty() {
+        heading(out, "In quarantine (not rebuilt until released):");
+        let rows = t
+            .quarantined
+            .iter()
+            .map(|q| vec![q.index.clone(), q.since.clone(), q.error.clone()])
+            .collect();
+        out.push_str(&draw(
+            &[text("index"), text("since"), text("last error")],
+            rows,
+            2,
+        ));
+    }
+}
+
+fn forecast(out: &mut String, t: &TargetReport) {
+    if t.forecast.is_empty() {
+        return;
+    }
+    heading(out, "Growing, expected to need a rebuild:");
+    let rows = t
+        .forecast
+        .iter()
+        .map(|f| {
+            vec![
+                f.index.clone(),
+                format_size(f.size_bytes),
+                bloat(Some(f.estimated_bloat)),
+                format!("{:.2}×", f.threshold),
+                f.expected_at.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&draw(
+        &[
+            text("index"),
+            number("size"),
+            number("est. bloat"),
+            number("rebuilt at"),
+            text("expected"),
+        ],
+        rows,
+        2,
+    ));
+}
+
+fn totals(out: &mut String, reports: &[Report]) {
+    let all = || reports.iter().flat_map(|r| r.targets.iter());
+    // Where each target (and database) stands after the last hop that served it.
+    let mut last: Vec<&TargetReport> = Vec::new();
+    for t in all() {
+        match last
+            .iter_mut()
+            .find(|l| l.name == t.name && l.database == t.database)
+        {
+            Some(seen) => *seen = t,
+            None => last.push(t),
+        }
+    }
+    let rebuilt: Vec<_> = all().flat_map(|t| t.reindexed.iter()).collect();
+    let before: u64 = rebuilt.iter().map(|r| r.size_before).sum();
+    let after: u64 = rebuilt.iter().map(|r| r.size_after).sum();
+    let took: u64 = rebuilt.iter().map(|r| r.duration_ms).sum();
+    let in_last = |f: fn(&TargetReport) -> usize| last.iter().map(|t| f(t)).sum::<usize>();
+    let _ = writeln!(out, "\nTotals");
+    if reports.iter().any(|r| r.mode == Mode::DryRun) {
+        let planned: Vec<_> = last.iter().flat_map(|t| t.plan.iter()).collect();
+        let saving: u64 = planned.iter().map(|p| p.expected_reclaim_bytes).sum();
+        let _ = writeln!(
+            out,
+            "  a run would rebuild {}, expected saving {}",
+            plural(planned.len(), "index", "indexes"),
+            format_size(saving)
+        );
+    }
+    if !rebuilt.is_empty() || reports.iter().any(|r| r.mode.changes_targets()) {
+        let _ = writeln!(
+            out,
+            "  rebuilt {}: {} → {}, saved {}, in {}",
+            plural(rebuilt.len(), "index", "indexes"),
+            format_size(before),
+            format_size(after),
+            format_size(before.saturating_sub(after)),
+            elapsed_ms(took)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} ({} with errors), {} scanned, {} deferred, {} failed, {} in quarantine",
+        plural(last.len(), "target", "targets"),
+        last.iter().filter(|t| t.status == Status::Error).count(),
+        plural(in_last(|t| t.scanned), "index", "indexes"),
+        in_last(|t| t.deferred.len()),
+        all().map(|t| t.failed.len()).sum::<usize>(),
+        in_last(|t| t.quarantined.len()),
+    );
+}
