@@ -16,6 +16,8 @@ Environment:
   INDEX_PILOT_BUDGET           time one invocation may take without a Lambda deadline
                                (default 10m)
   INDEX_PILOT_SAFETY_MARGIN    kept back from the deadline (default 60s)
+  INDEX_PILOT_PROGRESS_INTERVAL  how often a running rebuild's progress is logged
+                               (default 30s)
   INDEX_PILOT_SSLMODE, INDEX_PILOT_SSL_ROOT_CERT, INDEX_PILOT_SHARD_SIZE,
   INDEX_PILOT_MAX_HOPS, INDEX_PILOT_MAX_CONCURRENT_REBUILDS, INDEX_PILOT_PARALLEL_TARGETS,
   INDEX_PILOT_SECRET_TTL       see README.md

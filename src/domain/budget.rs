@@ -5,7 +5,7 @@ use std::time::Duration;
 /// The longest a Lambda invocation can last; a deadline further away is absurd.
 pub const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
 
-/// Before a target has any history: a conservative 10 MiB/s.
+/// Before a target has any history: a conservative 10 MB/s (of 1024 × 1024 bytes).
 pub const DEFAULT_BYTES_PER_SECOND: f64 = 10.0 * 1024.0 * 1024.0;
 
 /// The least any REINDEX CONCURRENTLY takes: its several transactions and the waits
