@@ -147,13 +147,19 @@ invoke dry-run
 heading "Run (mode run): REINDEX INDEX CONCURRENTLY on the bloated indexes"
 invoke run
 
-heading "Current estimates in the control DB (index_pilot.current_bloat)"
+heading "Where each index stands, and why (index_pilot.current_bloat in the control DB)"
 psql_q -d index_pilot_control -c \
-    'SELECT index, access_method, size, estimated_bloat FROM index_pilot.current_bloat'
+    "SELECT index, access_method, size, estimated_bloat, candidate, why
+     FROM index_pilot.current_bloat WHERE index NOT LIKE 'pg_toast.%'"
 
 heading "Reindex history in the control DB (index_pilot.history)"
 psql_q -d index_pilot_control -c \
     'SELECT index, access_method, status, estimated_bloat, size_before, size_after, duration
      FROM index_pilot.history'
+
+heading "What it did, per target and day (index_pilot.target_totals)"
+psql_q -d index_pilot_control -c \
+    'SELECT target, database_name, day, rebuilds_completed, rebuilds_failed, reclaimed, quarantined
+     FROM index_pilot.target_totals'
 
 heading "Done. The throwaway cluster is being removed; the logs stay in $LOG"
