@@ -3,6 +3,7 @@
 //! use, so an invocation that needs neither never looks for AWS credentials or a
 //! region (which, outside AWS, would mean probing the instance metadata service).
 
+pub mod iam_token;
 mod lambda;
 mod secrets;
 
