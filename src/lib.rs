@@ -15,6 +15,7 @@ pub mod domain;
 pub mod engine;
 pub mod event;
 pub mod handler;
+pub mod iam_auth;
 pub mod pg;
 pub mod pgpass;
 pub mod report;

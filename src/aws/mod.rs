@@ -6,6 +6,7 @@
 pub mod iam_token;
 mod lambda;
 mod secrets;
+mod signer;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use tokio::sync::OnceCell;
 
 pub use lambda::LambdaReInvoker;
 pub use secrets::SecretsManager;
+pub use signer::SdkSigner;
 
 /// The SDK configuration, loaded from the environment when first asked for.
 #[derive(Clone, Default)]

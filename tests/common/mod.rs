@@ -376,7 +376,7 @@ impl Fixture {
     pub fn control_config(&self) -> tokio_postgres::Config {
         match &self.app.config.control.source {
             Source::Url(config) => (**config).clone(),
-            Source::Secret(_) => panic!("fixtures use a control URL"),
+            _ => panic!("fixtures use a control URL"),
         }
     }
 
