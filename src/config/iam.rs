@@ -159,3 +159,204 @@ pub(super) fn iam_tls(
         root_cert: root_cert.or_else(|| default_tls.root_cert.clone()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError, Environment, Source};
+    use crate::pg::SslMode;
+
+    const CONTROL: &str = "postgresql://pilot@127.0.0.1:5432/control";
+    const ORDERS: &str = r#"{"name": "orders", "auth": "iam", "host": "db.example.com",
+        "user": "index_pilot", "database": "orders", "region": "eu-west-1"}"#;
+
+    fn env(targets: &str) -> Environment {
+        Environment {
+            control_url: Some(CONTROL.into()),
+            targets: Some(format!("[{targets}]")),
+            ..Environment::default()
+        }
+    }
+
+    fn problem(env: &Environment) -> String {
+        Config::from_environment(env).unwrap().targets[0]
+            .spec
+            .as_ref()
+            .unwrap_err()
+            .clone()
+    }
+
+    #[test]
+    fn an_iam_target_defaults_to_port_5432_and_verify_full() {
+        let config = Config::from_environment(&env(ORDERS)).unwrap();
+        let spec = config.targets[0].spec.as_ref().unwrap();
+        let Source::Iam(login) = &spec.endpoint.source else {
+            panic!("{:?}", spec.endpoint.source)
+        };
+        assert_eq!(login.label, "target \"orders\"");
+        assert_eq!(
+            (login.host.as_str(), login.port, login.user.as_str()),
+            ("db.example.com", 5432, "index_pilot")
+        );
+        assert_eq!(login.database, "orders");
+        assert_eq!(login.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(spec.endpoint.tls.mode, SslMode::VerifyFull);
+        assert_eq!(spec.database_names(), [None]);
+        let connection = login.connection();
+        assert_eq!(connection.get_dbname(), Some("orders"));
+        assert!(connection.get_password().is_none());
+        // Other targets keep the old default.
+        let mixed = env(&format!(
+            r#"{ORDERS}, {{"name": "dev", "url": "postgresql://app@h/dev"}}"#
+        ));
+        let config = Config::from_environment(&mixed).unwrap();
+        let dev = config.targets[1].spec.as_ref().unwrap();
+        assert_eq!(dev.endpoint.tls.mode, SslMode::Prefer);
+    }
+
+    #[test]
+    fn iam_targets_take_a_port_databases_and_the_region_of_the_environment() {
+        let config = Config::from_environment(&env(
+            r#"{"name": "o", "auth": "iam", "host": "h", "port": 6432, "user": "u",
+                "database": "d", "databases": ["a", "b"]}"#,
+        ))
+        .unwrap();
+        let spec = config.targets[0].spec.as_ref().unwrap();
+        let Source::Iam(login) = &spec.endpoint.source else {
+            panic!("not IAM")
+        };
+        assert_eq!((login.port, login.region.as_deref()), (6432, None));
+        assert_eq!(spec.database_names().len(), 2);
+    }
+
+    #[test]
+    fn bad_iam_entries_name_the_target_and_the_field() {
+        let cases = [
+            (
+                r#""auth": "iam", "user": "u", "database": "d""#,
+                "has no host",
+            ),
+            (
+                r#""auth": "iam", "host": "h", "database": "d""#,
+                "has no user",
+            ),
+            (
+                r#""auth": "iam", "host": "h", "user": "u""#,
+                "has no database",
+            ),
+            (
+                r#""auth": "iam", "host": "", "user": "u", "database": "d""#,
+                "has an empty host",
+            ),
+            (
+                r#""auth": "iam", "host": "h", "port": 70000, "user": "u", "database": "d""#,
+                "has port 70000, which is not a port number",
+            ),
+            (
+                r#""auth": "iam", "host": "h", "port": "5432", "user": "u", "database": "d""#,
+                "has port \"5432\", which is not a port number",
+            ),
+            (
+                r#""auth": "password", "host": "h", "user": "u", "database": "d""#,
+                "has auth \"password\"",
+            ),
+            (
+                r#""auth": "iam", "secret": "s", "host": "h", "user": "u", "database": "d""#,
+                "has auth and also url or secret",
+            ),
+            (
+                r#""auth": "iam", "url": "postgresql://u@h/d", "host": "h", "user": "u", "database": "d""#,
+                "has auth and also url or secret",
+            ),
+            (
+                r#""url": "postgresql://u@h/d", "host": "h""#,
+                "has host, which only",
+            ),
+            (
+                r#""auth": "iam", "host": "h", "user": "u", "database": "d", "sslmode": "disable""#,
+                "sslmode disable",
+            ),
+        ];
+        for (fields, expected) in cases {
+            let problem = problem(&env(&format!(r#"{{"name": "orders", {fields}}}"#)));
+            assert!(
+                problem.starts_with("target \"orders\" in INDEX_PILOT_TARGETS "),
+                "{problem}"
+            );
+            assert!(problem.contains(expected), "{fields}: {problem}");
+        }
+    }
+
+    #[test]
+    fn iam_needs_tls_whatever_the_environment_says() {
+        let with_mode = |mode: &str| Environment {
+            sslmode: Some(mode.into()),
+            ..env(ORDERS)
+        };
+        for refused in ["disable", "prefer"] {
+            let problem = problem(&with_mode(refused));
+            assert!(
+                problem.contains("RDS refuses IAM logins without TLS"),
+                "{problem}"
+            );
+        }
+        let config = Config::from_environment(&with_mode("require")).unwrap();
+        let spec = config.targets[0].spec.as_ref().unwrap();
+        assert_eq!(spec.endpoint.tls.mode, SslMode::Require);
+        // The control database follows the environment's sslmode when it is not IAM.
+        assert_eq!(config.control.tls.mode, SslMode::Require);
+    }
+
+    #[test]
+    fn the_control_database_through_iam() {
+        let control = Environment {
+            control_url: None,
+            control_iam: Some(
+                r#"{"host": "c.example.com", "port": 5433, "user": "pilot", "database": "control",
+                    "sslrootcert": "/rds.pem"}"#
+                    .into(),
+            ),
+            ..env(ORDERS)
+        };
+        let config = Config::from_environment(&control).unwrap();
+        let Source::Iam(login) = &config.control.source else {
+            panic!("not IAM")
+        };
+        assert_eq!(login.label, "the control database");
+        assert_eq!((login.host.as_str(), login.port), ("c.example.com", 5433));
+        assert_eq!(config.control.tls.mode, SslMode::VerifyFull);
+        assert_eq!(
+            config.control.tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/rds.pem"))
+        );
+        let error = |json: &str, others: Environment| {
+            Config::from_environment(&Environment {
+                control_iam: Some(json.into()),
+                ..others
+            })
+            .unwrap_err()
+        };
+        let no_url = Environment {
+            control_url: None,
+            ..env(ORDERS)
+        };
+        let message = error(r#"{"host": "h", "user": "u"}"#, no_url.clone()).to_string();
+        assert!(
+            message.starts_with("INDEX_PILOT_CONTROL_IAM has no database"),
+            "{message}"
+        );
+        let message = error(r#"{"name": "c"}"#, no_url.clone()).to_string();
+        assert!(message.contains("unknown field `name`"), "{message}");
+        let message = error(
+            r#"{"auth": "md5", "host": "h", "user": "u", "database": "d"}"#,
+            no_url,
+        )
+        .to_string();
+        assert!(message.contains("has auth \"md5\""), "{message}");
+        let both = error(
+            r#"{"host": "h", "user": "u", "database": "d"}"#,
+            env(ORDERS),
+        );
+        assert_eq!(both, ConfigError::TwoControlDatabases);
+        assert!(both.to_string().contains("INDEX_PILOT_CONTROL_IAM"));
+    }
+}
