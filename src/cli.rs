@@ -10,8 +10,11 @@ const ENVIRONMENT: &str = "\
 Environment:
   INDEX_PILOT_CONTROL_URL      the control database, a URL without a password (trust,
                                peer or PGPASSFILE), for local use; or
-  INDEX_PILOT_CONTROL_SECRET   a Secrets Manager secret id (RDS format) for it
-  INDEX_PILOT_TARGETS          JSON list of targets: {\"name\", \"url\"} or {\"name\", \"secret\"},
+  INDEX_PILOT_CONTROL_SECRET   a Secrets Manager secret id (RDS format) for it; or
+  INDEX_PILOT_CONTROL_IAM      {\"auth\": \"iam\", \"host\", \"port\", \"user\", \"database\"}: an
+                               IAM token per connection (RDS, Aurora)
+  INDEX_PILOT_TARGETS          JSON list of targets: {\"name\", \"url\"}, {\"name\", \"secret\"} or
+                               {\"name\", \"auth\": \"iam\", \"host\", \"user\", \"database\"},
                                optionally \"databases\": [...]
   INDEX_PILOT_BUDGET           time one invocation may take without a Lambda deadline
                                (default 10m)

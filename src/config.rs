@@ -10,8 +10,14 @@ use serde_json::Value;
 use crate::domain::units::parse_duration;
 use crate::pg::{SslMode, Tls};
 
+mod iam;
+
+pub use iam::IamLogin;
+use iam::{iam_tls, IamFields, RawControlIam};
+
 pub const CONTROL_URL_VAR: &str = "INDEX_PILOT_CONTROL_URL";
 pub const CONTROL_SECRET_VAR: &str = "INDEX_PILOT_CONTROL_SECRET";
+pub const CONTROL_IAM_VAR: &str = "INDEX_PILOT_CONTROL_IAM";
 pub const TARGETS_VAR: &str = "INDEX_PILOT_TARGETS";
 pub const BUDGET_VAR: &str = "INDEX_PILOT_BUDGET";
 pub const SAFETY_MARGIN_VAR: &str = "INDEX_PILOT_SAFETY_MARGIN";
@@ -26,12 +32,14 @@ pub const PROGRESS_INTERVAL_VAR: &str = "INDEX_PILOT_PROGRESS_INTERVAL";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("neither {CONTROL_URL_VAR} nor {CONTROL_SECRET_VAR} is set: index-pilot needs a control database")]
+    #[error("none of {CONTROL_URL_VAR}, {CONTROL_SECRET_VAR} and {CONTROL_IAM_VAR} is set: index-pilot needs a control database")]
     NoControlDatabase,
-    #[error("both {CONTROL_URL_VAR} and {CONTROL_SECRET_VAR} are set; give one")]
+    #[error("more than one of {CONTROL_URL_VAR}, {CONTROL_SECRET_VAR} and {CONTROL_IAM_VAR} is set; give exactly one")]
     TwoControlDatabases,
     #[error("{CONTROL_URL_VAR} {0}")]
     ControlUrl(String),
+    #[error("{CONTROL_IAM_VAR} {0}")]
+    ControlIam(String),
     #[error("{TARGETS_VAR} is not set: it must be a JSON list of targets such as [{{\"name\": \"dev\", \"url\": \"postgresql://app@127.0.0.1:5432/dev\"}}]")]
     NoTargets,
     #[error("{TARGETS_VAR} is not valid JSON: {0}")]
@@ -51,6 +59,8 @@ pub enum Source {
     Url(Box<tokio_postgres::Config>),
     /// A Secrets Manager secret in the RDS format.
     Secret(String),
+    /// RDS IAM authentication: a token made for every connection.
+    Iam(Box<IamLogin>),
 }
 
 /// How to reach a database server.
@@ -115,6 +125,7 @@ pub struct Config {
 pub struct Environment {
     pub control_url: Option<String>,
     pub control_secret: Option<String>,
+    pub control_iam: Option<String>,
     pub targets: Option<String>,
     pub budget: Option<String>,
     pub safety_margin: Option<String>,
@@ -138,6 +149,7 @@ impl Environment {
         Environment {
             control_url: var(CONTROL_URL_VAR),
             control_secret: var(CONTROL_SECRET_VAR),
+            control_iam: var(CONTROL_IAM_VAR),
             targets: var(TARGETS_VAR),
             budget: var(BUDGET_VAR),
             safety_margin: var(SAFETY_MARGIN_VAR),
@@ -177,9 +189,49 @@ struct RawTarget {
     databases: Vec<String>,
     sslmode: Option<SslMode>,
     sslrootcert: Option<PathBuf>,
+    auth: Option<String>,
+    host: Option<String>,
+    port: Option<Value>,
+    user: Option<String>,
+    database: Option<String>,
+    region: Option<String>,
 }
 
-fn parse_target(raw: RawTarget, default_tls: &Tls) -> Result<TargetSpec, String> {
+fn parse_target(
+    raw: RawTarget,
+    default_tls: &Tls,
+    env_mode: Option<SslMode>,
+) -> Result<TargetSpec, String> {
+    let iam = IamFields {
+        auth: raw.auth,
+        host: raw.host,
+        port: raw.port,
+        user: raw.user,
+        database: raw.database,
+        region: raw.region,
+    };
+    if iam.auth.is_some() {
+        if raw.url.is_some() || raw.secret.is_some() {
+            return Err("has auth and also url or secret; give one".to_owned());
+        }
+        if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
+            return Err(format!("databases[{empty}] is an empty name"));
+        }
+        let login = iam.login(format!("target {:?}", raw.name))?;
+        let tls = iam_tls(raw.sslmode, env_mode, raw.sslrootcert, default_tls)?;
+        return Ok(TargetSpec {
+            endpoint: Endpoint {
+                source: Source::Iam(Box::new(login)),
+                tls,
+            },
+            databases: raw.databases,
+        });
+    }
+    if let Some(field) = iam.stray() {
+        return Err(format!(
+            "has {field}, which only an entry with \"auth\": \"iam\" takes (a url or a secret says where to connect)"
+        ));
+    }
     let source = match (raw.url, raw.secret) {
         (Some(url), None) => Source::Url(Box::new(
             password_free_url(&url).map_err(|e| format!("its url {e}"))?,
@@ -202,7 +254,11 @@ fn parse_target(raw: RawTarget, default_tls: &Tls) -> Result<TargetSpec, String>
     })
 }
 
-fn parse_targets(json: &str, default_tls: &Tls) -> Result<Vec<TargetEntry>, ConfigError> {
+fn parse_targets(
+    json: &str,
+    default_tls: &Tls,
+    env_mode: Option<SslMode>,
+) -> Result<Vec<TargetEntry>, ConfigError> {
     let value: Value =
         serde_json::from_str(json).map_err(|e| ConfigError::TargetsNotJson(e.to_string()))?;
     let entries = match value {
@@ -224,7 +280,7 @@ fn parse_targets(json: &str, default_tls: &Tls) -> Result<Vec<TargetEntry>, Conf
             Ok(_) if targets.iter().any(|t| t.name == fallback_name) => {
                 Err("repeats the name of an earlier target".to_owned())
             }
-            Ok(raw) => parse_target(raw, default_tls),
+            Ok(raw) => parse_target(raw, default_tls, env_mode),
         };
         targets.push(TargetEntry {
             spec: spec
@@ -284,25 +340,53 @@ fn progress_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
 
 impl Config {
     pub fn from_environment(env: &Environment) -> Result<Config, ConfigError> {
-        let tls = Tls {
-            mode: match env.sslmode.as_deref() {
-                None => SslMode::Prefer,
-                Some(text) => text.parse().map_err(|problem| ConfigError::BadValue {
+        // Whether INDEX_PILOT_SSLMODE was given matters: IAM endpoints default to
+        // verify-full, the others to prefer.
+        let env_mode: Option<SslMode> = env
+            .sslmode
+            .as_deref()
+            .map(|text| {
+                text.parse().map_err(|problem| ConfigError::BadValue {
                     var: SSLMODE_VAR,
                     problem,
-                })?,
-            },
+                })
+            })
+            .transpose()?;
+        let tls = Tls {
+            mode: env_mode.unwrap_or(SslMode::Prefer),
             root_cert: env.ssl_root_cert.as_ref().map(PathBuf::from),
         };
-        let source = match (env.control_url.as_deref(), env.control_secret.as_deref()) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoControlDatabases),
-            (Some(url), None) => Source::Url(Box::new(
-                password_free_url(url).map_err(ConfigError::ControlUrl)?,
-            )),
-            (None, Some(secret)) => Source::Secret(secret.to_owned()),
-            (None, None) => return Err(ConfigError::NoControlDatabase),
+        let control = match (
+            env.control_url.as_deref(),
+            env.control_secret.as_deref(),
+            env.control_iam.as_deref(),
+        ) {
+            (Some(url), None, None) => Endpoint {
+                source: Source::Url(Box::new(
+                    password_free_url(url).map_err(ConfigError::ControlUrl)?,
+                )),
+                tls: tls.clone(),
+            },
+            (None, Some(secret), None) => Endpoint {
+                source: Source::Secret(secret.to_owned()),
+                tls: tls.clone(),
+            },
+            (None, None, Some(json)) => {
+                let (login, tls) =
+                    RawControlIam::parse(json, env_mode, &tls).map_err(ConfigError::ControlIam)?;
+                Endpoint {
+                    source: Source::Iam(Box::new(login)),
+                    tls,
+                }
+            }
+            (None, None, None) => return Err(ConfigError::NoControlDatabase),
+            _ => return Err(ConfigError::TwoControlDatabases),
         };
-        let targets = parse_targets(env.targets.as_deref().ok_or(ConfigError::NoTargets)?, &tls)?;
+        let targets = parse_targets(
+            env.targets.as_deref().ok_or(ConfigError::NoTargets)?,
+            &tls,
+            env_mode,
+        )?;
         let max_hops = count_var(MAX_HOPS_VAR, env.max_hops.as_deref(), 50, 0..=10_000)?;
         let shard_size = count_var(SHARD_SIZE_VAR, env.shard_size.as_deref(), 25, 1..=10_000)?;
         let max_concurrent_rebuilds = count_var(
@@ -318,7 +402,7 @@ impl Config {
             1..=256,
         )?;
         Ok(Config {
-            control: Endpoint { source, tls },
+            control,
             targets,
             fallback_budget: duration_var(
                 BUDGET_VAR,

@@ -1,13 +1,15 @@
 //! From a configured [`Endpoint`] to connection settings: a URL as it is, a secret
 //! through the cache, fetched once more when the server refuses the login (the
-//! password may have been rotated since it was cached).
+//! password may have been rotated since it was cached), an IAM login with a token
+//! made for this connection (never kept: it expires, and it is a password).
 
 use std::future::Future;
 
 use tokio_postgres::Config;
 
-use crate::config::{Endpoint, Source};
+use crate::config::{Endpoint, IamLogin, Source};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
+use crate::iam_auth::TokenSigner;
 
 /// An error that may mean "wrong credentials".
 pub trait LoginRefusal {
@@ -22,16 +24,41 @@ pub enum OpenError<E> {
     Open(E),
 }
 
+/// Where passwords come from: the secret cache, and the IAM token signer.
+pub struct Logins<'a, S> {
+    pub secrets: &'a SecretCache<S>,
+    pub signer: &'a dyn TokenSigner,
+}
+
+/// An IAM login's settings with a token made now, for this connection only.
+async fn iam_settings(login: &IamLogin, signer: &dyn TokenSigner) -> Result<Config, SecretError> {
+    let token = signer
+        .token(login)
+        .await
+        .map_err(|reason| SecretError::IamToken {
+            label: login.label.clone(),
+            host: login.host.clone(),
+            port: login.port,
+            user: login.user.clone(),
+            reason,
+        })?;
+    let mut config = login.connection();
+    config.password(token);
+    Ok(config)
+}
+
 async fn settings<S: SecretSource>(
     endpoint: &Endpoint,
     database: Option<&str>,
-    secrets: &SecretCache<S>,
+    logins: &Logins<'_, S>,
     refresh: bool,
 ) -> Result<Config, SecretError> {
+    let secrets = logins.secrets;
     let mut config = match &endpoint.source {
         Source::Url(config) => (**config).clone(),
         Source::Secret(id) if refresh => secrets.refresh(id).await?.connection(),
         Source::Secret(id) => secrets.get(id).await?.connection(),
+        Source::Iam(login) => iam_settings(login, logins.signer).await?,
     };
     if let Some(database) = database {
         config.dbname(database);
@@ -45,7 +72,7 @@ async fn settings<S: SecretSource>(
 pub async fn open_with_rotation<S, T, E, F, Fut>(
     endpoint: &Endpoint,
     database: Option<&str>,
-    secrets: &SecretCache<S>,
+    logins: &Logins<'_, S>,
     mut open: F,
 ) -> Result<(T, Config), OpenError<E>>
 where
@@ -54,12 +81,12 @@ where
     F: FnMut(Config) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let config = settings(endpoint, database, secrets, false).await?;
+    let config = settings(endpoint, database, logins, false).await?;
     match open(config.clone()).await {
         Ok(opened) => Ok((opened, config)),
         Err(error) if error.is_login_refusal() && matches!(endpoint.source, Source::Secret(_)) => {
             tracing::info!("login refused; fetching the secret again in case it was rotated");
-            let config = settings(endpoint, database, secrets, true).await?;
+            let config = settings(endpoint, database, logins, true).await?;
             match open(config.clone()).await {
                 Ok(opened) => Ok((opened, config)),
                 Err(error) => Err(OpenError::Open(error)),

@@ -30,6 +30,15 @@ pub enum SecretError {
     },
     #[error("reading secrets needs Secrets Manager, which this invocation has not got (no AWS configuration)")]
     NoSecretStore,
+    /// The token is a password: only where the login was going is named.
+    #[error("cannot make an IAM token for {label} ({host}:{port}, user {user}): {reason}")]
+    IamToken {
+        label: String,
+        host: String,
+        port: u16,
+        user: String,
+        reason: String,
+    },
 }
 
 /// Where secret strings come from (Secrets Manager in Lambda).

@@ -3,6 +3,7 @@
 //! `assignment`; the work on one target in `engine`; what is decided without I/O
 //! (shards, order, hand-over) in `domain::fleet`.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
@@ -12,8 +13,9 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::assignment::{assign, chain_event, fan_out, Assignment};
+use crate::aws::{Sdk, SdkSigner};
 use crate::config::Config;
-use crate::connect::{open_with_rotation, OpenError};
+use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::continuation::ReInvoker;
 use crate::control::{ControlError, ControlStore, TargetProgress};
 use crate::credentials::{SecretCache, SecretSource};
@@ -24,6 +26,7 @@ use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError, Request};
+use crate::iam_auth::TokenSigner;
 use crate::report::{Report, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,8 @@ pub struct App<S, R> {
     pub config: Config,
     pub secrets: SecretCache<S>,
     pub reinvoker: R,
+    /// IAM tokens: the SDK's credential chain unless [`App::with_signer`] says otherwise.
+    pub signer: Arc<dyn TokenSigner>,
 }
 
 impl<S: SecretSource, R: ReInvoker> App<S, R> {
@@ -83,7 +88,14 @@ impl<S: SecretSource, R: ReInvoker> App<S, R> {
             config,
             secrets: SecretCache::new(secrets, ttl),
             reinvoker,
+            // Loads the AWS configuration only when a first token is asked for.
+            signer: Arc::new(SdkSigner::new(Sdk::from_environment())),
         }
+    }
+
+    pub fn with_signer(mut self, signer: impl TokenSigner + 'static) -> Self {
+        self.signer = Arc::new(signer);
+        self
     }
 }
 
@@ -138,7 +150,10 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
     let (control, _) = open_with_rotation(
         &app.config.control,
         None,
-        &app.secrets,
+        &Logins {
+            secrets: &app.secrets,
+            signer: &*app.signer,
+        },
         |config| async move { ControlStore::open(&config, control_tls).await },
     )
     .await?;
@@ -207,6 +222,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         control: &control,
         settings: &settings,
         secrets: &app.secrets,
+        signer: &*app.signer,
         budget,
         invocation: Uuid::new_v4(),
         lease_slack: app.config.safety_margin,

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod engine;
 pub mod event;
 pub mod handler;
+pub mod iam_auth;
 pub mod logging;
 pub mod pg;
 pub mod pgpass;

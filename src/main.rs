@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use index_pilot::aws::{LambdaReInvoker, Sdk, SecretsManager};
+use index_pilot::aws::{LambdaReInvoker, Sdk, SdkSigner, SecretsManager};
 use index_pilot::cli::{Cli, Command, Format, InvokeArgs};
 use index_pilot::config::Config;
 use index_pilot::continuation::InProcess;
@@ -41,8 +41,9 @@ async fn serve_lambda() -> ExitCode {
             let app = App::new(
                 config,
                 SecretsManager::new(sdk.clone()),
-                LambdaReInvoker::new(sdk),
-            );
+                LambdaReInvoker::new(sdk.clone()),
+            )
+            .with_signer(SdkSigner::new(sdk));
             let app = &app;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
                 handle(app, event)
@@ -91,11 +92,13 @@ async fn invoke_locally(args: &InvokeArgs) -> ExitCode {
         let payload: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("invalid event: {path} is not valid JSON: {e}"))?;
         let config = Config::from_env().map_err(|e| format!("invalid configuration: {e}"))?;
+        let sdk = Sdk::from_environment();
         let app = App::new(
             config,
-            SecretsManager::new(Sdk::from_environment()),
+            SecretsManager::new(sdk.clone()),
             InProcess::default(),
-        );
+        )
+        .with_signer(SdkSigner::new(sdk));
         // No deadline: each hop gets INDEX_PILOT_BUDGET.
         let context = || {
             let mut context = Context::default();

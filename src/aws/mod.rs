@@ -3,8 +3,10 @@
 //! use, so an invocation that needs neither never looks for AWS credentials or a
 //! region (which, outside AWS, would mean probing the instance metadata service).
 
+pub mod iam_token;
 mod lambda;
 mod secrets;
+mod signer;
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use tokio::sync::OnceCell;
 
 pub use lambda::LambdaReInvoker;
 pub use secrets::SecretsManager;
+pub use signer::SdkSigner;
 
 /// The SDK configuration, loaded from the environment when first asked for.
 #[derive(Clone, Default)]

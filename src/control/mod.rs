@@ -28,7 +28,7 @@ const SAVE_CHUNK: usize = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("cannot connect to the control database: {0}")]
+    #[error("cannot connect to the control database {0}")]
     Connect(#[from] crate::pg::ConnectError),
     #[error("cannot read the control database's credentials: {0}")]
     Secret(#[from] crate::credentials::SecretError),
@@ -58,7 +58,7 @@ impl crate::connect::LoginRefusal for ControlError {
     fn is_login_refusal(&self) -> bool {
         matches!(
             self,
-            ControlError::Connect(crate::pg::ConnectError::LoginRefused(_))
+            ControlError::Connect(crate::pg::ConnectError::LoginRefused { .. })
         )
     }
 }

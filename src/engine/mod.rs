@@ -26,7 +26,7 @@ use futures::FutureExt;
 use uuid::Uuid;
 
 use crate::config::{Endpoint, TargetEntry, TargetSpec};
-use crate::connect::{open_with_rotation, OpenError};
+use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
@@ -36,6 +36,7 @@ use crate::domain::sift::Sift;
 use crate::domain::stored;
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
+use crate::iam_auth::TokenSigner;
 use crate::report::{NewBaseline, PlannedIndex, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
 use jiff::Timestamp;
@@ -48,6 +49,8 @@ pub struct RunContext<'a, S> {
     pub control: &'a ControlStore,
     pub settings: &'a Settings,
     pub secrets: &'a SecretCache<S>,
+    /// Makes the token of every connection to an IAM endpoint.
+    pub signer: &'a dyn TokenSigner,
     pub budget: Budget,
     /// This invocation, as the holder of target leases.
     pub invocation: Uuid,
@@ -62,6 +65,15 @@ pub struct RunContext<'a, S> {
     pub setup: Duration,
     /// How often a running rebuild's progress is logged.
     pub progress_interval: Duration,
+}
+
+impl<S> RunContext<'_, S> {
+    fn logins(&self) -> Logins<'_, S> {
+        Logins {
+            secrets: self.secrets,
+            signer: self.signer,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +234,7 @@ async fn process_database<S: SecretSource>(
     report: &mut TargetReport,
 ) -> Result<Progress, DatabaseError> {
     let (db, connection) =
-        open_with_rotation(endpoint, database, ctx.secrets, |config| async move {
+        open_with_rotation(endpoint, database, &ctx.logins(), |config| async move {
             TargetDb::open(&config, &endpoint.tls).await
         })
         .await?;

@@ -61,14 +61,55 @@ impl Default for Tls {
     }
 }
 
+/// Where a connection went, for its errors: host, port, database and user, never
+/// the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+}
+
+impl Place {
+    /// As the connection would resolve them (libpq's defaults where unset).
+    pub fn of(config: &Config) -> Place {
+        let host = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".to_owned(),
+        };
+        let user = config.get_user().unwrap_or_default().to_owned();
+        Place {
+            host,
+            port: config.get_ports().first().copied().unwrap_or(5432),
+            database: config
+                .get_dbname()
+                .map_or_else(|| user.clone(), str::to_owned),
+            user,
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}, database {}, user {}",
+            self.host, self.port, self.database, self.user
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("{0}")]
-    Postgres(PgError),
+    #[error("at {place}: {error}")]
+    Postgres { place: Place, error: PgError },
     /// The server refused the credentials: a rotated password, perhaps.
-    #[error("{0}")]
-    LoginRefused(PgError),
-    #[error("TLS setup failed: {0}")]
+    #[error("at {place}: {error}")]
+    LoginRefused { place: Place, error: PgError },
+    #[error("(TLS setup failed: {0})")]
     Tls(String),
 }
 
@@ -87,12 +128,14 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
+    let place = Place::of(&config);
     let failed = |error: tokio_postgres::Error| {
         let error = PgError::from(error);
+        let place = place.clone();
         if is_login_refusal(&error) {
-            ConnectError::LoginRefused(error)
+            ConnectError::LoginRefused { place, error }
         } else {
-            ConnectError::Postgres(error)
+            ConnectError::Postgres { place, error }
         }
     };
     let client = if tls.mode == SslMode::Disable {

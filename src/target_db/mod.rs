@@ -23,7 +23,7 @@ use crate::pg::{column, ConnectError, PgError, Tls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("cannot connect: {0}")]
+    #[error("cannot connect {0}")]
     Connect(#[from] ConnectError),
     #[error("{action} failed: {error}")]
     Query {
@@ -42,7 +42,10 @@ fn failed<E: Into<PgError>>(action: &'static str) -> impl FnOnce(E) -> TargetErr
 
 impl crate::connect::LoginRefusal for TargetError {
     fn is_login_refusal(&self) -> bool {
-        matches!(self, TargetError::Connect(ConnectError::LoginRefused(_)))
+        matches!(
+            self,
+            TargetError::Connect(ConnectError::LoginRefused { .. })
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod moto;
 pub mod proxy;
 mod slow;
@@ -376,7 +377,7 @@ impl Fixture {
     pub fn control_config(&self) -> tokio_postgres::Config {
         match &self.app.config.control.source {
             Source::Url(config) => (**config).clone(),
-            Source::Secret(_) => panic!("fixtures use a control URL"),
+            _ => panic!("fixtures use a control URL"),
         }
     }
 
