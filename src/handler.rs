@@ -276,6 +276,7 @@ fn finish(report: Report, budget: &Budget) -> Report {
         Ok(json) => tracing::info!(report = %json, "invocation finished"),
         Err(error) => tracing::warn!(error = %error, "report not serialisable"),
     }
+    crate::report::metrics::emit(&report, now_ms());
     report
 }
 

@@ -12,6 +12,7 @@ use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 mod bound;
+pub mod metrics;
 
 pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 
