@@ -269,6 +269,8 @@ async fn record_progress(
 
 /// The report, bounded, timed and logged.
 fn finish(report: Report, budget: &Budget) -> Report {
+    // The metrics count every entry, before the report's lists are cut short.
+    crate::report::metrics::emit(&report, now_ms());
     let mut report = report.bounded();
     report.duration_ms =
         u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);
@@ -276,7 +278,6 @@ fn finish(report: Report, budget: &Budget) -> Report {
         Ok(json) => tracing::info!(report = %json, "invocation finished"),
         Err(error) => tracing::warn!(error = %error, "report not serialisable"),
     }
-    crate::report::metrics::emit(&report, now_ms());
     report
 }
 

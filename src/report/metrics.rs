@@ -1,9 +1,12 @@
 //! The report as CloudWatch Embedded Metric Format documents: one for the
 //! invocation, one per target. Pure (no I/O): the handler prints the lines.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
-use super::{Report, TargetReport};
+use super::{Deferred, Report, TargetReport};
+use crate::domain::deferral::DeferralKind;
 
 /// Environment variable naming the CloudWatch namespace.
 pub const NAMESPACE_VAR: &str = "INDEX_PILOT_METRICS_NAMESPACE";
@@ -27,6 +30,8 @@ pub const METRICS: &[(&str, &str)] = &[
 /// Dimension sets: the invocation document, the target document.
 pub const INVOCATION_DIMENSIONS: &[&str] = &["Mode"];
 pub const TARGET_DIMENSIONS: &[&str] = &["Target", "Database"];
+/// Added to either set in the documents that count `Deferred` by kind.
+pub const REASON_DIMENSION: &str = "Reason";
 
 fn unit(name: &str) -> &'static str {
     METRICS
@@ -93,7 +98,40 @@ fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
     ]
 }
 
-/// The EMF documents for one finished invocation.
+fn deferred_by_kind(deferred: &[Deferred]) -> BTreeMap<DeferralKind, usize> {
+    let mut counts = BTreeMap::new();
+    for d in deferred {
+        *counts.entry(d.kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// One document per kind present: a document holds one value per metric name.
+fn deferred_documents(
+    namespace: &str,
+    timestamp_ms: u64,
+    dimensions: &[(&str, String)],
+    counts: &BTreeMap<DeferralKind, usize>,
+) -> Vec<Value> {
+    counts
+        .iter()
+        .map(|(kind, count)| {
+            let mut dims = dimensions.to_vec();
+            dims.push((REASON_DIMENSION, kind.as_str().to_owned()));
+            document(
+                namespace,
+                timestamp_ms,
+                &dims,
+                &[("Deferred", *count as f64)],
+            )
+        })
+        .collect()
+}
+
+/// The EMF documents for one finished invocation: the invocation's (dimension
+/// `Mode`), then per target its own (`Target`, `Database`) followed by its
+/// deferrals by kind (`Target`, `Database`, `Reason`), last the invocation's
+/// deferrals by kind (`Mode`, `Reason`).
 pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
     let mode = serde_json::to_value(report.mode)
         .ok()
@@ -101,6 +139,7 @@ pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
         .unwrap_or_default();
     let mut totals: Vec<(&'static str, f64)> = Vec::new();
     let mut docs = Vec::new();
+    let mut deferred: BTreeMap<DeferralKind, usize> = BTreeMap::new();
     for t in &report.targets {
         let values = target_values(t);
         for (name, value) in &values {
@@ -111,18 +150,28 @@ pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
             }
         }
         let database = t.database.clone().unwrap_or_else(|| t.name.clone());
-        docs.push(document(
+        let dimensions = [("Target", t.name.clone()), ("Database", database)];
+        docs.push(document(namespace, timestamp_ms, &dimensions, &values));
+        let by_kind = deferred_by_kind(&t.deferred);
+        for (kind, count) in &by_kind {
+            *deferred.entry(*kind).or_insert(0) += count;
+        }
+        docs.extend(deferred_documents(
             namespace,
             timestamp_ms,
-            &[("Target", t.name.clone()), ("Database", database)],
-            &values,
+            &dimensions,
+            &by_kind,
         ));
     }
     totals.push(("Hop", f64::from(report.hop)));
-    docs.insert(
-        0,
-        document(namespace, timestamp_ms, &[("Mode", mode)], &totals),
-    );
+    let invocation = [("Mode", mode)];
+    docs.insert(0, document(namespace, timestamp_ms, &invocation, &totals));
+    docs.extend(deferred_documents(
+        namespace,
+        timestamp_ms,
+        &invocation,
+        &deferred,
+    ));
     docs
 }
 

@@ -1,6 +1,7 @@
 use serde_json::Value;
 
 use super::*;
+use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::Mode;
 use crate::report::{Failed, Quarantined, Reindexed, Report, TargetReport};
@@ -33,8 +34,13 @@ fn sample() -> Report {
         quarantined: false,
         blocked_by: Vec::new(),
     }];
-    orders.defer(&"public.a", "not enough time left");
-    orders.defer(&"public.b", "outside the maintenance window");
+    orders.defer(&"public.a", DeferralKind::Time, "not enough time left");
+    orders.defer(
+        &"public.b",
+        DeferralKind::Window,
+        "outside the maintenance window",
+    );
+    orders.defer(&"public.c", DeferralKind::Time, "not enough time left");
     orders.quarantined = vec![Quarantined {
         index: "public.q".to_owned(),
         table: "public.orders".to_owned(),
@@ -45,6 +51,12 @@ fn sample() -> Report {
     }];
     let mut app = TargetReport::new("fleet", Some("app".to_owned()));
     app.scanned = 10;
+    app.defer(&"public.d", DeferralKind::Time, "not enough time left");
+    app.defer(
+        &"public.e",
+        DeferralKind::Blocker,
+        "a session would block it",
+    );
     Report {
         hop: 2,
         targets: vec![orders, app],
@@ -71,7 +83,9 @@ fn assert_valid_emf(doc: &Value) {
             for name in set {
                 let name = name.as_str().expect("dimension name");
                 assert!(
-                    INVOCATION_DIMENSIONS.contains(&name) || TARGET_DIMENSIONS.contains(&name),
+                    INVOCATION_DIMENSIONS.contains(&name)
+                        || TARGET_DIMENSIONS.contains(&name)
+                        || name == REASON_DIMENSION,
                     "undocumented dimension {name}"
                 );
                 assert!(doc[name].is_string(), "dimension {name} a string member");
@@ -95,7 +109,9 @@ fn assert_valid_emf(doc: &Value) {
 #[test]
 fn an_invocation_and_each_target_become_valid_emf() {
     let docs = emf_documents(&sample(), "Test", 1_700_000_000_000);
-    assert_eq!(docs.len(), 3);
+    // invocation, orders, orders×{time, window}, app, app×{time, blocker},
+    // invocation×{time, window, blocker}
+    assert_eq!(docs.len(), 10);
     docs.iter().for_each(assert_valid_emf);
 }
 
@@ -109,11 +125,11 @@ fn target_documents_carry_what_the_target_did() {
     assert_eq!(metric(orders, "Candidates"), 4.0);
     assert_eq!(metric(orders, "Rebuilt"), 2.0);
     assert_eq!(metric(orders, "Failed"), 1.0);
-    assert_eq!(metric(orders, "Deferred"), 2.0);
+    assert_eq!(metric(orders, "Deferred"), 3.0);
     assert_eq!(metric(orders, "Quarantined"), 1.0);
     assert_eq!(metric(orders, "BytesReclaimed"), 2100.0);
     assert_eq!(metric(orders, "RebuildSeconds"), 2.0);
-    assert_eq!(docs[2]["Database"], "app");
+    assert_eq!(docs[4]["Database"], "app");
 }
 
 #[test]
@@ -126,6 +142,62 @@ fn the_invocation_document_sums_the_targets() {
     assert_eq!(metric(inv, "Hop"), 2.0);
 }
 
+/// The (dimension values…, Deferred) of the documents that have a `Reason`.
+fn deferred_by_reason(docs: &[Value]) -> Vec<(Vec<String>, f64)> {
+    docs.iter()
+        .filter(|d| d.get(REASON_DIMENSION).is_some())
+        .map(|d| {
+            let set = d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| d[n.as_str().unwrap()].as_str().unwrap().to_owned())
+                .collect();
+            let names: Vec<&str> = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                ["Deferred"],
+                "a reason document counts only Deferred"
+            );
+            (set, metric(d, "Deferred"))
+        })
+        .collect()
+}
+
+#[test]
+fn deferrals_are_counted_by_kind_per_target_and_per_invocation() {
+    let docs = emf_documents(&sample(), "Test", 1);
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        deferred_by_reason(&docs),
+        vec![
+            (s(&["orders", "orders", "time"]), 2.0),
+            (s(&["orders", "orders", "window"]), 1.0),
+            (s(&["fleet", "app", "time"]), 1.0),
+            (s(&["fleet", "app", "blocker"]), 1.0),
+            (s(&["run", "time"]), 3.0),
+            (s(&["run", "window"]), 1.0),
+            (s(&["run", "blocker"]), 1.0),
+        ]
+    );
+}
+
+#[test]
+fn no_deferrals_no_reason_documents() {
+    let report = Report {
+        targets: vec![TargetReport::new("orders", None)],
+        ..Report::new(Mode::Run)
+    };
+    let docs = emf_documents(&report, "Test", 1);
+    assert_eq!(docs.len(), 2);
+    assert!(deferred_by_reason(&docs).is_empty());
+}
+
 #[test]
 fn every_documented_metric_is_in_the_readme() {
     let readme = include_str!("../../README.md");
@@ -133,6 +205,13 @@ fn every_documented_metric_is_in_the_readme() {
         assert!(
             readme.contains(&format!("| `{name}` | {unit} |")),
             "README lacks the row of {name}"
+        );
+    }
+    for kind in DeferralKind::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", kind.as_str())),
+            "README lacks the deferral kind {}",
+            kind.as_str()
         );
     }
 }

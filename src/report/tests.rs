@@ -64,6 +64,7 @@ fn blocker() -> Blocker {
 fn deferred(i: usize) -> Deferred {
     Deferred {
         index: name(i),
+        kind: DeferralKind::Blocker,
         reason: "not started: pid 4242 (app, psql) idle in transaction for 7200s holds a \
                  snapshot; REINDEX CONCURRENTLY would wait for it (max_blocker_age 600s)"
             .to_owned(),
@@ -356,6 +357,7 @@ fn the_log_length_counts_escapes() {
     let mut target = TargetReport::new("weird", None);
     target.deferred.push(Deferred {
         index: r#"public."Weird ""Name"" \ ünï""#.to_owned(),
+        kind: DeferralKind::Changed,
         reason: "line one\nline two\ttab".to_owned(),
         blocker: None,
     });
