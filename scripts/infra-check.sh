@@ -18,6 +18,9 @@ log_step "checkov infra/template.yaml"
 # --skip-download: checkov would otherwise fetch its guidelines from the internet.
 checkov --file infra/template.yaml --framework cloudformation --skip-download --compact --quiet
 
+log_step "dashboard JSON and metric names (scripts/check-metrics.py)"
+python3 scripts/check-metrics.py infra/template.yaml src/report/metrics.rs
+
 log_step "cargo lambda build --release --arm64"
 if command -v rustup >/dev/null 2>&1; then
     rustup target add aarch64-unknown-linux-gnu >/dev/null

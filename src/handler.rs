@@ -306,6 +306,8 @@ async fn record_progress(
 
 /// The report, bounded, timed and logged.
 fn finish(report: Report, budget: &Budget) -> Report {
+    // The metrics count every entry, before the report's lists are cut short.
+    crate::report::metrics::emit(&report, now_ms());
     let mut report = report.bounded();
     report.duration_ms =
         u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);

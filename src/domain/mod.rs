@@ -6,6 +6,7 @@ pub mod bloat;
 pub mod blocker;
 pub mod budget;
 pub mod confirm;
+pub mod deferral;
 pub mod eligibility;
 pub mod estimate;
 pub mod failure;

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use super::work::Work;
 use super::DatabaseError;
 use crate::credentials::SecretSource;
+use crate::domain::deferral::DeferralKind;
 use crate::domain::forecast::{forecast, Anchor};
 use crate::domain::plan::{Assessment, Candidate, Verdict};
 use crate::report::{round2, Estimate, ForecastEntry, TargetReport};
@@ -73,7 +74,7 @@ impl<S: SecretSource> Work<'_, S> {
         for candidate in candidates {
             let index = &candidate.assessment.index;
             if let Some(why) = self.outside_window(index.size_bytes) {
-                report.defer(&index.name, why);
+                report.defer(&index.name, DeferralKind::Window, why);
             } else if quiet {
                 if let Some(confirmation) =
                     self.confirm(candidate.assessment, candidate.reason).await?

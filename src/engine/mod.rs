@@ -30,6 +30,7 @@ use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
+use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
@@ -305,8 +306,8 @@ async fn process_database<S: SecretSource>(
         .map(NewBaseline::from)
         .collect();
     for assessment in assessments {
-        if let Some(reason) = assessment.deferral() {
-            report.defer(&assessment.index.name, reason);
+        if let (Some(kind), Some(reason)) = (assessment.deferral_kind(), assessment.deferral()) {
+            report.defer(&assessment.index.name, kind, reason);
         }
     }
     if mode != Mode::DryRun {
@@ -327,7 +328,7 @@ async fn process_database<S: SecretSource>(
                 return Ok(Progress::Done);
             }
             Some(a) if !a.is_candidate() && a.deferral().is_none() => {
-                report.defer(wanted, a.why_not())
+                report.defer(wanted, DeferralKind::NotACandidate, a.why_not())
             }
             Some(_) => {}
         }
@@ -366,6 +367,7 @@ async fn process_database<S: SecretSource>(
         for candidate in &candidates {
             report.defer(
                 &candidate.assessment.index.name,
+                DeferralKind::RebuildRunning,
                 format!(
                     "waits for the rebuild of {} still running on this target",
                     busy.index

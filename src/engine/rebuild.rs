@@ -17,6 +17,7 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{predicted_rebuild, Fit};
+use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, Mode};
 use crate::domain::units::format_size;
@@ -44,13 +45,14 @@ impl<S: SecretSource> Work<'_, S> {
             if let Some(stop) = &self.stop {
                 report.deferred.push(Deferred {
                     index: index.name.to_string(),
+                    kind: stop.kind(),
                     reason: stop.reason(),
                     blocker: stop.blocker(),
                 });
                 continue;
             }
             if let Some(why) = self.outside_window(index.size_bytes) {
-                report.defer(&index.name, why);
+                report.defer(&index.name, DeferralKind::Window, why);
                 continue;
             }
             let predicted = predicted_rebuild(index.size_bytes, self.throughput);
@@ -58,6 +60,7 @@ impl<S: SecretSource> Work<'_, S> {
             if fit == Fit::Wait {
                 report.defer(
                     &index.name,
+                    DeferralKind::Time,
                     format!(
                         "needs about {}s, {}s left in this invocation: the next one takes it",
                         predicted.as_secs(),
@@ -74,6 +77,7 @@ impl<S: SecretSource> Work<'_, S> {
                 if index.size_bytes > limit {
                     report.defer(
                         &index.name,
+                        DeferralKind::TooLarge,
                         format!(
                             "needs about {}s, more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
                             predicted.as_secs(),
@@ -88,6 +92,7 @@ impl<S: SecretSource> Work<'_, S> {
                 for later in rest {
                     report.defer(
                         &later.assessment.index.name,
+                        DeferralKind::RebuildRunning,
                         format!(
                             "waits for the rebuild of {} still running on this target",
                             index.name
@@ -141,6 +146,7 @@ impl<S: SecretSource> Work<'_, S> {
         }
         Ok(Some(Deferred {
             index: index.name.to_string(),
+            kind: DeferralKind::Blocker,
             reason,
             blocker: Some(blocker),
         }))
@@ -161,7 +167,7 @@ impl<S: SecretSource> Work<'_, S> {
             .recheck(index.oid, &index.name, index.table_oid)
             .await?
         {
-            report.defer(&index.name, why);
+            report.defer(&index.name, DeferralKind::Changed, why);
             return Ok(Outcome::Finished);
         }
         if let Some(confirmation) = self.confirm(assessment, reason).await? {
@@ -212,7 +218,11 @@ impl<S: SecretSource> Work<'_, S> {
                 Err(refused) => {
                     self.rebuilder = Some(rebuilder);
                     let why = no_room(&refused, &self.server, settings.max_rebuilds_per_server);
-                    report.defer(&index.name, format!("not started: {why}"));
+                    report.defer(
+                        &index.name,
+                        DeferralKind::ServerBusy,
+                        format!("not started: {why}"),
+                    );
                     self.stop = Some(Stop::NoRoom(why));
                     return Ok(Outcome::Finished);
                 }

@@ -12,6 +12,7 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::budget::predicted_rebuild;
+use crate::domain::deferral::DeferralKind;
 use crate::domain::ident::QualifiedName;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::window::WindowState;
@@ -48,6 +49,15 @@ impl Stop {
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()
             ),
+        }
+    }
+
+    pub(super) fn kind(&self) -> DeferralKind {
+        match self {
+            Stop::Blocked(_) => DeferralKind::Blocked,
+            Stop::Target(_) => DeferralKind::ServerRefused,
+            Stop::NoRoom(_) => DeferralKind::ServerBusy,
+            Stop::Blocker(_) => DeferralKind::Blocker,
         }
     }
 

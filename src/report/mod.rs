@@ -8,10 +8,12 @@ use uuid::Uuid;
 use crate::assignment::ShardDispatch;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::blocker::Blocker;
+use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 mod bound;
+pub mod metrics;
 mod table;
 pub mod text;
 
@@ -164,9 +166,10 @@ impl TargetReport {
         self.reason = Some(reason.into());
     }
 
-    pub fn defer(&mut self, index: &impl ToString, reason: impl Into<String>) {
+    pub fn defer(&mut self, index: &impl ToString, kind: DeferralKind, reason: impl Into<String>) {
         self.deferred.push(Deferred {
             index: index.to_string(),
+            kind,
             reason: reason.into(),
             blocker: None,
         });
@@ -316,6 +319,7 @@ pub struct InProgress {
 #[derive(Debug, Clone, Serialize)]
 pub struct Deferred {
     pub index: String,
+    pub kind: DeferralKind,
     pub reason: String,
     /// The session it would have waited for (never its query text).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -63,6 +63,7 @@ fn blocker() -> Blocker {
 fn deferred(i: usize) -> Deferred {
     Deferred {
         index: name(i),
+        kind: DeferralKind::Blocker,
         reason: "not started: pid 4242 (app, psql) idle in transaction for 7200s holds a \
                  snapshot; REINDEX CONCURRENTLY would wait for it (max_blocker_age 600s)"
             .to_owned(),
@@ -355,6 +356,7 @@ fn the_log_length_counts_escapes() {
     let mut target = TargetReport::new("weird", None);
     target.deferred.push(Deferred {
         index: r#"public."Weird ""Name"" \ ünï""#.to_owned(),
+        kind: DeferralKind::Changed,
         reason: "line one\nline two\ttab".to_owned(),
         blocker: None,
     });
@@ -370,7 +372,11 @@ fn the_text_of_a_dry_run_lists_the_plan_in_order_once_with_sizes() {
     target.candidates = 2;
     target.plan = vec![planned(2, 24 * MB), planned(1, 12 * MB)];
     target.left_alone = vec![estimate(3, 11 * MB)];
-    target.defer(&name(4), "needs about 2 min, 1 min left in this invocation");
+    target.defer(
+        &name(4),
+        crate::domain::deferral::DeferralKind::Time,
+        "needs about 2 min, 1 min left in this invocation",
+    );
     let shown = text::render(&[report(vec![target])]);
     let first = shown.find(&name(2)).expect(&shown);
     let second = shown.find(&name(1)).expect(&shown);

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineSource;
 use super::bloat::{estimated_bloat, expected_reclaim};
+use super::deferral::DeferralKind;
 use super::eligibility::{IndexInfo, Ineligible};
 use super::ident::QualifiedName;
 use super::settings::{IndexSettings, Origin};
@@ -152,11 +153,17 @@ impl Assessment {
     /// Why the report lists this index as deferred in every mode: it would be judged,
     /// but cannot be now.
     pub fn deferral(&self) -> Option<String> {
-        matches!(
-            self.verdict,
-            Verdict::Locked(_) | Verdict::NoStatistics | Verdict::AwaitingEstimate
-        )
-        .then(|| self.why_not())
+        self.deferral_kind().map(|_| self.why_not())
+    }
+
+    /// Which kind of deferral [`Self::deferral`] is.
+    pub fn deferral_kind(&self) -> Option<DeferralKind> {
+        match self.verdict {
+            Verdict::Locked(_) => Some(DeferralKind::Locked),
+            Verdict::NoStatistics => Some(DeferralKind::NoStatistics),
+            Verdict::AwaitingEstimate => Some(DeferralKind::AwaitingEstimate),
+            _ => None,
+        }
     }
 
     /// Whether the estimate after the scan set its baseline (or had to take its

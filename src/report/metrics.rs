@@ -1,0 +1,202 @@
+//! The report as CloudWatch Embedded Metric Format documents: one for the
+//! invocation, one per target. Pure (no I/O): the handler prints the lines.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::{Deferred, Report, TargetReport};
+use crate::domain::deferral::DeferralKind;
+
+/// Environment variable naming the CloudWatch namespace.
+pub const NAMESPACE_VAR: &str = "INDEX_PILOT_METRICS_NAMESPACE";
+pub const DEFAULT_NAMESPACE: &str = "IndexPilot";
+
+/// Every metric a document may carry, with its unit: the names the README,
+/// the alarms and the dashboard use.
+pub const METRICS: &[(&str, &str)] = &[
+    ("IndexesScanned", "Count"),
+    ("Candidates", "Count"),
+    ("Rebuilt", "Count"),
+    ("Failed", "Count"),
+    ("Deferred", "Count"),
+    ("Quarantined", "Count"),
+    ("BytesReclaimed", "Bytes"),
+    ("LargestEstimatedBloat", "None"),
+    ("RebuildSeconds", "Seconds"),
+    ("Hop", "Count"),
+];
+
+/// Dimension sets: the invocation document, the target document.
+pub const INVOCATION_DIMENSIONS: &[&str] = &["Mode"];
+pub const TARGET_DIMENSIONS: &[&str] = &["Target", "Database"];
+/// Added to either set in the documents that count `Deferred` by kind.
+pub const REASON_DIMENSION: &str = "Reason";
+
+fn unit(name: &str) -> &'static str {
+    METRICS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("None", |(_, u)| u)
+}
+
+fn document(
+    namespace: &str,
+    timestamp_ms: u64,
+    dimensions: &[(&str, String)],
+    values: &[(&str, f64)],
+) -> Value {
+    let mut doc = Map::new();
+    let dimension_names: Vec<&str> = dimensions.iter().map(|(n, _)| *n).collect();
+    let metrics: Vec<Value> = values
+        .iter()
+        .map(|(n, _)| json!({"Name": n, "Unit": unit(n)}))
+        .collect();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [dimension_names],
+                "Metrics": metrics,
+            }],
+        }),
+    );
+    for (name, value) in dimensions {
+        doc.insert((*name).into(), Value::String(value.clone()));
+    }
+    for (name, value) in values {
+        doc.insert((*name).into(), json!(value));
+    }
+    Value::Object(doc)
+}
+
+fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
+    let reclaimed: u64 = t
+        .reindexed
+        .iter()
+        .map(|r| r.size_before.saturating_sub(r.size_after))
+        .sum();
+    let rebuild_ms: u64 = t.reindexed.iter().map(|r| r.duration_ms).sum();
+    let largest = t
+        .plan
+        .iter()
+        .filter_map(|p| p.estimated_bloat)
+        .chain(t.left_alone.iter().filter_map(|e| e.estimated_bloat))
+        .fold(0.0_f64, f64::max);
+    vec![
+        ("IndexesScanned", t.scanned as f64),
+        ("Candidates", t.candidates as f64),
+        ("Rebuilt", t.reindexed.len() as f64),
+        ("Failed", t.failed.len() as f64),
+        ("Deferred", t.deferred.len() as f64),
+        ("Quarantined", t.quarantined.len() as f64),
+        ("BytesReclaimed", reclaimed as f64),
+        ("LargestEstimatedBloat", largest),
+        ("RebuildSeconds", rebuild_ms as f64 / 1000.0),
+    ]
+}
+
+fn deferred_by_kind(deferred: &[Deferred]) -> BTreeMap<DeferralKind, usize> {
+    let mut counts = BTreeMap::new();
+    for d in deferred {
+        *counts.entry(d.kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// One document per kind present: a document holds one value per metric name.
+fn deferred_documents(
+    namespace: &str,
+    timestamp_ms: u64,
+    dimensions: &[(&str, String)],
+    counts: &BTreeMap<DeferralKind, usize>,
+) -> Vec<Value> {
+    counts
+        .iter()
+        .map(|(kind, count)| {
+            let mut dims = dimensions.to_vec();
+            dims.push((REASON_DIMENSION, kind.as_str().to_owned()));
+            document(
+                namespace,
+                timestamp_ms,
+                &dims,
+                &[("Deferred", *count as f64)],
+            )
+        })
+        .collect()
+}
+
+/// The EMF documents for one finished invocation: the invocation's (dimension
+/// `Mode`), then per target its own (`Target`, `Database`) followed by its
+/// deferrals by kind (`Target`, `Database`, `Reason`), last the invocation's
+/// deferrals by kind (`Mode`, `Reason`).
+pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
+    let mode = serde_json::to_value(report.mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut totals: Vec<(&'static str, f64)> = Vec::new();
+    let mut docs = Vec::new();
+    let mut deferred: BTreeMap<DeferralKind, usize> = BTreeMap::new();
+    for t in &report.targets {
+        let values = target_values(t);
+        for (name, value) in &values {
+            match totals.iter_mut().find(|(n, _)| n == name) {
+                Some((_, total)) if *name == "LargestEstimatedBloat" => *total = total.max(*value),
+                Some((_, total)) => *total += value,
+                None => totals.push((name, *value)),
+            }
+        }
+        let database = t.database.clone().unwrap_or_else(|| t.name.clone());
+        let dimensions = [("Target", t.name.clone()), ("Database", database)];
+        docs.push(document(namespace, timestamp_ms, &dimensions, &values));
+        let by_kind = deferred_by_kind(&t.deferred);
+        for (kind, count) in &by_kind {
+            *deferred.entry(*kind).or_insert(0) += count;
+        }
+        docs.extend(deferred_documents(
+            namespace,
+            timestamp_ms,
+            &dimensions,
+            &by_kind,
+        ));
+    }
+    totals.push(("Hop", f64::from(report.hop)));
+    let invocation = [("Mode", mode)];
+    docs.insert(0, document(namespace, timestamp_ms, &invocation, &totals));
+    docs.extend(deferred_documents(
+        namespace,
+        timestamp_ms,
+        &invocation,
+        &deferred,
+    ));
+    docs
+}
+
+/// The namespace from the environment, or the default.
+pub fn namespace_from_env() -> String {
+    std::env::var(NAMESPACE_VAR)
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+}
+
+/// Print the documents, one line each, on stdout: only under the Lambda runtime
+/// (CloudWatch extracts them from the log group) or when asked for, so that the
+/// local `invoke` keeps stdout for the report.
+pub fn emit(report: &Report, timestamp_ms: u64) {
+    let enabled = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        || std::env::var("INDEX_PILOT_METRICS").is_ok_and(|v| v == "emf");
+    if !enabled {
+        return;
+    }
+    for doc in emf_documents(report, &namespace_from_env(), timestamp_ms) {
+        println!("{doc}");
+    }
+}
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;

@@ -1,0 +1,217 @@
+use serde_json::Value;
+
+use super::*;
+use crate::domain::deferral::DeferralKind;
+use crate::domain::failure::FailureClass;
+use crate::domain::plan::Mode;
+use crate::report::{Failed, Quarantined, Reindexed, Report, TargetReport};
+
+fn reindexed(size_before: u64, size_after: u64, duration_ms: u64) -> Reindexed {
+    Reindexed {
+        index: "public.orders_pkey".to_owned(),
+        table: "public.orders".to_owned(),
+        toast_of: None,
+        access_method: "btree".to_owned(),
+        size_before,
+        size_after,
+        estimated_bloat_before: Some(3.0),
+        duration_ms,
+        adopted: false,
+        note: None,
+    }
+}
+
+fn sample() -> Report {
+    let mut orders = TargetReport::new("orders", None);
+    orders.scanned = 40;
+    orders.candidates = 4;
+    orders.reindexed = vec![reindexed(3000, 1000, 1500), reindexed(500, 400, 500)];
+    orders.failed = vec![Failed {
+        index: "public.orders_x".to_owned(),
+        error: "canceling statement due to lock timeout".to_owned(),
+        sqlstate: Some("55P03".to_owned()),
+        class: FailureClass::Blocked,
+        quarantined: false,
+        blocked_by: Vec::new(),
+    }];
+    orders.defer(&"public.a", DeferralKind::Time, "not enough time left");
+    orders.defer(
+        &"public.b",
+        DeferralKind::Window,
+        "outside the maintenance window",
+    );
+    orders.defer(&"public.c", DeferralKind::Time, "not enough time left");
+    orders.quarantined = vec![Quarantined {
+        index: "public.q".to_owned(),
+        table: "public.orders".to_owned(),
+        since: "2025-01-01T03:00:00Z".to_owned(),
+        sqlstate: Some("23505".to_owned()),
+        error: "could not create unique index".to_owned(),
+        failures: 3,
+    }];
+    let mut app = TargetReport::new("fleet", Some("app".to_owned()));
+    app.scanned = 10;
+    app.defer(&"public.d", DeferralKind::Time, "not enough time left");
+    app.defer(
+        &"public.e",
+        DeferralKind::Blocker,
+        "a session would block it",
+    );
+    Report {
+        hop: 2,
+        targets: vec![orders, app],
+        ..Report::new(Mode::Run)
+    }
+}
+
+fn metric(doc: &Value, name: &str) -> f64 {
+    doc[name].as_f64().unwrap_or(f64::NAN)
+}
+
+/// Checks the EMF specification on one document and that it uses only the
+/// documented names.
+fn assert_valid_emf(doc: &Value) {
+    let aws = &doc["_aws"];
+    assert!(aws["Timestamp"].is_u64(), "Timestamp in ms: {doc}");
+    let directives = aws["CloudWatchMetrics"].as_array().expect("directives");
+    assert!(!directives.is_empty());
+    for d in directives {
+        assert_eq!(d["Namespace"], "Test");
+        for set in d["Dimensions"].as_array().expect("dimension sets") {
+            let set = set.as_array().expect("a dimension set");
+            assert!(set.len() <= 30);
+            for name in set {
+                let name = name.as_str().expect("dimension name");
+                assert!(
+                    INVOCATION_DIMENSIONS.contains(&name)
+                        || TARGET_DIMENSIONS.contains(&name)
+                        || name == REASON_DIMENSION,
+                    "undocumented dimension {name}"
+                );
+                assert!(doc[name].is_string(), "dimension {name} a string member");
+            }
+        }
+        let metrics = d["Metrics"].as_array().expect("metrics");
+        assert!(metrics.len() <= 100);
+        for m in metrics {
+            let name = m["Name"].as_str().expect("metric name");
+            let unit = m["Unit"].as_str().expect("unit");
+            assert!(["Count", "Bytes", "Seconds", "None"].contains(&unit));
+            assert!(
+                METRICS.contains(&(name, unit)),
+                "undocumented metric {name} ({unit})"
+            );
+            assert!(doc[name].is_number(), "metric {name} a number member");
+        }
+    }
+}
+
+#[test]
+fn an_invocation_and_each_target_become_valid_emf() {
+    let docs = emf_documents(&sample(), "Test", 1_700_000_000_000);
+    // invocation, orders, orders×{time, window}, app, app×{time, blocker},
+    // invocation×{time, window, blocker}
+    assert_eq!(docs.len(), 10);
+    docs.iter().for_each(assert_valid_emf);
+}
+
+#[test]
+fn target_documents_carry_what_the_target_did() {
+    let docs = emf_documents(&sample(), "Test", 1);
+    let orders = &docs[1];
+    assert_eq!(orders["Target"], "orders");
+    assert_eq!(orders["Database"], "orders");
+    assert_eq!(metric(orders, "IndexesScanned"), 40.0);
+    assert_eq!(metric(orders, "Candidates"), 4.0);
+    assert_eq!(metric(orders, "Rebuilt"), 2.0);
+    assert_eq!(metric(orders, "Failed"), 1.0);
+    assert_eq!(metric(orders, "Deferred"), 3.0);
+    assert_eq!(metric(orders, "Quarantined"), 1.0);
+    assert_eq!(metric(orders, "BytesReclaimed"), 2100.0);
+    assert_eq!(metric(orders, "RebuildSeconds"), 2.0);
+    assert_eq!(docs[4]["Database"], "app");
+}
+
+#[test]
+fn the_invocation_document_sums_the_targets() {
+    let docs = emf_documents(&sample(), "Test", 1);
+    let inv = &docs[0];
+    assert_eq!(inv["Mode"], "run");
+    assert_eq!(metric(inv, "IndexesScanned"), 50.0);
+    assert_eq!(metric(inv, "Rebuilt"), 2.0);
+    assert_eq!(metric(inv, "Hop"), 2.0);
+}
+
+/// The (dimension values…, Deferred) of the documents that have a `Reason`.
+fn deferred_by_reason(docs: &[Value]) -> Vec<(Vec<String>, f64)> {
+    docs.iter()
+        .filter(|d| d.get(REASON_DIMENSION).is_some())
+        .map(|d| {
+            let set = d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| d[n.as_str().unwrap()].as_str().unwrap().to_owned())
+                .collect();
+            let names: Vec<&str> = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                ["Deferred"],
+                "a reason document counts only Deferred"
+            );
+            (set, metric(d, "Deferred"))
+        })
+        .collect()
+}
+
+#[test]
+fn deferrals_are_counted_by_kind_per_target_and_per_invocation() {
+    let docs = emf_documents(&sample(), "Test", 1);
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        deferred_by_reason(&docs),
+        vec![
+            (s(&["orders", "orders", "time"]), 2.0),
+            (s(&["orders", "orders", "window"]), 1.0),
+            (s(&["fleet", "app", "time"]), 1.0),
+            (s(&["fleet", "app", "blocker"]), 1.0),
+            (s(&["run", "time"]), 3.0),
+            (s(&["run", "window"]), 1.0),
+            (s(&["run", "blocker"]), 1.0),
+        ]
+    );
+}
+
+#[test]
+fn no_deferrals_no_reason_documents() {
+    let report = Report {
+        targets: vec![TargetReport::new("orders", None)],
+        ..Report::new(Mode::Run)
+    };
+    let docs = emf_documents(&report, "Test", 1);
+    assert_eq!(docs.len(), 2);
+    assert!(deferred_by_reason(&docs).is_empty());
+}
+
+#[test]
+fn every_documented_metric_is_in_the_readme() {
+    let readme = include_str!("../../README.md");
+    for (name, unit) in METRICS {
+        assert!(
+            readme.contains(&format!("| `{name}` | {unit} |")),
+            "README lacks the row of {name}"
+        );
+    }
+    for kind in DeferralKind::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", kind.as_str())),
+            "README lacks the deferral kind {}",
+            kind.as_str()
+        );
+    }
+}
