@@ -30,9 +30,9 @@ pub struct Logins<'a, S> {
     pub signer: &'a dyn TokenSigner,
 }
 
-/// An IAM login's settings with a token made now, for this connection only.
-async fn iam_settings(login: &IamLogin, signer: &dyn TokenSigner) -> Result<Config, SecretError> {
-    let token = signer
+/// A token made now for one connection of an IAM login.
+async fn iam_token(login: &IamLogin, signer: &dyn TokenSigner) -> Result<String, SecretError> {
+    signer
         .token(login)
         .await
         .map_err(|reason| SecretError::IamToken {
@@ -41,9 +41,21 @@ async fn iam_settings(login: &IamLogin, signer: &dyn TokenSigner) -> Result<Conf
             port: login.port,
             user: login.user.clone(),
             reason,
-        })?;
-    let mut config = login.connection();
-    config.password(token);
+        })
+}
+
+/// The settings of one more connection like `opened` (settings that worked for this
+/// endpoint): the same, except that an IAM login gets a token made now, for this
+/// connection only (the one `opened` holds may have expired since).
+pub async fn another_connection(
+    endpoint: &Endpoint,
+    opened: &Config,
+    signer: &dyn TokenSigner,
+) -> Result<Config, SecretError> {
+    let mut config = opened.clone();
+    if let Source::Iam(login) = &endpoint.source {
+        config.password(iam_token(login, signer).await?);
+    }
     Ok(config)
 }
 
@@ -58,7 +70,11 @@ async fn settings<S: SecretSource>(
         Source::Url(config) => (**config).clone(),
         Source::Secret(id) if refresh => secrets.refresh(id).await?.connection(),
         Source::Secret(id) => secrets.get(id).await?.connection(),
-        Source::Iam(login) => iam_settings(login, logins.signer).await?,
+        Source::Iam(login) => {
+            let mut config = login.connection();
+            config.password(iam_token(login, logins.signer).await?);
+            config
+        }
     };
     if let Some(database) = database {
         config.dbname(database);

@@ -27,7 +27,7 @@ use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError, Request};
 use crate::iam_auth::TokenSigner;
-use crate::report::{Report, Status};
+use crate::report::{metrics, Report, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -306,9 +306,11 @@ async fn record_progress(
 
 /// The report, bounded, timed and logged.
 fn finish(report: Report, budget: &Budget) -> Report {
-    // The metrics count every entry, before the report's lists are cut short.
-    crate::report::metrics::emit(&report, now_ms());
-    let mut report = report.bounded();
+    let (metrics, mut report) =
+        metrics::measure_then_bound(report, &metrics::namespace_from_env(), now_ms());
+    if metrics::enabled() {
+        metrics::print(&metrics);
+    }
     report.duration_ms =
         u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);
     match serde_json::to_string(&report) {

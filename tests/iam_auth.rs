@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -155,4 +157,81 @@ async fn the_token_is_the_password_and_only_the_right_one_logs_in() {
         )),
         "{why}"
     );
+}
+
+/// Counts the tokens it makes.
+struct Counting {
+    inner: StaticSigner,
+    made: Arc<AtomicUsize>,
+}
+
+impl TokenSigner for Counting {
+    fn token<'a>(&'a self, login: &'a IamLogin) -> BoxFuture<'a, Result<String, String>> {
+        self.made.fetch_add(1, Ordering::SeqCst);
+        self.inner.token(login)
+    }
+}
+
+/// A token lives 15 minutes and is a password: the rebuild connection, opened after
+/// the scan, logs in with a token made for it, not the one the scan's connection used.
+#[tokio::test]
+async fn the_rebuild_connection_logs_in_with_a_token_of_its_own() {
+    let cluster = Cluster::start();
+    cluster.create_database("orders").await;
+    cluster.create_database("control").await;
+    let login = IamLogin {
+        label: "setup".to_owned(),
+        host: "127.0.0.1".to_owned(),
+        port: cluster.port,
+        user: ROLE.to_owned(),
+        database: "orders".to_owned(),
+        region: Some("eu-west-1".to_owned()),
+    };
+    let token = signer(SECRET_KEY, 0).sign(&login).unwrap();
+    cluster.require_password(ROLE, &token, "orders").await;
+    cluster
+        .connect("orders")
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE items (id int NOT NULL);
+             INSERT INTO items SELECT generate_series(1, 20000);
+             CREATE INDEX items_id ON items (id);
+             ALTER TABLE items OWNER TO \"{ROLE}\";"
+        ))
+        .await
+        .unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    common::certs::require_tls(&cluster, certs.path()).await;
+    let env = Environment {
+        control_url: Some(cluster.url("control")),
+        ssl_root_cert: Some(certs.path().join("ca.crt").display().to_string()),
+        targets: Some(json!([target(&cluster)]).to_string()),
+        safety_margin: Some("0s".to_owned()),
+        ..Environment::default()
+    };
+    let made = Arc::new(AtomicUsize::new(0));
+    let counting = Counting {
+        inner: signer(SECRET_KEY, 0),
+        made: Arc::clone(&made),
+    };
+    let app = App::new(
+        Config::from_environment(&env).unwrap(),
+        NoSecrets,
+        InProcess::default(),
+    )
+    .with_signer(counting);
+    let report = handle(
+        &app,
+        LambdaEvent::new(
+            json!({"mode": "reindex", "index": "public.items_id", "force": true}),
+            lambda_context(Duration::from_secs(60)),
+        ),
+    )
+    .await
+    .unwrap();
+    let orders = &report.targets[0];
+    assert_eq!(orders.status, Status::Ok, "{:?}", orders.reason);
+    assert_eq!(orders.reindexed.len(), 1, "{orders:?}");
+    // One for the scan's connection, one for the rebuild's.
+    assert_eq!(made.load(Ordering::SeqCst), 2);
 }

@@ -78,6 +78,8 @@ async fn a_waiting_rebuild_names_whom_it_waits_for() {
 
     let report = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(report.failed.len(), 1, "{report:?}");
+    // Cancelled once it had waited longer than max_rebuild_wait.
+    assert!(report.failed[0].blocked_ms >= 3_000, "{report:?}");
     batch(&holder, "COMMIT;").await;
 
     let lines = progress_lines(&fx.target_db, from);

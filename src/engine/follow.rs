@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::settle::End;
 use super::watch::{log_progress, ProgressLine, POLL};
-use super::work::{elapsed_ms, Started, Work};
+use super::work::{duration_ms, elapsed_ms, Started, Took, Work};
 use super::DatabaseError;
 use crate::control::OpenRebuild;
 use crate::credentials::SecretSource;
@@ -36,9 +36,9 @@ impl<S: SecretSource> Work<'_, S> {
         let mut ended = Vec::new();
         for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {
             let looked = Instant::now();
-            let state = match open.backend_pid {
+            let (state, waited) = match open.backend_pid {
                 Some(pid) => self.wait_for_rebuild(&open, pid).await?,
-                None => None,
+                None => (None, Duration::ZERO),
             };
             open.running_ms = open
                 .running_ms
@@ -52,22 +52,26 @@ impl<S: SecretSource> Work<'_, S> {
                         phase: state.phase,
                         percent_done: state.percent_done,
                         running_ms: u64::try_from(open.running_ms).unwrap_or(0),
+                        blocked_ms: duration_ms(waited),
                     });
                     running.push(Running {
                         index: open.index.clone(),
                         trace: open.trace.clone(),
                     });
                 }
-                _ => ended.push(open),
+                _ => ended.push((open, waited)),
             }
         }
-        for open in ended {
+        for (open, waited) in ended {
             let started = self.started_of(&open).await?;
-            let duration_ms = u64::try_from(open.running_ms).unwrap_or(0);
+            let took = Took {
+                duration_ms: u64::try_from(open.running_ms).unwrap_or(0),
+                blocked_ms: duration_ms(waited),
+            };
             self.settle(
                 &started,
                 End::ProcessEnded,
-                duration_ms,
+                took,
                 running.is_empty(),
                 report,
             )
@@ -77,13 +81,14 @@ impl<S: SecretSource> Work<'_, S> {
     }
 
     /// Its state once it has ended (`None`) or once waiting for it is over (see
-    /// [`wait_for_earlier_rebuild`]). Only short autocommit queries: no snapshot of
-    /// ours holds it up.
+    /// [`wait_for_earlier_rebuild`]), and how long it was seen waiting for other
+    /// sessions meanwhile. Only short autocommit queries: no snapshot of ours holds
+    /// it up.
     async fn wait_for_rebuild(
         &self,
         open: &OpenRebuild,
         pid: i32,
-    ) -> Result<Option<RebuildState>, DatabaseError> {
+    ) -> Result<(Option<RebuildState>, Duration), DatabaseError> {
         let wait = wait_for_earlier_rebuild(
             predicted_rebuild(open.size_before, self.throughput),
             Duration::from_millis(u64::try_from(open.running_ms).unwrap_or(0)),
@@ -92,9 +97,15 @@ impl<S: SecretSource> Work<'_, S> {
         let began = Instant::now();
         let give_up = began + wait;
         let mut cadence = Cadence::new(began, self.ctx.progress_interval);
+        let mut waited = Duration::ZERO;
+        let mut last_look = began;
         loop {
             let state = self.db.rebuild_state(pid, open.backend_start).await?;
             let now = Instant::now();
+            if state.as_ref().is_some_and(|s| s.waiting_for.is_some()) {
+                waited += now - last_look;
+            }
+            last_look = now;
             match &state {
                 Some(state) if cadence.due(now) => log_progress(
                     &ProgressLine {
@@ -110,7 +121,7 @@ impl<S: SecretSource> Work<'_, S> {
                 _ => {}
             }
             if state.is_none() || now >= give_up {
-                return Ok(state);
+                return Ok((state, waited));
             }
             tokio::time::sleep(POLL.min(give_up.saturating_duration_since(Instant::now()))).await;
         }

@@ -255,7 +255,7 @@ async fn process_database<S: SecretSource>(
     };
     let mode = ctx.request.mode;
     let throughput = ctx.control.learned_throughput(target).await?;
-    let mut work = Work::new(ctx, &db, &key, &connection, &endpoint.tls, throughput);
+    let mut work = Work::new(ctx, &db, &key, endpoint, &connection, throughput);
     work.began = began;
     // First what earlier invocations left running: a rebuild that has ended since
     // gets its baseline before the scan below judges its index.

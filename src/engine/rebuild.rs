@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::servers::Refused;
 use super::settle::End;
 use super::watch::{RunEnd, Watch};
-use super::work::{elapsed_ms, Started, Stop, Work};
+use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
 use super::{DatabaseError, Progress};
 use crate::control::ReindexStart;
 use crate::credentials::SecretSource;
@@ -263,13 +263,17 @@ impl<S: SecretSource> Work<'_, S> {
         }
         .run(rebuilder.reindex(&index.name, RebuildSession::from(&**settings)))
         .await;
-        let duration_ms = elapsed_ms(began);
+        let took = Took {
+            duration_ms: elapsed_ms(began),
+            blocked_ms: duration_ms(watched.waited),
+        };
         let still_running = |phase: &str| InProgress {
             index: index.name.to_string(),
             pid: backend_pid,
             phase: phase.to_owned(),
             percent_done: None,
-            running_ms: duration_ms,
+            running_ms: took.duration_ms,
+            blocked_ms: took.blocked_ms,
         };
         let end = match watched.end {
             RunEnd::TimeUp => {
@@ -317,9 +321,7 @@ impl<S: SecretSource> Work<'_, S> {
                 }
             }
         };
-        let failure = self
-            .settle(&started, end, duration_ms, true, report)
-            .await?;
+        let failure = self.settle(&started, end, took, true, report).await?;
         let failed = report
             .failed
             .last()

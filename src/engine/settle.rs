@@ -5,7 +5,7 @@
 //! the index in quarantine.
 
 use super::leftovers::DropOutcome;
-use super::work::{to_i64, Started, Work};
+use super::work::{to_i64, Started, Took, Work};
 use super::DatabaseError;
 use crate::control::{LeftoverRecord, QuarantineEntry, ReindexFailure};
 use crate::credentials::SecretSource;
@@ -89,7 +89,7 @@ impl<S: SecretSource> Work<'_, S> {
         &mut self,
         started: &Started,
         end: End,
-        duration_ms: u64,
+        took: Took,
         may_drop: bool,
         report: &mut TargetReport,
     ) -> Result<Option<FailureClass>, DatabaseError> {
@@ -105,6 +105,10 @@ impl<S: SecretSource> Work<'_, S> {
         } else {
             self.clear_leftovers(started, may_drop).await?
         };
+        let Took {
+            duration_ms,
+            blocked_ms,
+        } = took;
         let learned_ms = (!started.adopted).then(|| to_i64(duration_ms));
 
         if let (Ended::Swapped { .. }, Some((rebuilt, _))) = (outcome, now) {
@@ -149,6 +153,7 @@ impl<S: SecretSource> Work<'_, S> {
                 size_after: rebuilt.size_bytes,
                 estimated_bloat_before: started.estimated_bloat.map(round2),
                 duration_ms,
+                blocked_ms,
                 adopted: started.adopted,
                 note,
             });
@@ -206,6 +211,7 @@ impl<S: SecretSource> Work<'_, S> {
             class,
             quarantined: quarantined.is_some(),
             blocked_by,
+            blocked_ms,
         });
         Ok(Some(class))
     }

@@ -35,6 +35,8 @@ pub(super) struct Watched {
     pub blocked_by: Vec<Blocker>,
     /// Set when we cancelled it: how long it had waited.
     pub cancelled_after: Option<Duration>,
+    /// How long it was seen waiting for other sessions (locks, old snapshots).
+    pub waited: Duration,
 }
 
 /// What the watch needs besides the statement.
@@ -155,6 +157,7 @@ impl Watch<'_> {
             end,
             blocked_by,
             cancelled_after,
+            waited,
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The working state of one database: its connections, what this invocation learned
 //! about it, and whether anything more may start on it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::Config as PgConfig;
 
 use super::servers::server_of;
-use super::RunContext;
+use super::{DatabaseError, RunContext};
+use crate::config::Endpoint;
+use crate::connect::another_connection;
 use crate::control::DatabaseKey;
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
@@ -16,8 +18,7 @@ use crate::domain::deferral::DeferralKind;
 use crate::domain::ident::QualifiedName;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::window::WindowState;
-use crate::pg::Tls;
-use crate::target_db::{Pgstattuple, Rebuilder, TargetDb, TargetError};
+use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
 use jiff::Timestamp;
 
 /// Why nothing more starts on this target in this invocation.
@@ -90,8 +91,10 @@ pub(super) struct Work<'a, S> {
     pub ctx: &'a RunContext<'a, S>,
     pub db: &'a TargetDb,
     pub key: &'a DatabaseKey,
+    /// Where the database is, and the settings it was opened with: the model of
+    /// its rebuild connections.
+    endpoint: &'a Endpoint,
     connection: &'a PgConfig,
-    tls: &'a Tls,
     /// Bytes per second of this target's recent rebuilds.
     pub throughput: Option<f64>,
     /// The rebuild connection, opened when first needed (and again if it breaks).
@@ -110,8 +113,20 @@ pub(super) struct Work<'a, S> {
     pub extension: Option<Option<Pgstattuple>>,
 }
 
+/// What a rebuild took as this invocation saw it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Took {
+    pub duration_ms: u64,
+    /// Of that, the time it was seen waiting for other sessions.
+    pub blocked_ms: u64,
+}
+
+pub(super) fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub(super) fn elapsed_ms(since: Instant) -> u64 {
-    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+    duration_ms(since.elapsed())
 }
 
 pub(super) fn to_i64(value: u64) -> i64 {
@@ -123,16 +138,16 @@ impl<'a, S: SecretSource> Work<'a, S> {
         ctx: &'a RunContext<'a, S>,
         db: &'a TargetDb,
         key: &'a DatabaseKey,
+        endpoint: &'a Endpoint,
         connection: &'a PgConfig,
-        tls: &'a Tls,
         throughput: Option<f64>,
     ) -> Self {
         Work {
             ctx,
             db,
             key,
+            endpoint,
             connection,
-            tls,
             throughput,
             rebuilder: None,
             stop: None,
@@ -146,15 +161,16 @@ impl<'a, S: SecretSource> Work<'a, S> {
 
     /// The rebuild connection, taken out to run a rebuild (the caller puts it back
     /// unless it leaves the rebuild to the server); opened if it is not open.
-    pub async fn take_rebuilder(&mut self) -> Result<Rebuilder, TargetError> {
-        match self.rebuilder.take() {
-            Some(rebuilder) if !rebuilder.is_closed() => Ok(rebuilder),
-            _ => Rebuilder::open(self.connection, self.tls).await,
+    pub async fn take_rebuilder(&mut self) -> Result<Rebuilder, DatabaseError> {
+        if let Some(rebuilder) = self.rebuilder.take().filter(|r| !r.is_closed()) {
+            return Ok(rebuilder);
         }
+        let config = another_connection(self.endpoint, self.connection, self.ctx.signer).await?;
+        Ok(Rebuilder::open(&config, &self.endpoint.tls).await?)
     }
 
     /// The rebuild connection, open.
-    pub async fn rebuilder(&mut self) -> Result<&Rebuilder, TargetError> {
+    pub async fn rebuilder(&mut self) -> Result<&Rebuilder, DatabaseError> {
         let rebuilder = self.take_rebuilder().await?;
         Ok(self.rebuilder.insert(rebuilder))
     }

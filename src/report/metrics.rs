@@ -24,6 +24,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("BytesReclaimed", "Bytes"),
     ("LargestEstimatedBloat", "None"),
     ("RebuildSeconds", "Seconds"),
+    ("BlockedSeconds", "Seconds"),
     ("Hop", "Count"),
 ];
 
@@ -79,6 +80,14 @@ fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
         .map(|r| r.size_before.saturating_sub(r.size_after))
         .sum();
     let rebuild_ms: u64 = t.reindexed.iter().map(|r| r.duration_ms).sum();
+    // Our rebuilds' time waiting for other sessions, however they ended.
+    let blocked_ms: u64 = t
+        .reindexed
+        .iter()
+        .map(|r| r.blocked_ms)
+        .chain(t.failed.iter().map(|f| f.blocked_ms))
+        .chain(t.in_progress.iter().map(|p| p.blocked_ms))
+        .sum();
     let largest = t
         .plan
         .iter()
@@ -95,6 +104,7 @@ fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
         ("BytesReclaimed", reclaimed as f64),
         ("LargestEstimatedBloat", largest),
         ("RebuildSeconds", rebuild_ms as f64 / 1000.0),
+        ("BlockedSeconds", blocked_ms as f64 / 1000.0),
     ]
 }
 
@@ -133,10 +143,7 @@ fn deferred_documents(
 /// deferrals by kind (`Target`, `Database`, `Reason`), last the invocation's
 /// deferrals by kind (`Mode`, `Reason`).
 pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
-    let mode = serde_json::to_value(report.mode)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let mode = report.mode.as_str().to_owned();
     let mut totals: Vec<(&'static str, f64)> = Vec::new();
     let mut docs = Vec::new();
     let mut deferred: BTreeMap<DeferralKind, usize> = BTreeMap::new();
@@ -183,16 +190,28 @@ pub fn namespace_from_env() -> String {
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
 }
 
-/// Print the documents, one line each, on stdout: only under the Lambda runtime
-/// (CloudWatch extracts them from the log group) or when asked for, so that the
-/// local `invoke` keeps stdout for the report.
-pub fn emit(report: &Report, timestamp_ms: u64) {
-    let enabled = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
-        || std::env::var("INDEX_PILOT_METRICS").is_ok_and(|v| v == "emf");
-    if !enabled {
-        return;
-    }
-    for doc in emf_documents(report, &namespace_from_env(), timestamp_ms) {
+/// The metrics of the whole report, and the report bounded for the response: every
+/// entry is counted before the lists are cut short.
+pub fn measure_then_bound(
+    report: Report,
+    namespace: &str,
+    timestamp_ms: u64,
+) -> (Vec<Value>, Report) {
+    let docs = emf_documents(&report, namespace, timestamp_ms);
+    (docs, report.bounded())
+}
+
+/// Whether the documents go out: under the Lambda runtime (CloudWatch extracts them
+/// from the log group) or when asked for, so that the local `invoke` keeps stdout
+/// for the report.
+pub fn enabled() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        || std::env::var("INDEX_PILOT_METRICS").is_ok_and(|v| v == "emf")
+}
+
+/// Prints the documents on stdout, one line each.
+pub fn print(docs: &[Value]) {
+    for doc in docs {
         println!("{doc}");
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::Mode;
-use crate::report::{Failed, Quarantined, Reindexed, Report, TargetReport};
+use crate::report::{Failed, InProgress, Quarantined, Reindexed, Report, TargetReport};
 
 fn reindexed(size_before: u64, size_after: u64, duration_ms: u64) -> Reindexed {
     Reindexed {
@@ -16,6 +16,7 @@ fn reindexed(size_before: u64, size_after: u64, duration_ms: u64) -> Reindexed {
         size_after,
         estimated_bloat_before: Some(3.0),
         duration_ms,
+        blocked_ms: duration_ms / 10,
         adopted: false,
         note: None,
     }
@@ -33,6 +34,15 @@ fn sample() -> Report {
         class: FailureClass::Blocked,
         quarantined: false,
         blocked_by: Vec::new(),
+        blocked_ms: 4_000,
+    }];
+    orders.in_progress = vec![InProgress {
+        index: "public.orders_big".to_owned(),
+        pid: 4242,
+        phase: "waiting for old snapshots".to_owned(),
+        percent_done: None,
+        running_ms: 9_000,
+        blocked_ms: 1_000,
     }];
     orders.defer(&"public.a", DeferralKind::Time, "not enough time left");
     orders.defer(
@@ -129,7 +139,10 @@ fn target_documents_carry_what_the_target_did() {
     assert_eq!(metric(orders, "Quarantined"), 1.0);
     assert_eq!(metric(orders, "BytesReclaimed"), 2100.0);
     assert_eq!(metric(orders, "RebuildSeconds"), 2.0);
+    // 0.15 + 0.05 rebuilt, 4 failed, 1 still running
+    assert_eq!(metric(orders, "BlockedSeconds"), 5.2);
     assert_eq!(docs[4]["Database"], "app");
+    assert_eq!(metric(&docs[4], "BlockedSeconds"), 0.0);
 }
 
 #[test]
@@ -139,6 +152,7 @@ fn the_invocation_document_sums_the_targets() {
     assert_eq!(inv["Mode"], "run");
     assert_eq!(metric(inv, "IndexesScanned"), 50.0);
     assert_eq!(metric(inv, "Rebuilt"), 2.0);
+    assert_eq!(metric(inv, "BlockedSeconds"), 5.2);
     assert_eq!(metric(inv, "Hop"), 2.0);
 }
 
@@ -214,4 +228,28 @@ fn every_documented_metric_is_in_the_readme() {
             kind.as_str()
         );
     }
+}
+
+#[test]
+fn metrics_count_every_entry_the_bounded_report_leaves_out() {
+    let mut orders = TargetReport::new("orders", None);
+    let many = crate::report::MAX_LIST_ENTRIES * 3;
+    for i in 0..many {
+        orders.defer(
+            &format!("public.i{i}"),
+            DeferralKind::Time,
+            "not enough time left",
+        );
+    }
+    let report = Report {
+        targets: vec![orders],
+        ..Report::new(Mode::Run)
+    };
+    let (docs, bounded) = measure_then_bound(report, "Test", 1);
+    assert!(
+        bounded.targets[0].deferred.len() < many,
+        "the report is bounded"
+    );
+    assert_eq!(metric(&docs[0], "Deferred"), many as f64);
+    assert_eq!(metric(&docs[1], "Deferred"), many as f64);
 }

@@ -295,6 +295,9 @@ pub struct Reindexed {
     pub size_after: u64,
     pub estimated_bloat_before: Option<f64>,
     pub duration_ms: u64,
+    /// Of `duration_ms`, the time this invocation saw it wait for other sessions.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blocked_ms: u64,
     /// Started by an earlier invocation and found finished by this one; then
     /// `duration_ms` is the time from its start until it was found finished.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -314,6 +317,9 @@ pub struct InProgress {
     pub phase: String,
     pub percent_done: Option<f64>,
     pub running_ms: u64,
+    /// The time this invocation saw it wait for other sessions.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blocked_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -338,6 +344,14 @@ pub struct Failed {
     /// Whom it waited for when it failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<Blocker>,
+    /// The time this invocation saw it wait for other sessions.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blocked_ms: u64,
+}
+
+// serde's skip_serializing_if takes a reference.
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, Serialize)]

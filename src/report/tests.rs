@@ -81,6 +81,7 @@ fn reindexed(i: usize, size_before: u64) -> Reindexed {
         size_after: size_before / 2,
         estimated_bloat_before: Some(2.0),
         duration_ms: 1500,
+        blocked_ms: 0,
         adopted: false,
         note: None,
     }
@@ -93,6 +94,7 @@ fn in_progress(i: usize) -> InProgress {
         phase: "building index: scanning table".to_owned(),
         percent_done: Some(42.5),
         running_ms: 60_000,
+        blocked_ms: 0,
     }
 }
 
@@ -104,6 +106,7 @@ fn failed(i: usize) -> Failed {
         class: FailureClass::Blocked,
         quarantined: false,
         blocked_by: vec![blocker()],
+        blocked_ms: 2_500,
     }
 }
 
@@ -407,6 +410,7 @@ fn the_text_of_a_run_shows_each_rebuild_before_and_after() {
         size_after: 5 * MB,
         estimated_bloat_before: Some(2.4),
         duration_ms: 3_400,
+        blocked_ms: 1_200,
         adopted: false,
         note: None,
     });
@@ -414,11 +418,18 @@ fn the_text_of_a_run_shows_each_rebuild_before_and_after() {
     run.mode = Mode::Run;
     let shown = text::render(&[run]);
     let line = shown.lines().find(|l| l.contains("Weird")).expect(&shown);
-    for part in ["btree", "12 MB", "5120 kB", "7168 kB", "2.40×", "3.4 s"] {
+    for part in [
+        "btree",
+        "12 MB",
+        "5120 kB",
+        "7168 kB",
+        "2.40×",
+        "3.4 s (1.2 s blocked)",
+    ] {
         assert!(line.contains(part), "{part} not in {line:?}");
     }
     assert!(
-        shown.contains("rebuilt 1 index: 12 MB → 5120 kB, saved 7168 kB"),
+        shown.contains("rebuilt 1 index: 12 MB → 5120 kB, saved 7168 kB, in 3.4 s (1.2 s blocked)"),
         "{shown}"
     );
 }

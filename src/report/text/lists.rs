@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{bloat, elapsed_ms, heading};
+use super::{bloat, elapsed_ms, heading, took};
 use crate::domain::units::format_size;
 use crate::report::table::{draw, number, text};
 use crate::report::TargetReport;
@@ -27,7 +27,7 @@ pub(super) fn rebuilt(out: &mut String, t: &TargetReport) {
                 format_size(r.size_after),
                 format_size(r.size_before.saturating_sub(r.size_after)),
                 bloat(r.estimated_bloat_before),
-                elapsed_ms(r.duration_ms),
+                took(r.duration_ms, r.blocked_ms),
             ]
         })
         .collect();

@@ -158,6 +158,18 @@ fn elapsed_ms(ms: u64) -> String {
     format_elapsed(Duration::from_millis(ms))
 }
 
+/// A duration, and of it the time blocked by other sessions when there was any.
+fn took(duration_ms: u64, blocked_ms: u64) -> String {
+    if blocked_ms == 0 {
+        return elapsed_ms(duration_ms);
+    }
+    format!(
+        "{} ({} blocked)",
+        elapsed_ms(duration_ms),
+        elapsed_ms(blocked_ms)
+    )
+}
+
 fn totals(out: &mut String, reports: &[Report]) {
     let all = || reports.iter().flat_map(|r| r.targets.iter());
     // Where each target (and database) stands after the last hop that served it.
@@ -174,7 +186,8 @@ fn totals(out: &mut String, reports: &[Report]) {
     let rebuilt: Vec<_> = all().flat_map(|t| t.reindexed.iter()).collect();
     let before: u64 = rebuilt.iter().map(|r| r.size_before).sum();
     let after: u64 = rebuilt.iter().map(|r| r.size_after).sum();
-    let took: u64 = rebuilt.iter().map(|r| r.duration_ms).sum();
+    let rebuilding: u64 = rebuilt.iter().map(|r| r.duration_ms).sum();
+    let blocked: u64 = rebuilt.iter().map(|r| r.blocked_ms).sum();
     let in_last = |f: fn(&TargetReport) -> usize| last.iter().map(|t| f(t)).sum::<usize>();
     let _ = writeln!(out, "\nTotals");
     if reports.iter().any(|r| r.mode == Mode::DryRun) {
@@ -195,7 +208,7 @@ fn totals(out: &mut String, reports: &[Report]) {
             format_size(before),
             format_size(after),
             format_size(before.saturating_sub(after)),
-            elapsed_ms(took)
+            took(rebuilding, blocked)
         );
     }
     let _ = writeln!(
