@@ -20,26 +20,25 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA.
-pub fn make_certificates(dir: &Path) {
+/// A self-signed CA certificate `<name>.crt` with its key `<name>.key`.
+fn make_ca(dir: &Path, name: &str, common_name: &str) {
+    let (key, crt, subject) = (
+        format!("{name}.key"),
+        format!("{name}.crt"),
+        format!("/CN={common_name}"),
+    );
     openssl(
         dir,
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=index-pilot test CA",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &crt,
+            "-days", "2", "-subj", &subject,
         ],
     );
+}
+
+/// A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA.
+pub fn make_certificates(dir: &Path) {
+    make_ca(dir, "ca", "index-pilot test CA");
     openssl(
         dir,
         &[
@@ -80,24 +79,7 @@ pub fn make_certificates(dir: &Path) {
             "san.cnf",
         ],
     );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "other.key",
-            "-out",
-            "other.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=some other CA",
-        ],
-    );
+    make_ca(dir, "other", "some other CA");
 }
 
 /// Makes the certificates in `certs` (`ca.crt` is the CA to trust, `other.crt` one

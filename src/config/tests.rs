@@ -1,0 +1,192 @@
+use super::*;
+
+const CONTROL: Option<&str> = Some("postgresql://pilot@127.0.0.1:5432/control");
+
+#[test]
+fn good_configuration() {
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(r#"[{"name": "dev", "url": "postgresql://app@127.0.0.1:5433/dev"},
+                 {"name": "multi", "url": "postgresql://app@127.0.0.1/x", "databases": ["a", "b"]}]"#),
+    )
+    .unwrap();
+    assert_eq!(config.targets.len(), 2);
+    let multi = config.targets[1].spec.as_ref().unwrap();
+    assert_eq!(
+        multi.database_names(),
+        [Some("a".to_owned()), Some("b".to_owned())]
+    );
+    assert_eq!(config.max_hops, 50);
+    assert_eq!(config.shard_size, 25);
+    assert_eq!(config.max_concurrent_rebuilds, 8);
+    assert_eq!(config.parallel_targets, 8);
+    assert_eq!(config.fallback_budget, Duration::from_secs(600));
+    assert_eq!(config.progress_interval, Duration::from_secs(30));
+}
+
+#[test]
+fn progress_interval_is_a_duration() {
+    let env = |value: &str| Environment {
+        control_url: CONTROL.map(str::to_owned),
+        targets: Some(r#"[{"name": "dev", "url": "postgresql://app@h/dev"}]"#.into()),
+        progress_interval: Some(value.into()),
+        ..Environment::default()
+    };
+    let config = Config::from_environment(&env("200ms")).unwrap();
+    assert_eq!(config.progress_interval, Duration::from_millis(200));
+    let error = Config::from_environment(&env("often"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("INDEX_PILOT_PROGRESS_INTERVAL:"),
+        "{error}"
+    );
+    assert!(error.contains("not a duration"), "{error}");
+    let error = Config::from_environment(&env("10ms"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("too short"), "{error}");
+}
+
+#[test]
+fn passwords_are_refused_and_never_echoed() {
+    let err = Config::from_values(
+        Some("postgresql://pilot:hunter2@127.0.0.1/control"),
+        None,
+        Some("[]"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("carries a password"));
+    assert!(!err.to_string().contains("hunter2"));
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(r#"[{"name": "t", "url": "postgresql://app:hunter2@127.0.0.1/dev"}]"#),
+    )
+    .unwrap();
+    let problem = config.targets[0].spec.as_ref().unwrap_err();
+    assert!(problem.contains("carries a password"), "{problem}");
+    assert!(!problem.contains("hunter2"));
+}
+
+#[test]
+fn bad_entries_are_per_target() {
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(
+            r#"[{"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
+                 {"url": "postgresql://app@127.0.0.1/dev"},
+                 {"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
+                 {"name": "both", "url": "postgresql://a@h/d", "secret": "s"},
+                 {"name": "typo", "ulr": "postgresql://a@h/d"},
+                 {"name": "bad", "url": "not a url at all"},
+                 "just a string"]"#,
+        ),
+    )
+    .unwrap();
+    let problems: Vec<_> = config
+        .targets
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.spec.as_ref().err().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(problems[0], ("ok", String::new()));
+    assert!(
+        problems[1].1.contains("missing field `name`"),
+        "{problems:?}"
+    );
+    assert!(problems[2].1.contains("repeats the name"), "{problems:?}");
+    assert!(
+        problems[3].1.contains("both url and secret"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[4].1.contains("unknown field `ulr`"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[5].1.contains("not a valid PostgreSQL URL"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[6].0, "#6");
+}
+
+#[test]
+fn secrets_tls_and_durations() {
+    let env = Environment {
+        control_secret: Some("prod/index-pilot/control".into()),
+        targets: Some(r#"[{"name": "a", "secret": "prod/a", "sslmode": "verify-full", "sslrootcert": "/ca.pem"},
+                          {"name": "b", "url": "postgresql://app@h/db"}]"#.into()),
+        budget: Some("5m".into()),
+        safety_margin: Some("30s".into()),
+        sslmode: Some("require".into()),
+        ..Environment::default()
+    };
+    let config = Config::from_environment(&env).unwrap();
+    assert!(
+        matches!(&config.control.source, Source::Secret(id) if id == "prod/index-pilot/control")
+    );
+    let a = &config.targets[0].spec.as_ref().unwrap().endpoint;
+    assert_eq!(a.tls.mode, SslMode::VerifyFull);
+    assert_eq!(
+        a.tls.root_cert.as_deref(),
+        Some(std::path::Path::new("/ca.pem"))
+    );
+    let b = &config.targets[1].spec.as_ref().unwrap().endpoint;
+    assert_eq!(b.tls.mode, SslMode::Require);
+    assert_eq!(config.fallback_budget, Duration::from_secs(300));
+    let bad = Environment {
+        budget: Some("soon".into()),
+        ..env.clone()
+    };
+    assert!(Config::from_environment(&bad)
+        .unwrap_err()
+        .to_string()
+        .starts_with("INDEX_PILOT_BUDGET:"));
+    let bad = Environment {
+        sslmode: Some("maybe".into()),
+        ..env.clone()
+    };
+    assert!(Config::from_environment(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("not an sslmode"));
+    let both = Environment {
+        control_url: Some("postgresql://a@h/d".into()),
+        ..env
+    };
+    assert_eq!(
+        Config::from_environment(&both).unwrap_err(),
+        ConfigError::TwoControlDatabases
+    );
+}
+
+#[test]
+fn whole_configuration_errors() {
+    assert_eq!(
+        Config::from_values(None, None, Some("[]")).unwrap_err(),
+        ConfigError::NoControlDatabase
+    );
+    assert_eq!(
+        Config::from_values(CONTROL, None, None).unwrap_err(),
+        ConfigError::NoTargets
+    );
+    assert_eq!(
+        Config::from_values(CONTROL, None, Some("[]")).unwrap_err(),
+        ConfigError::TargetsEmpty
+    );
+    assert!(matches!(
+        Config::from_values(CONTROL, None, Some("[{")).unwrap_err(),
+        ConfigError::TargetsNotJson(_)
+    ));
+    assert_eq!(
+        Config::from_values(CONTROL, None, Some("{}")).unwrap_err(),
+        ConfigError::TargetsNotAList("an object")
+    );
+}
