@@ -63,12 +63,13 @@ impl TokenSigner for Failing {
     }
 }
 
-#[tokio::test]
-async fn the_token_is_the_password_and_only_the_right_one_logs_in() {
+/// A cluster with databases `orders` (owned by the IAM role) and `control`, whose
+/// role's password is the token of `signer(SECRET_KEY, 0)`; the login and that token.
+async fn iam_cluster() -> (Cluster, IamLogin, String) {
     let cluster = Cluster::start();
     cluster.create_database("orders").await;
     cluster.create_database("control").await;
-    // The token names host, port and user only: one role serves both databases.
+    // The token names host, port and user only: one role serves every database.
     let login = IamLogin {
         label: "setup".to_owned(),
         host: "127.0.0.1".to_owned(),
@@ -79,6 +80,12 @@ async fn the_token_is_the_password_and_only_the_right_one_logs_in() {
     };
     let token = signer(SECRET_KEY, 0).sign(&login).unwrap();
     cluster.require_password(ROLE, &token, "orders").await;
+    (cluster, login, token)
+}
+
+#[tokio::test]
+async fn the_token_is_the_password_and_only_the_right_one_logs_in() {
+    let (cluster, login, token) = iam_cluster().await;
     cluster
         .connect("postgres")
         .await
@@ -176,19 +183,7 @@ impl TokenSigner for Counting {
 /// the scan, logs in with a token made for it, not the one the scan's connection used.
 #[tokio::test]
 async fn the_rebuild_connection_logs_in_with_a_token_of_its_own() {
-    let cluster = Cluster::start();
-    cluster.create_database("orders").await;
-    cluster.create_database("control").await;
-    let login = IamLogin {
-        label: "setup".to_owned(),
-        host: "127.0.0.1".to_owned(),
-        port: cluster.port,
-        user: ROLE.to_owned(),
-        database: "orders".to_owned(),
-        region: Some("eu-west-1".to_owned()),
-    };
-    let token = signer(SECRET_KEY, 0).sign(&login).unwrap();
-    cluster.require_password(ROLE, &token, "orders").await;
+    let (cluster, ..) = iam_cluster().await;
     cluster
         .connect("orders")
         .await
