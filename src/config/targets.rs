@@ -56,12 +56,12 @@ fn parse_target(
         database: raw.database,
         region: raw.region,
     };
+    if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
+        return Err(format!("databases[{empty}] is an empty name"));
+    }
     if iam.auth.is_some() {
         if raw.url.is_some() || raw.secret.is_some() {
             return Err("has auth and also url or secret; give one".to_owned());
-        }
-        if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
-            return Err(format!("databases[{empty}] is an empty name"));
         }
         let login = iam.login(format!("target {:?}", raw.name))?;
         let tls = iam_tls(raw.sslmode, env_mode, raw.sslrootcert, default_tls)?;
@@ -87,9 +87,6 @@ fn parse_target(
         (Some(_), Some(_)) => return Err("has both url and secret; give one".to_owned()),
         (None, None) => return Err("has neither url nor secret".to_owned()),
     };
-    if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
-        return Err(format!("databases[{empty}] is an empty name"));
-    }
     let tls = Tls {
         mode: raw.sslmode.unwrap_or(default_tls.mode),
         root_cert: raw.sslrootcert.or_else(|| default_tls.root_cert.clone()),

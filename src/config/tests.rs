@@ -190,3 +190,29 @@ fn whole_configuration_errors() {
         ConfigError::TargetsNotAList("an object")
     );
 }
+
+#[test]
+fn an_empty_database_name_is_refused_whatever_the_login() {
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(
+            r#"[{"name": "url", "url": "postgresql://app@h/x", "databases": ["a", ""]},
+                {"name": "iam", "auth": "iam", "host": "h", "user": "u", "database": "d",
+                 "databases": [""]}]"#,
+        ),
+    )
+    .unwrap();
+    let problems: Vec<&str> = config
+        .targets
+        .iter()
+        .map(|t| t.spec.as_ref().err().map_or("", String::as_str))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "target \"url\" in INDEX_PILOT_TARGETS databases[1] is an empty name",
+            "target \"iam\" in INDEX_PILOT_TARGETS databases[0] is an empty name",
+        ]
+    );
+}
