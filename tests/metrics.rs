@@ -17,7 +17,7 @@ fn metric(doc: &Value, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} in {doc}"))
 }
 
-/// A young snapshot holds the rebuild up at its end for about two seconds, then goes
+/// A young snapshot holds the rebuild up at its end for about three seconds, then goes
 /// away: the rebuild completes, its report entry says how long it was blocked, and
 /// the target's and the invocation's metrics count it with what was reclaimed.
 #[tokio::test]
