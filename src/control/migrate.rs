@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "settings in force and why in current_bloat, totals per target and day",
         include_str!("migrations/0008_operator_views.sql"),
     ),
+    (
+        9,
+        "cluster safety settings, rebuilds per server by the server's identity",
+        include_str!("migrations/0009_cluster_and_server_identity.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -144,6 +144,15 @@ impl ControlStore {
         column(&row, "id").map_err(failed("recording a reindex start"))
     }
 
+    /// Gives back the slot of a rebuild that did not start after all.
+    pub async fn abandon_reindex(&self, history_id: i64) -> Result<(), ControlError> {
+        self.client
+            .execute(include_str!("sql/abandon_reindex.sql"), &[&history_id])
+            .await
+            .map_err(failed("giving back a rebuild's slot"))?;
+        Ok(())
+    }
+
     /// The copy a running rebuild builds, once seen.
     pub async fn record_copy(&self, history_id: i64, copy_oid: u32) -> Result<(), ControlError> {
         self.client

@@ -123,6 +123,17 @@ pub fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
     }
 }
 
+/// The fit right before the statement, `now` counting what the looks and the wait for
+/// the server's slot took. What was planned to fit must still fit, or wait for the
+/// next hop; what no invocation can fit once those are counted is started to outlive
+/// this one, as the plan would have had it; what was planned to outlive it still does.
+pub fn fit_at_start(planned: Fit, now: Fit) -> Fit {
+    match planned {
+        Fit::StartAndLeave => Fit::StartAndLeave,
+        Fit::Start | Fit::Wait => now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +212,23 @@ mod tests {
         );
         assert_eq!(
             fit(Duration::from_secs(90), Duration::from_secs(10), MIN),
+            Fit::StartAndLeave
+        );
+    }
+
+    #[test]
+    fn the_fit_is_judged_again_right_before_the_statement() {
+        assert_eq!(fit_at_start(Fit::Start, Fit::Start), Fit::Start);
+        // The looks took the time it needed: the next hop takes it.
+        assert_eq!(fit_at_start(Fit::Start, Fit::Wait), Fit::Wait);
+        // No invocation has room for it once the looks are counted.
+        assert_eq!(
+            fit_at_start(Fit::Start, Fit::StartAndLeave),
+            Fit::StartAndLeave
+        );
+        // Planned to outlive this invocation: it still does.
+        assert_eq!(
+            fit_at_start(Fit::StartAndLeave, Fit::Wait),
             Fit::StartAndLeave
         );
     }

@@ -32,6 +32,14 @@ pub enum DeferralKind {
     AwaitingEstimate,
     /// Named in a request but not a candidate.
     NotACandidate,
+    /// Standbys or replication slots are behind on WAL, or synchronous standbys missing.
+    Replication,
+    /// The table is past its freeze age, or the database near wraparound.
+    Wraparound,
+    /// A vacuum is processing the table.
+    Vacuum,
+    /// The instance's free storage would not hold a second copy and its WAL.
+    Disk,
 }
 
 impl DeferralKind {
@@ -51,10 +59,14 @@ impl DeferralKind {
             DeferralKind::NoStatistics => "no_statistics",
             DeferralKind::AwaitingEstimate => "awaiting_estimate",
             DeferralKind::NotACandidate => "not_a_candidate",
+            DeferralKind::Replication => "replication",
+            DeferralKind::Wraparound => "wraparound",
+            DeferralKind::Vacuum => "vacuum",
+            DeferralKind::Disk => "disk",
         }
     }
 
-    pub const ALL: [DeferralKind; 13] = [
+    pub const ALL: [DeferralKind; 17] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,
@@ -68,6 +80,10 @@ impl DeferralKind {
         DeferralKind::NoStatistics,
         DeferralKind::AwaitingEstimate,
         DeferralKind::NotACandidate,
+        DeferralKind::Replication,
+        DeferralKind::Wraparound,
+        DeferralKind::Vacuum,
+        DeferralKind::Disk,
     ];
 }
 

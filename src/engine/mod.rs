@@ -8,10 +8,12 @@ mod confirm;
 mod dry_run;
 mod estimate;
 mod follow;
+mod hazards;
 mod leftovers;
 mod rebuild;
 mod servers;
 mod settle;
+mod start;
 mod watch;
 mod work;
 

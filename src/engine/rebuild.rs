@@ -1,34 +1,39 @@
-//! The candidates, one at a time: each is checked again, looked at before it starts
-//! (who would it wait for?), started on the rebuild connection under watch, and
-//! settled. A rebuild still running when the invocation's time is up, or whose
-//! connection broke while the server goes on, is left to the server and followed by
-//! later invocations; nothing else starts beside it.
+//! The candidates, one at a time: each is looked at, given its server's slot,
+//! confirmed, looked at once more (`start`), started on the rebuild connection under
+//! watch, and settled. A rebuild still running when the invocation's time is up, or
+//! whose connection broke while the server goes on, is left to the server and
+//! followed by later invocations; nothing else starts beside it. Between two
+//! rebuilds the standbys get to replay the first.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::servers::Refused;
 use super::settle::End;
+use super::start::Slot;
 use super::watch::{RunEnd, Watch};
 use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
 use super::{DatabaseError, Progress};
-use crate::control::ReindexStart;
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
-use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, Mode};
+use crate::domain::settings::IndexSettings;
 use crate::domain::units::format_size;
-use crate::report::{Deferred, InProgress, TargetReport};
-use crate::target_db::RebuildSession;
+use crate::report::{InProgress, TargetReport};
+use crate::target_db::{RebuildSession, Rebuilder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
+    /// Deferred, or a false alarm: nothing ran.
+    NotStarted,
+    /// Deferred right before its statement: the next hop has the time for it.
+    WaitsForTime,
+    /// It ran to its end, whatever that was.
     Finished,
-    /// Left running in the server past this invocation.
-    StillRunning,
+    /// Left running in the server past this invocation; how it was started.
+    StillRunning(Fit),
 }
 
 impl<S: SecretSource> Work<'_, S> {
@@ -39,16 +44,14 @@ impl<S: SecretSource> Work<'_, S> {
     ) -> Result<Progress, DatabaseError> {
         let mut progress = Progress::Done;
         let setup = self.ctx.setup + self.began.elapsed();
+        // The settings of the rebuild that ran last: the standbys replay it before the
+        // next one starts.
+        let mut ran_last: Option<IndexSettings> = None;
         let mut rest = candidates.into_iter();
         while let Some(candidate) = rest.next() {
             let index = &candidate.assessment.index;
             if let Some(stop) = &self.stop {
-                report.deferred.push(Deferred {
-                    index: index.name.to_string(),
-                    kind: stop.kind(),
-                    reason: stop.reason(),
-                    blocker: stop.blocker(),
-                });
+                report.deferred.push(stop.deferral(&index.name));
                 continue;
             }
             if let Some(why) = self.outside_window(index.size_bytes) {
@@ -70,41 +73,43 @@ impl<S: SecretSource> Work<'_, S> {
                 progress = progress.max(Progress::MoreWork);
                 continue;
             }
-            let limit = candidate.assessment.settings.max_automatic_index_size;
-            if let (Fit::StartAndLeave, Mode::Run, Some(limit)) =
-                (fit, self.ctx.request.mode, limit)
-            {
-                if index.size_bytes > limit {
-                    report.defer(
-                        &index.name,
-                        DeferralKind::TooLarge,
-                        format!(
-                            "needs about {}s, more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
-                            predicted.as_secs(),
-                            format_size(index.size_bytes),
-                            format_size(limit)
-                        ),
-                    );
-                    continue;
-                }
+            if let Some(why) = self.too_large(candidate.assessment, fit, predicted) {
+                report.defer(&index.name, DeferralKind::TooLarge, why);
+                continue;
             }
-            if self.rebuild(candidate, fit, predicted, report).await? == Outcome::StillRunning {
-                for later in rest {
-                    report.defer(
-                        &later.assessment.index.name,
-                        DeferralKind::RebuildRunning,
-                        format!(
-                            "waits for the rebuild of {} still running on this target",
-                            index.name
-                        ),
-                    );
+            if let Some(settings) = ran_last.take() {
+                self.let_standbys_catch_up(&settings).await?;
+            }
+            let planned = Planned {
+                fit,
+                predicted,
+                setup,
+                checked_at: Instant::now(),
+            };
+            let assessment = candidate.assessment;
+            match self.rebuild(candidate, planned, report).await? {
+                Outcome::NotStarted => {}
+                Outcome::WaitsForTime => progress = progress.max(Progress::MoreWork),
+                Outcome::Finished => ran_last = Some((*assessment.settings).clone()),
+                Outcome::StillRunning(fit) => {
+                    for later in rest {
+                        report.defer(
+                            &later.assessment.index.name,
+                            DeferralKind::RebuildRunning,
+                            format!(
+                                "waits for the rebuild of {} still running on this target",
+                                index.name
+                            ),
+                        );
+                    }
+                    // One that was predicted to fit has only overrun: the next hop waits
+                    // for it a little and goes on. One that fits no invocation is left to
+                    // later runs.
+                    return Ok(match fit {
+                        Fit::Start => Progress::MoreWork,
+                        Fit::Wait | Fit::StartAndLeave => Progress::Blocked,
+                    });
                 }
-                // One that was predicted to fit has only overrun: the next hop waits for
-                // it a little and goes on. One that fits no invocation is left to later runs.
-                return Ok(match fit {
-                    Fit::Start => Progress::MoreWork,
-                    Fit::Wait | Fit::StartAndLeave => Progress::Blocked,
-                });
             }
         }
         if !report.failed.is_empty() {
@@ -120,70 +125,19 @@ impl<S: SecretSource> Work<'_, S> {
         })
     }
 
-    /// A session the rebuild would wait for that has been at it for longer than
-    /// max_blocker_age is not going away soon: the index is deferred, naming it (and
-    /// when it holds back every rebuild of the database, so is the rest).
-    async fn look_before_starting(
-        &mut self,
-        assessment: &Assessment,
-    ) -> Result<Option<Deferred>, DatabaseError> {
-        let index = &assessment.index;
-        let max_age = assessment.settings.max_blocker_age;
-        let sessions = self
-            .db
-            .sessions(index.table_oid, &self.our_pids(), None)
-            .await?;
-        let Some(blocker) = blocker(&sessions, max_age) else {
-            return Ok(None);
-        };
-        let reason = format!(
-            "not started: {}; REINDEX CONCURRENTLY would wait for it (max_blocker_age {}s)",
-            blocker.describe(),
-            max_age.as_secs()
-        );
-        if blocker.reach() == Reach::Database {
-            self.stop = Some(Stop::Blocker(blocker.clone()));
-        }
-        Ok(Some(Deferred {
-            index: index.name.to_string(),
-            kind: DeferralKind::Blocker,
-            reason,
-            blocker: Some(blocker),
-        }))
-    }
-
+    /// One candidate, from the first look to its end (or until it is left to the
+    /// server).
     async fn rebuild(
         &mut self,
         candidate: Candidate<'_>,
-        fit: Fit,
-        predicted: Duration,
+        planned: Planned,
         report: &mut TargetReport,
     ) -> Result<Outcome, DatabaseError> {
         let Candidate { assessment, reason } = candidate;
         let index = &assessment.index;
-        let settings = &assessment.settings;
-        if let Some(why) = self
-            .db
-            .recheck(index.oid, &index.name, index.table_oid)
-            .await?
-        {
-            report.defer(&index.name, DeferralKind::Changed, why);
-            return Ok(Outcome::Finished);
-        }
-        if let Some(confirmation) = self.confirm(assessment, reason).await? {
-            let false_alarm = confirmation.false_alarm;
-            if false_alarm {
-                tracing::info!(target = %self.key.target, database = %self.key.database_name,
-                    index = %index.name, how = %confirmation.how, "false alarm: not rebuilt");
-            }
-            report.confirmations.push(confirmation);
-            if false_alarm {
-                return Ok(Outcome::Finished);
-            }
-        }
-        if let Some(deferred) = self.look_before_starting(assessment).await? {
+        if let Some(deferred) = self.look_before_the_slot(assessment).await? {
             report.deferred.push(deferred);
-            return Ok(Outcome::Finished);
+            return Ok(Outcome::NotStarted);
         }
         let invalid_before: HashSet<u32> = self
             .db
@@ -193,40 +147,59 @@ impl<S: SecretSource> Work<'_, S> {
             .map(|invalid| invalid.oid)
             .collect();
         let rebuilder = self.take_rebuilder().await?;
-        let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
-        let start = ReindexStart {
-            run_id: self.ctx.run_id,
-            database: self.key,
-            index,
-            reason: reason.as_str(),
-            estimated_bloat: assessment.bloat,
-            backend_pid,
-            backend_start,
-            invalid_before: &invalid_before,
-            server: &self.server,
-            server_limit: settings.max_rebuilds_per_server,
+        let slot = self
+            .take_slot(
+                assessment,
+                reason,
+                &rebuilder,
+                &invalid_before,
+                planned.fit,
+                planned.predicted,
+                report,
+            )
+            .await?;
+        let Some(Slot {
+            history_id,
+            watching,
+        }) = slot
+        else {
+            self.rebuilder = Some(rebuilder);
+            return Ok(Outcome::NotStarted);
         };
-        // Waiting for room is worth only what leaves the rebuild time to finish.
-        let patience = match fit {
-            Fit::Start => self.ctx.budget.left().saturating_sub(predicted),
-            Fit::Wait | Fit::StartAndLeave => Duration::ZERO,
-        };
-        let rebuilds = self.ctx.rebuilds;
-        let (history_id, _watching) =
-            match rebuilds.start(self.ctx.control, start, patience).await? {
-                Ok(started) => started,
-                Err(refused) => {
-                    self.rebuilder = Some(rebuilder);
-                    let why = no_room(&refused, &self.server, settings.max_rebuilds_per_server);
-                    report.defer(
-                        &index.name,
-                        DeferralKind::ServerBusy,
-                        format!("not started: {why}"),
-                    );
-                    self.stop = Some(Stop::NoRoom(why));
-                    return Ok(Outcome::Finished);
+        // What reads the index happens only once the server has room for the rebuild
+        // it is for; the last look right before the statement.
+        let fit = match self.confirm(assessment, reason).await? {
+            Some(confirmation) if confirmation.false_alarm => {
+                tracing::info!(target = %self.key.target, database = %self.key.database_name,
+                    index = %index.name, how = %confirmation.how, "false alarm: not rebuilt");
+                report.confirmations.push(confirmation);
+                Err(Outcome::NotStarted)
+            }
+            confirmation => {
+                report.confirmations.extend(confirmation);
+                match self.last_look(assessment, planned, &rebuilder).await? {
+                    Ok(fit) => Ok(fit),
+                    Err(deferred) => {
+                        let waits = deferred.kind == DeferralKind::Time;
+                        report.deferred.push(deferred);
+                        Err(if waits {
+                            Outcome::WaitsForTime
+                        } else {
+                            Outcome::NotStarted
+                        })
+                    }
                 }
-            };
+            }
+        };
+        let fit = match fit {
+            Ok(fit) => fit,
+            Err(outcome) => {
+                self.ctx.control.abandon_reindex(history_id).await?;
+                drop(watching);
+                self.rebuilder = Some(rebuilder);
+                return Ok(outcome);
+            }
+        };
         self.started_any = true;
         let started = Started {
             history_id,
@@ -243,19 +216,37 @@ impl<S: SecretSource> Work<'_, S> {
                 invalid_before,
                 copy_oid: None,
             },
-            settings: (**settings).clone(),
+            settings: (*assessment.settings).clone(),
             adopted: false,
         };
         tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
-            size_bytes = index.size_bytes, estimated_bloat = ?assessment.bloat, pid = backend_pid,
+            size_bytes = index.size_bytes, estimated_bloat = ?assessment.bloat, pid = rebuilder.backend_pid,
             outlives_invocation = fit == Fit::StartAndLeave, "reindex started");
+        let outcome = self
+            .run_under_watch(assessment, &started, rebuilder, fit, report)
+            .await;
+        drop(watching);
+        outcome
+    }
 
+    /// The statement, watched; then how it ended.
+    async fn run_under_watch(
+        &mut self,
+        assessment: &Assessment,
+        started: &Started,
+        rebuilder: Rebuilder,
+        fit: Fit,
+        report: &mut TargetReport,
+    ) -> Result<Outcome, DatabaseError> {
+        let index = &assessment.index;
+        let settings = &assessment.settings;
+        let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
         let began = Instant::now();
         let watched = Watch {
             db: self.db,
             control: self.ctx.control,
             rebuilder: &rebuilder,
-            started: &started,
+            started,
             ours: &[backend_pid],
             left: self.ctx.budget.left(),
             target: &self.key.target,
@@ -286,7 +277,7 @@ impl<S: SecretSource> Work<'_, S> {
                 report
                     .in_progress
                     .push(still_running("started by this invocation"));
-                return Ok(Outcome::StillRunning);
+                return Ok(Outcome::StillRunning(fit));
             }
             RunEnd::Returned(Err(error)) if error.is_connection_lost() => {
                 drop(rebuilder);
@@ -301,7 +292,7 @@ impl<S: SecretSource> Work<'_, S> {
                     report.in_progress.push(still_running(
                         "its connection broke; the server goes on building",
                     ));
-                    return Ok(Outcome::StillRunning);
+                    return Ok(Outcome::StillRunning(fit));
                 }
                 End::Failed {
                     error,
@@ -321,7 +312,7 @@ impl<S: SecretSource> Work<'_, S> {
                 }
             }
         };
-        let failure = self.settle(&started, end, took, true, report).await?;
+        let failure = self.settle(started, end, took, true, report).await?;
         let failed = report
             .failed
             .last()
@@ -344,30 +335,36 @@ impl<S: SecretSource> Work<'_, S> {
     }
 }
 
-/// Why a rebuild found no room, for the report.
-fn no_room(refused: &Refused, server: &str, limit: u32) -> String {
-    match refused {
-        Refused::Invocation(max) => format!(
-            "this invocation already watches {max} rebuild(s) (INDEX_PILOT_MAX_CONCURRENT_REBUILDS) and none ended in time; a later run tries again"
-        ),
-        Refused::Server(holders) => {
-            let held: Vec<String> = holders
-                .iter()
-                .map(|h| {
-                    format!(
-                        "{} of {}/{} for {}s",
-                        h.index,
-                        h.target,
-                        h.database_name,
-                        h.running_ms / 1000
-                    )
-                })
-                .collect();
+/// What the loop decided for a candidate before looking at it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Planned {
+    pub fit: Fit,
+    pub predicted: Duration,
+    /// What the work took before it could start a rebuild.
+    pub setup: Duration,
+    /// When the loop judged it: the looks since count as setup too.
+    pub checked_at: Instant,
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    /// Why an index that fits no invocation must not be started to outlive this one
+    /// (`run` only: `reindex` is an operator's order).
+    pub(super) fn too_large(
+        &self,
+        assessment: &Assessment,
+        fit: Fit,
+        predicted: Duration,
+    ) -> Option<String> {
+        let index = &assessment.index;
+        let limit = assessment.settings.max_automatic_index_size?;
+        let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode == Mode::Run;
+        (leaves && index.size_bytes > limit).then(|| {
             format!(
-                "server {server} already runs {} rebuild(s) (max_rebuilds_per_server {limit}): {}; a later run tries again",
-                holders.len(),
-                if held.is_empty() { "ended just now".to_owned() } else { held.join(", ") }
+                "needs about {}s, more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
+                predicted.as_secs(),
+                format_size(index.size_bytes),
+                format_size(limit)
             )
-        }
+        })
     }
 }

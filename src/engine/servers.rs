@@ -1,5 +1,5 @@
 //! Rebuilds per server and per invocation. The control database counts every
-//! rebuild running on a server (host and port), whoever started it, and refuses a
+//! rebuild running on a server (known by what it says it is), whoever started it, and refuses a
 //! new one above `max_rebuilds_per_server`; this invocation also caps how many it
 //! watches at once. A refusal because of this invocation's own rebuild on the same
 //! server is worth waiting for (it ends under our eyes); anyone else's is not.
@@ -9,22 +9,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::config::Host;
-use tokio_postgres::Config as PgConfig;
 
 use crate::control::{ControlError, ControlStore, ReindexStart, ServerRebuild};
-
-/// Where a database lives, as the per-server limit sees it: `host:port`.
-pub fn server_of(connection: &PgConfig) -> String {
-    let host = match connection.get_hosts().first() {
-        Some(Host::Tcp(name)) => name.clone(),
-        #[cfg(unix)]
-        Some(Host::Unix(dir)) => dir.display().to_string(),
-        None => "localhost".to_owned(),
-    };
-    let port = connection.get_ports().first().copied().unwrap_or(5432);
-    format!("{host}:{port}")
-}
 
 /// The rebuilds this invocation is watching, by server, and its cap on them.
 pub struct Rebuilds {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Config as PgConfig;
 
-use super::servers::server_of;
 use super::{DatabaseError, RunContext};
 use crate::config::Endpoint;
 use crate::connect::another_connection;
@@ -15,9 +14,12 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::budget::predicted_rebuild;
 use crate::domain::deferral::DeferralKind;
+use crate::domain::hazard::Hazard;
 use crate::domain::ident::QualifiedName;
+use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::window::WindowState;
+use crate::report::Deferred;
 use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
 use jiff::Timestamp;
 
@@ -34,6 +36,9 @@ pub(super) enum Stop {
     NoRoom(String),
     /// A session every rebuild in the database would wait for.
     Blocker(Blocker),
+    /// Something in the cluster that holds back every rebuild (a standby that lags,
+    /// a database near wraparound).
+    Hazard(Hazard),
 }
 
 impl Stop {
@@ -50,6 +55,7 @@ impl Stop {
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()
             ),
+            Stop::Hazard(hazard) => format!("not started: {}", hazard.describe()),
         }
     }
 
@@ -59,13 +65,24 @@ impl Stop {
             Stop::Target(_) => DeferralKind::ServerRefused,
             Stop::NoRoom(_) => DeferralKind::ServerBusy,
             Stop::Blocker(_) => DeferralKind::Blocker,
+            Stop::Hazard(hazard) => hazard.kind(),
         }
     }
 
-    pub(super) fn blocker(&self) -> Option<Blocker> {
-        match self {
-            Stop::Blocker(blocker) => Some(blocker.clone()),
-            _ => None,
+    /// What the rest of the candidates are deferred with.
+    pub(super) fn deferral(&self, index: &QualifiedName) -> Deferred {
+        Deferred {
+            index: index.to_string(),
+            kind: self.kind(),
+            reason: self.reason(),
+            blocker: match self {
+                Stop::Blocker(blocker) => Some(blocker.clone()),
+                _ => None,
+            },
+            hazard: match self {
+                Stop::Hazard(hazard) => Some(hazard.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -100,8 +117,8 @@ pub(super) struct Work<'a, S> {
     /// The rebuild connection, opened when first needed (and again if it breaks).
     pub rebuilder: Option<Rebuilder>,
     pub stop: Option<Stop>,
-    /// The server (host:port), for the limit of rebuilds per server.
-    pub server: String,
+    /// The server, for the limit of rebuilds per server.
+    pub server: ServerIdentity,
     /// When the work on this target began (its lease, its earlier databases): what
     /// it takes before the first rebuild can start, any invocation pays too.
     pub began: Instant,
@@ -151,7 +168,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             throughput,
             rebuilder: None,
             stop: None,
-            server: server_of(connection),
+            server: db.identity.clone(),
             began: Instant::now(),
             started_any: false,
             window: WindowState::Always,
@@ -173,6 +190,11 @@ impl<'a, S: SecretSource> Work<'a, S> {
     pub async fn rebuilder(&mut self) -> Result<&Rebuilder, DatabaseError> {
         let rebuilder = self.take_rebuilder().await?;
         Ok(self.rebuilder.insert(rebuilder))
+    }
+
+    /// How many rebuilds this target's server may run at once.
+    pub fn server_limit(&self) -> u32 {
+        self.ctx.settings.max_rebuilds_per_server(&self.key.target)
     }
 
     /// Our own server processes in this database: never counted as blockers.

@@ -10,6 +10,7 @@ use crate::domain::baseline::BaselineSource;
 use crate::domain::blocker::Blocker;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
+use crate::domain::hazard::Hazard;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 
 mod bound;
@@ -172,6 +173,7 @@ impl TargetReport {
             kind,
             reason: reason.into(),
             blocker: None,
+            hazard: None,
         });
     }
 }
@@ -330,6 +332,9 @@ pub struct Deferred {
     /// The session it would have waited for (never its query text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocker: Option<Blocker>,
+    /// What in the cluster around the primary held it back, with its numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<Hazard>,
 }
 
 #[derive(Debug, Clone, Serialize)]

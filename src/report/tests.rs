@@ -68,6 +68,7 @@ fn deferred(i: usize) -> Deferred {
                  snapshot; REINDEX CONCURRENTLY would wait for it (max_blocker_age 600s)"
             .to_owned(),
         blocker: Some(blocker()),
+        hazard: None,
     }
 }
 
@@ -362,6 +363,7 @@ fn the_log_length_counts_escapes() {
         kind: DeferralKind::Changed,
         reason: "line one\nline two\ttab".to_owned(),
         blocker: None,
+        hazard: None,
     });
     let report = report(vec![target]);
     let logged = serde_json::to_string(&serde_json::to_string(&report).unwrap()).unwrap();

@@ -2,11 +2,13 @@
 //! on another (see [`Rebuilder`]). Between statements neither holds a transaction,
 //! so no snapshot of ours makes a REINDEX CONCURRENTLY wait.
 
+mod hazards;
 mod measure;
 mod rebuild;
 mod scan;
 mod watch;
 
+pub use hazards::WalPosition;
 pub use measure::Pgstattuple;
 pub use rebuild::{RebuildSession, Rebuilder};
 pub use scan::InvalidIndex;
@@ -19,7 +21,8 @@ use tokio_postgres::{Client, Config};
 use crate::control::RebuiltIndex;
 use crate::domain::eligibility::ServerVersion;
 use crate::domain::ident::QualifiedName;
-use crate::pg::{column, ConnectError, PgError, Tls};
+use crate::domain::server::ServerIdentity;
+use crate::pg::{column, ConnectError, PgError, Place, Tls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -76,6 +79,8 @@ impl IndexBuilds {
 pub struct TargetDb {
     client: Client,
     pub server: ServerVersion,
+    /// Who the server says it is: what the limit of rebuilds per server counts by.
+    pub identity: ServerIdentity,
     pub in_recovery: bool,
     pub database_name: String,
     pub database_oid: u32,
@@ -98,13 +103,33 @@ impl TargetDb {
                 column(&row, "in_recovery")?,
                 column(&row, "database_name")?,
                 column(&row, "database_oid")?,
+                column::<bool>(&row, "may_read_system_identifier")?,
+                column::<Option<String>>(&row, "server_addr")?,
+                column::<Option<i32>>(&row, "server_port")?,
             ))
         })();
-        let (server, in_recovery, database_name, database_oid) =
+        let (server, in_recovery, database_name, database_oid, may_read, addr, port) =
             probed.map_err(failed("probing the server"))?;
+        let system_identifier: Option<String> = if may_read {
+            let row = client
+                .query_one(include_str!("sql/system_identifier.sql"), &[])
+                .await
+                .map_err(failed("reading the server's system identifier"))?;
+            column(&row, "system_identifier")
+                .map_err(failed("reading the server's system identifier"))?
+        } else {
+            None
+        };
+        let place = Place::of(config);
+        let identity = ServerIdentity::new(
+            system_identifier.as_deref(),
+            addr.as_deref().zip(port),
+            format!("{}:{}", place.host, place.port),
+        );
         Ok(TargetDb {
             client,
             server,
+            identity,
             in_recovery,
             database_name,
             database_oid,

@@ -57,8 +57,9 @@ setting_keys! {
     // database or invocation started them.
     MaxRebuildsPerServer => "max_rebuilds_per_server", Some("1");
     // An index that fits no invocation is started to outlive it, unless larger than
-    // this; `None`: no limit.
-    MaxAutomaticIndexSize => "max_automatic_index_size", None;
+    // this (`off`: no limit). Such a build holds back the xmin horizon of its
+    // database for hours: a DBA raises the limit on purpose.
+    MaxAutomaticIndexSize => "max_automatic_index_size", Some("10GB");
     // What an index gets as its baseline at the first scan of its database.
     InitialBaseline => "initial_baseline", Some("estimate");
     // A candidate this large is confirmed before its rebuild: fresh statistics, and
@@ -66,6 +67,20 @@ setting_keys! {
     ConfirmSizeThreshold => "confirm_size_threshold", Some("100MB");
     // Whether a rebuild's confirmation may ANALYZE a table whose statistics are stale.
     AnalyzeBeforeRebuild => "analyze_before_rebuild", Some("true");
+    // A standby (or Aurora reader) replaying further behind than this, in time or in
+    // bytes, defers every rebuild on its primary (`off`: not checked). An RDS read
+    // replica is usually seconds and megabytes behind.
+    MaxReplicaLag => "max_replica_lag", Some("1min");
+    MaxReplicaLagBytes => "max_replica_lag_bytes", Some("1GB");
+    // A replication slot that would keep more WAL than this with the rebuild's own
+    // defers it (`off`: not checked): WAL kept for an absent consumer fills the disk.
+    MaxSlotRetainedWal => "max_slot_retained_wal", Some("10GB");
+    // A database this close to wraparound (age of datfrozenxid or datminmxid) starts
+    // nothing: near vacuum_failsafe_age's 1.6 billion, before the failsafe.
+    WraparoundDangerAge => "wraparound_danger_age", Some("1500000000");
+    // Kept free on the instance besides the rebuild's copy and WAL, where the free
+    // storage can be known.
+    MinFreeStorage => "min_free_storage", Some("5GB");
 }
 
 impl SettingKey {
@@ -100,11 +115,33 @@ pub(super) enum Setting {
     MaintenanceWorkMem(u64),
     MaxParallelMaintenanceWorkers(u32),
     MaxRebuildsPerServer(u32),
-    MaxAutomaticIndexSize(u64),
+    /// `None`: `off`, no limit.
+    MaxAutomaticIndexSize(Option<u64>),
     InitialBaseline(InitialBaseline),
     /// `None`: `off`, nothing is confirmed.
     ConfirmSizeThreshold(Option<u64>),
     AnalyzeBeforeRebuild(bool),
+    /// `None`: `off`, not checked.
+    MaxReplicaLag(Option<Duration>),
+    MaxReplicaLagBytes(Option<u64>),
+    MaxSlotRetainedWal(Option<u64>),
+    WraparoundDangerAge(u32),
+    MinFreeStorage(u64),
+}
+
+/// The ages `wraparound_danger_age` may take: above autovacuum_freeze_max_age's
+/// least (100 million), below the 2^31 where PostgreSQL stops assigning ids.
+const WRAPAROUND_DANGER_AGES: std::ops::RangeInclusive<u32> = 100_000_000..=2_000_000_000;
+
+/// `off` (or `none`): the check or the limit is switched off.
+fn off_or<T>(
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" => Ok(None),
+        _ => parse(text).map(Some),
+    }
 }
 
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
@@ -135,6 +172,11 @@ fn whole_number(text: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32,
 }
 
 impl Setting {
+    /// Whether it is one number per server, whatever index or database it is for.
+    pub(super) fn server_wide(&self) -> bool {
+        matches!(self, Setting::MaxRebuildsPerServer(_))
+    }
+
     pub(super) fn parse(key: SettingKey, text: &str) -> Result<Setting, String> {
         let size = |text: &str| parse_size(text).map_err(|e| e.to_string());
         Ok(match key {
@@ -149,10 +191,7 @@ impl Setting {
             SettingKey::Skip => Setting::Skip(boolean(text)?),
             SettingKey::AnalyzeBeforeRebuild => Setting::AnalyzeBeforeRebuild(boolean(text)?),
             SettingKey::InitialBaseline => Setting::InitialBaseline(text.parse()?),
-            SettingKey::ConfirmSizeThreshold => match text.trim().to_ascii_lowercase().as_str() {
-                "off" | "none" => Setting::ConfirmSizeThreshold(None),
-                _ => Setting::ConfirmSizeThreshold(Some(size(text)?)),
-            },
+            SettingKey::ConfirmSizeThreshold => Setting::ConfirmSizeThreshold(off_or(text, size)?),
             SettingKey::LockTimeout => {
                 Setting::LockTimeout(positive_duration(text, "let a reindex wait forever")?)
             }
@@ -175,7 +214,18 @@ impl Setting {
             SettingKey::MaxRebuildsPerServer => {
                 Setting::MaxRebuildsPerServer(whole_number(text, 1..=64)?)
             }
-            SettingKey::MaxAutomaticIndexSize => Setting::MaxAutomaticIndexSize(size(text)?),
+            SettingKey::MaxAutomaticIndexSize => {
+                Setting::MaxAutomaticIndexSize(off_or(text, size)?)
+            }
+            SettingKey::MaxReplicaLag => Setting::MaxReplicaLag(off_or(text, |text| {
+                positive_duration(text, "defer every rebuild behind any standby (use off)")
+            })?),
+            SettingKey::MaxReplicaLagBytes => Setting::MaxReplicaLagBytes(off_or(text, size)?),
+            SettingKey::MaxSlotRetainedWal => Setting::MaxSlotRetainedWal(off_or(text, size)?),
+            SettingKey::WraparoundDangerAge => {
+                Setting::WraparoundDangerAge(whole_number(text, WRAPAROUND_DANGER_AGES)?)
+            }
+            SettingKey::MinFreeStorage => Setting::MinFreeStorage(size(text)?),
             // PostgreSQL parses intervals; it is checked where it is used.
             SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
                 return Err("an empty interval".into())
@@ -216,6 +266,12 @@ pub struct IndexSettings {
     /// Candidates at or above this size are confirmed before a rebuild; `None`: none.
     pub confirm_size_threshold: Option<u64>,
     pub analyze_before_rebuild: bool,
+    /// Replication limits; `None`: that check is off.
+    pub max_replica_lag: Option<Duration>,
+    pub max_replica_lag_bytes: Option<u64>,
+    pub max_slot_retained_wal: Option<u64>,
+    pub wraparound_danger_age: u32,
+    pub min_free_storage: u64,
 }
 
 impl IndexSettings {
@@ -233,11 +289,16 @@ impl IndexSettings {
                 self.max_parallel_maintenance_workers = Some(*n)
             }
             Setting::MaxRebuildsPerServer(n) => self.max_rebuilds_per_server = *n,
-            Setting::MaxAutomaticIndexSize(bytes) => self.max_automatic_index_size = Some(*bytes),
+            Setting::MaxAutomaticIndexSize(bytes) => self.max_automatic_index_size = *bytes,
             Setting::Skip(skip) => self.skip = skip.then(|| origin.clone()),
             Setting::InitialBaseline(policy) => self.initial_baseline = *policy,
             Setting::ConfirmSizeThreshold(size) => self.confirm_size_threshold = *size,
             Setting::AnalyzeBeforeRebuild(on) => self.analyze_before_rebuild = *on,
+            Setting::MaxReplicaLag(lag) => self.max_replica_lag = *lag,
+            Setting::MaxReplicaLagBytes(bytes) => self.max_replica_lag_bytes = *bytes,
+            Setting::MaxSlotRetainedWal(bytes) => self.max_slot_retained_wal = *bytes,
+            Setting::WraparoundDangerAge(age) => self.wraparound_danger_age = *age,
+            Setting::MinFreeStorage(bytes) => self.min_free_storage = *bytes,
             Setting::ReindexHistoryRetentionPeriod(_) => {}
         }
     }
@@ -257,11 +318,16 @@ impl Default for IndexSettings {
             maintenance_work_mem: None,
             max_parallel_maintenance_workers: None,
             max_rebuilds_per_server: 1,
-            max_automatic_index_size: None,
+            max_automatic_index_size: Some(10 << 30),
             skip: None,
             initial_baseline: InitialBaseline::Estimate,
             confirm_size_threshold: Some(100 << 20),
             analyze_before_rebuild: true,
+            max_replica_lag: Some(Duration::from_secs(60)),
+            max_replica_lag_bytes: Some(1 << 30),
+            max_slot_retained_wal: Some(10 << 30),
+            wraparound_danger_age: 1_500_000_000,
+            min_free_storage: 5 << 30,
         }
     }
 }
@@ -296,8 +362,33 @@ mod tests {
         assert!(SettingKey::known_names().contains("quarantine_after"));
         assert_eq!(
             Setting::parse(SettingKey::MaxAutomaticIndexSize, "50GB"),
-            Ok(Setting::MaxAutomaticIndexSize(50 << 30))
+            Ok(Setting::MaxAutomaticIndexSize(Some(50 << 30)))
         );
+        assert_eq!(
+            Setting::parse(SettingKey::MaxAutomaticIndexSize, "off"),
+            Ok(Setting::MaxAutomaticIndexSize(None))
+        );
+        assert_eq!(
+            Setting::parse(SettingKey::MaxReplicaLag, "30s"),
+            Ok(Setting::MaxReplicaLag(Some(Duration::from_secs(30))))
+        );
+        assert_eq!(
+            Setting::parse(SettingKey::MaxReplicaLag, "OFF"),
+            Ok(Setting::MaxReplicaLag(None))
+        );
+        assert!(Setting::parse(SettingKey::MaxReplicaLag, "0s").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaxSlotRetainedWal, "20GB"),
+            Ok(Setting::MaxSlotRetainedWal(Some(20 << 30)))
+        );
+        assert!(Setting::parse(SettingKey::MaxReplicaLagBytes, "a lot").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::WraparoundDangerAge, "1000000000"),
+            Ok(Setting::WraparoundDangerAge(1_000_000_000))
+        );
+        assert!(Setting::parse(SettingKey::WraparoundDangerAge, "2147483647").is_err());
+        assert!(Setting::parse(SettingKey::WraparoundDangerAge, "off").is_err());
+        assert!(Setting::parse(SettingKey::MinFreeStorage, "off").is_err());
         assert!(Setting::parse(SettingKey::MaxRebuildsPerServer, "0").is_err());
         assert_eq!(
             Setting::parse(SettingKey::InitialBaseline, " Current "),

@@ -22,6 +22,20 @@ pub struct Scope {
     pub index: Option<String>,
 }
 
+impl Scope {
+    /// The narrowest field it names beyond a target, if any.
+    fn narrower_than_target(&self) -> Option<&'static str> {
+        [
+            (&self.index, "index"),
+            (&self.table, "table"),
+            (&self.schema, "schema"),
+            (&self.database, "database"),
+        ]
+        .into_iter()
+        .find_map(|(field, name)| field.is_some().then_some(name))
+    }
+}
+
 /// One row of `index_pilot.settings`, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingRow {
@@ -79,6 +93,12 @@ impl<'a> IndexSubject<'a> {
 pub enum SettingsError {
     #[error("setting #{id}: unknown key {key:?} (known: {known})", known = SettingKey::known_names())]
     UnknownKey { id: i64, key: String },
+    #[error("setting #{id} ({key}): applies to a whole server, so it is set globally or for a target, not for a {scope}")]
+    ServerWide {
+        id: i64,
+        key: &'static str,
+        scope: &'static str,
+    },
     #[error("setting #{id} ({key}): {problem}")]
     BadValue {
         id: i64,
@@ -125,6 +145,17 @@ impl Settings {
                     key: key.name(),
                     problem,
                 })?;
+            if let Some(scope) = row
+                .scope
+                .narrower_than_target()
+                .filter(|_| setting.server_wide())
+            {
+                return Err(SettingsError::ServerWide {
+                    id: row.id,
+                    key: key.name(),
+                    scope,
+                });
+            }
             rules.push(Rule::new(Origin::Row(row.id), &row.scope, setting));
         }
         // Most specific first. The sort is stable: rules of equal rank (the same row id
@@ -159,6 +190,28 @@ impl Settings {
             resolved.apply(&rule.setting, &rule.origin);
         }
         resolved
+    }
+
+    /// `max_rebuilds_per_server` for the servers of `target`: one number per server,
+    /// from the global rules and the target's own (the row loader refuses narrower
+    /// ones; the control database takes the least of those running on a server).
+    pub fn max_rebuilds_per_server(&self, target: &str) -> u32 {
+        let subject = IndexSubject {
+            target,
+            database: "",
+            schema: "",
+            table: "",
+            index: "",
+        };
+        // Most specific first: the first rule that sets it wins.
+        self.rules
+            .iter()
+            .filter(|rule| rule.level <= 1 && rule.parts[1].is_none() && rule.matches(&subject))
+            .find_map(|rule| match rule.setting {
+                Setting::MaxRebuildsPerServer(limit) => Some(limit),
+                _ => None,
+            })
+            .unwrap_or_else(|| IndexSettings::default().max_rebuilds_per_server)
     }
 
     /// The history retention, as a PostgreSQL interval: global rules only.

@@ -242,6 +242,48 @@ fn global_retention_ignores_scoped_rows() {
     );
 }
 
+#[test]
+fn the_limit_per_server_is_one_number_per_server() {
+    let for_target = |target: &str| Scope {
+        target: Some(target.into()),
+        ..Default::default()
+    };
+    let rows = [
+        row(1, Scope::default(), "max_rebuilds_per_server", "2"),
+        row(2, for_target("orders"), "max_rebuilds_per_server", "4"),
+        row(3, for_target("ord*"), "max_rebuilds_per_server", "3"),
+    ];
+    let settings = Settings::from_rows(&rows).unwrap();
+    assert_eq!(settings.max_rebuilds_per_server("orders"), 4);
+    assert_eq!(settings.max_rebuilds_per_server("ordinal"), 3);
+    assert_eq!(settings.max_rebuilds_per_server("billing"), 2);
+    assert_eq!(
+        Settings::from_rows(&[])
+            .unwrap()
+            .max_rebuilds_per_server("billing"),
+        1
+    );
+    // A table, schema, database or index cannot have a limit of its own: the server
+    // it shares with others has one.
+    let for_table = Scope {
+        table: Some("orders".into()),
+        ..Default::default()
+    };
+    let error = Settings::from_rows(&[row(7, for_table, "max_rebuilds_per_server", "4")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "setting #7 (max_rebuilds_per_server): applies to a whole server, so it is set globally or for a target, not for a table"
+    );
+    let for_database = Scope {
+        target: Some("orders".into()),
+        database: Some("app".into()),
+        ..Default::default()
+    };
+    assert!(Settings::from_rows(&[row(8, for_database, "max_rebuilds_per_server", "4")]).is_err());
+}
+
 mod compiled_matches_scanning {
     use super::*;
     use proptest::prelude::*;

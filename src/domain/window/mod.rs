@@ -87,6 +87,20 @@ impl WindowState {
         }
     }
 
+    /// How long a rebuild predicted to take `predicted` may still wait before it
+    /// starts and yet end inside the window; `None`: no window, no limit.
+    pub fn slack(&self, now: Timestamp, predicted: Duration) -> Option<Duration> {
+        match self {
+            WindowState::Always => None,
+            WindowState::Open { closes_at } => {
+                let left = now.duration_until(closes_at.timestamp());
+                let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
+                Some(left.saturating_sub(predicted))
+            }
+            WindowState::Closed { .. } => Some(Duration::ZERO),
+        }
+    }
+
     /// For the report: "outside its maintenance windows until 2026-11-23 01:00 UTC
     /// (02:00 Europe/Berlin)".
     pub fn describe(&self) -> String {
