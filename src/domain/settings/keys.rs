@@ -129,9 +129,9 @@ pub(super) enum Setting {
     MinFreeStorage(u64),
 }
 
-/// The ages `wraparound_danger_age` may take: above autovacuum_freeze_max_age's
-/// least (100 million), below the 2^31 where PostgreSQL stops assigning ids.
-const WRAPAROUND_DANGER_AGES: std::ops::RangeInclusive<u32> = 100_000_000..=2_000_000_000;
+/// The ages `wraparound_danger_age` may take: below the 2^31 where PostgreSQL stops
+/// assigning ids (a low one defers every rebuild: the DBA's choice).
+const WRAPAROUND_DANGER_AGES: std::ops::RangeInclusive<u32> = 1..=2_000_000_000;
 
 /// `off` (or `none`): the check or the limit is switched off.
 fn off_or<T>(
