@@ -150,9 +150,11 @@ async fn a_target_that_cannot_progress_holds_back_only_itself() {
     assert_eq!(completed(&fx, "other").await, 1);
 }
 
-/// Two targets on one server, two slow rebuilds each: by default one rebuild at a
-/// time runs on that server, though each target has its own lease and invocation
-/// work; with max_rebuilds_per_server 2 they run side by side.
+/// Two targets on one server, reached under two names (127.0.0.1 and 127.0.0.2),
+/// two slow rebuilds each: by default one rebuild at a time runs on that server,
+/// though each target has its own lease and invocation work and its own host
+/// string; with max_rebuilds_per_server 2 they run side by side. Targets that
+/// disagree share the least limit.
 #[tokio::test]
 async fn one_server_runs_at_most_max_rebuilds_per_server() {
     let a = Fixture::new("server_a").await;
@@ -161,7 +163,7 @@ async fn one_server_runs_at_most_max_rebuilds_per_server() {
     create_slow_tables(&b, 2, Duration::from_secs(1)).await;
     let fx = a.with_targets(json!([
         {"name": "a", "url": b.cluster.url("server_a_target")},
-        {"name": "b", "url": b.cluster.url(&b.target_db)},
+        {"name": "b", "url": b.cluster.url_by_second_name(&b.target_db)},
     ]));
     fx.set(&[], "index_size_threshold", "8kB").await;
     fx.set(&[], "minimum_reliable_index_size", "8kB").await;
@@ -171,6 +173,17 @@ async fn one_server_runs_at_most_max_rebuilds_per_server() {
         one, 1,
         "rebuilds at once on the server with the default limit"
     );
+    // Target a may run 4, b only 1: b's rebuild is not joined by a's, nor does it
+    // join them.
+    fx.set(&[("target", "a")], "max_rebuilds_per_server", "4")
+        .await;
+    let (least, _) = rebuild_all(&fx, "1").await;
+    assert_eq!(least, 1, "rebuilds at once when a says 4 and b says 1");
+    fx.control()
+        .await
+        .batch_execute("DELETE FROM index_pilot.settings WHERE target = 'a'")
+        .await
+        .unwrap();
     let (two, took_two) = rebuild_all(&fx, "2").await;
     assert_eq!(two, 2, "rebuilds at once on the server with a limit of 2");
     // The invocation's own cap holds too.
@@ -193,7 +206,7 @@ async fn rebuild_all(fx: &Fixture, limit: &str) -> (usize, Duration) {
         .batch_execute(
             "DELETE FROM index_pilot.index_state;
              DELETE FROM index_pilot.database_scans;
-             DELETE FROM index_pilot.settings WHERE key = 'max_rebuilds_per_server'",
+             DELETE FROM index_pilot.settings WHERE key = 'max_rebuilds_per_server' AND target IS NULL",
         )
         .await
         .unwrap();

@@ -149,7 +149,7 @@ impl Cluster {
         let script = r#"
             bin=$0 dir=$1 port=$2
             shift 2
-            "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
+            "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1,127.0.0.2 \
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
                 -c max_connections=200 -c shared_buffers=64MB -c autovacuum=off -c max_prepared_transactions=10 \
                 -c password_encryption=scram-sha-256 "$@" >"$dir/postgres.log" 2>&1 &
@@ -212,6 +212,11 @@ impl Cluster {
         }
         let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
         panic!("PostgreSQL did not start on port {}:\n{log}", self.port);
+    }
+
+    /// The cluster under its second name: a URL through 127.0.0.2, the same server.
+    pub fn url_by_second_name(&self, db: &str) -> String {
+        format!("postgresql://postgres@127.0.0.2:{}/{db}", self.port)
     }
 
     /// A password-free URL for `role` on database `db`.
@@ -333,7 +338,12 @@ impl Fixture {
 
     /// A target and a control database of its own, the control schema not yet made.
     pub async fn bare(name: &str) -> Fixture {
-        let cluster = shared_cluster();
+        Fixture::bare_on(shared_cluster(), name).await
+    }
+
+    /// [`Fixture::bare`] on a cluster of the test's own, for what reaches every
+    /// database of a server (replication slots, server settings).
+    pub async fn bare_on(cluster: &'static Cluster, name: &str) -> Fixture {
         let target_db = format!("{name}_target");
         let control_db = format!("{name}_control");
         cluster.create_database(&target_db).await;

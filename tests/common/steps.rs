@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use index_pilot::handler::handle;
-use index_pilot::report::{Report, TargetReport};
+use index_pilot::report::{Deferred, Report, TargetReport};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tokio_postgres::Client;
@@ -17,6 +17,24 @@ pub async fn batch(client: &Client, sql: &str) {
         .batch_execute(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+}
+
+/// The report entry of one target.
+pub fn entry<'a>(report: &'a Report, target: &str) -> &'a TargetReport {
+    report
+        .targets
+        .iter()
+        .find(|t| t.name == target)
+        .unwrap_or_else(|| panic!("no entry for {target}: {report:?}"))
+}
+
+/// The deferral of one index in a report entry.
+pub fn deferral<'a>(report: &'a TargetReport, index: &str) -> &'a Deferred {
+    report
+        .deferred
+        .iter()
+        .find(|d| d.index == index)
+        .unwrap_or_else(|| panic!("{index} is not deferred: {report:?}"))
 }
 
 /// The indexes a report entry says were rebuilt, by name, sorted.

@@ -1,0 +1,404 @@
+//! The cluster around the primary is part of the primary: a replication slot nobody
+//! reads, synchronous standbys that are missing, a table past its freeze age, a
+//! database near wraparound and a vacuum on the table each keep a rebuild from
+//! starting, named in the report with their numbers; what they do not touch is
+//! rebuilt. And what a rebuild waits for before its statement (the server's slot, a
+//! confirmation) does not let it start after its window has closed.
+
+mod common;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::steps::{batch, deferral, entry, rebuilt};
+use common::watch::wait_until;
+use common::{json as to_json, Cluster, Fixture};
+use index_pilot::domain::deferral::DeferralKind;
+use serde_json::json;
+
+const RUN: fn() -> serde_json::Value = || json!({"mode": "run"});
+
+/// Two tables of `rows` rows, bloated, every index a candidate at first sight.
+async fn two_bloated_tables(fx: &Fixture, first: &str, second: &str, rows: i32) {
+    fx.create_table(first, rows).await;
+    fx.create_table(second, rows).await;
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    // Quick failures if a rebuild starts where it must not.
+    fx.set(&[], "lock_timeout", "2s").await;
+    fx.bloat(first).await;
+    fx.bloat(second).await;
+}
+
+/// A cluster of this binary's own for what reaches every database of a server.
+fn lone_cluster(settings: &'static [(&'static str, &'static str)]) -> &'static Cluster {
+    Box::leak(Box::new(Cluster::start_with(settings)))
+}
+
+#[tokio::test]
+async fn a_slot_that_would_keep_too_much_wal_defers_the_rebuild() {
+    let fx = Fixture::bare_on(lone_cluster(&[]), "slot_keeps").await;
+    fx.set(&[], "initial_baseline", "rebuild").await;
+    // A standby that went away and left its slot: the WAL from now on is kept for it.
+    batch(
+        &fx.target().await,
+        "SELECT pg_create_physical_replication_slot('gone_standby', true)",
+    )
+    .await;
+    two_bloated_tables(&fx, "orders", "items", 50_000).await;
+    fx.set(&[], "max_slot_retained_wal", "1MB").await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert!(main.reindexed.is_empty(), "{main:?}");
+    let deferred = deferral(&main, "public.orders_id");
+    assert_eq!(deferred.kind, DeferralKind::Replication);
+    assert!(
+        deferred
+            .reason
+            .contains("replication slot \"gone_standby\" (physical, inactive) keeps")
+            && deferred.reason.contains("max_slot_retained_wal (1024 kB)"),
+        "{}",
+        deferred.reason
+    );
+    let hazard = to_json(&deferred.hazard);
+    assert_eq!(hazard["hazard"], "slot_retains", "{hazard}");
+    assert_eq!(hazard["slot"]["name"], "gone_standby");
+    assert!(hazard["slot"]["retained_bytes"].as_u64().unwrap() > 0);
+
+    // Off, the slot is not looked at.
+    batch(
+        &fx.control().await,
+        "UPDATE index_pilot.settings SET value = 'off' WHERE key = 'max_slot_retained_wal'",
+    )
+    .await;
+    let main = fx.invoke_main(RUN()).await;
+    assert_eq!(rebuilt(&main), ["public.items_id", "public.orders_id"]);
+    batch(
+        &fx.target().await,
+        "SELECT pg_drop_replication_slot('gone_standby')",
+    )
+    .await;
+}
+
+/// With synchronous_standby_names set and no standby streaming, every commit waits
+/// for ever: a rebuild that started would hang in its first commit.
+#[tokio::test]
+async fn missing_synchronous_standbys_keep_every_rebuild_from_starting() {
+    let cluster = lone_cluster(&[("synchronous_standby_names", "ghost")]);
+    let fx = Fixture::bare_on(cluster, "no_sync_standby").await;
+    // The test's own sessions and the control database commit locally; index-pilot's
+    // sessions in the target keep the server's synchronous_commit.
+    let admin = cluster.connect("postgres").await;
+    for database in [&fx.control_db, &fx.target_db] {
+        batch(
+            &admin,
+            &format!("ALTER DATABASE \"{database}\" SET synchronous_commit = local"),
+        )
+        .await;
+    }
+    fx.set(&[], "initial_baseline", "rebuild").await;
+    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    // The test clusters do not wait for their disks (synchronous_commit = off); a
+    // primary that waits for standbys does.
+    batch(
+        &admin,
+        &format!(
+            "ALTER DATABASE \"{}\" SET synchronous_commit = on",
+            fx.target_db
+        ),
+    )
+    .await;
+
+    let main = tokio::time::timeout(Duration::from_secs(60), fx.invoke_main(RUN()))
+        .await
+        .expect("a rebuild waited for a synchronous standby that is not there");
+    assert!(main.reindexed.is_empty(), "{main:?}");
+    for index in ["public.items_id", "public.orders_id"] {
+        let deferred = deferral(&main, index);
+        assert_eq!(deferred.kind, DeferralKind::Replication);
+        assert!(
+            deferred.reason.contains(
+                "synchronous_standby_names (\"ghost\") asks for 1 synchronous standby(s) and 0 stream(s)"
+            ),
+            "{}",
+            deferred.reason
+        );
+    }
+}
+
+/// Burns `count` transaction ids, one subtransaction each.
+async fn burn_transaction_ids(fx: &Fixture, count: u32) {
+    batch(
+        &fx.target().await,
+        &format!(
+            "CREATE TABLE IF NOT EXISTS burn (n int);
+             DO $$ BEGIN
+                 FOR i IN 1..{count} LOOP
+                     BEGIN INSERT INTO burn VALUES (i); EXCEPTION WHEN others THEN NULL; END;
+                 END LOOP;
+             END $$;"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_table_past_its_freeze_age_waits_for_its_vacuum() {
+    let fx = Fixture::new("freeze_age").await;
+    two_bloated_tables(&fx, "old_orders", "young_orders", 50_000).await;
+    // Autovacuum must freeze old_orders at 100,000 transactions (its own setting);
+    // young_orders has the server's 200 million.
+    batch(
+        &fx.target().await,
+        "ALTER TABLE old_orders SET (autovacuum_freeze_max_age = 100000)",
+    )
+    .await;
+    burn_transaction_ids(&fx, 100_010).await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert_eq!(rebuilt(&main), ["public.young_orders_id"], "{main:?}");
+    let deferred = deferral(&main, "public.old_orders_id");
+    assert_eq!(deferred.kind, DeferralKind::Wraparound);
+    assert!(
+        deferred.reason.starts_with(
+            "not started: table public.old_orders is past its freeze age (age(relfrozenxid) "
+        ) && deferred
+            .reason
+            .contains("autovacuum_freeze_max_age 100000;"),
+        "{}",
+        deferred.reason
+    );
+    let hazard = to_json(&deferred.hazard);
+    assert!(
+        hazard["ages"]["table_xid_age"].as_i64().unwrap() > 100_000,
+        "{hazard}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_near_wraparound_starts_nothing() {
+    let fx = Fixture::new("wraparound").await;
+    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    let age: i64 = fx
+        .target()
+        .await
+        .query_one(
+            "SELECT age(datfrozenxid)::int8 FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    fx.set(&[], "wraparound_danger_age", &age.to_string()).await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert!(main.reindexed.is_empty(), "{main:?}");
+    for index in ["public.items_id", "public.orders_id"] {
+        let deferred = deferral(&main, index);
+        assert_eq!(deferred.kind, DeferralKind::Wraparound);
+        assert!(
+            deferred.reason.contains(&format!(
+                "database {} is near wraparound (age(datfrozenxid) ",
+                fx.target_db
+            )),
+            "{}",
+            deferred.reason
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_vacuum_on_the_table_defers_its_indexes_only() {
+    let fx = Fixture::new("vacuuming").await;
+    two_bloated_tables(&fx, "busy", "calm", 50_000).await;
+    // Every page of busy to visit again, and a VACUUM throttled to a page per 100 ms:
+    // half a minute and more.
+    batch(&fx.target().await, "UPDATE busy SET payload = payload").await;
+    let (vacuum, pid) = fx.session("slow_vacuum").await;
+    batch(
+        &vacuum,
+        "SET vacuum_cost_delay = '100ms'; SET vacuum_cost_limit = 1",
+    )
+    .await;
+    // Alone in its query: VACUUM does not run in a transaction block.
+    let vacuuming = tokio::spawn(async move { vacuum.batch_execute("VACUUM busy").await });
+    let observer = fx.target().await;
+    wait_until(
+        &observer,
+        &format!(
+            "SELECT EXISTS (SELECT FROM pg_stat_progress_vacuum WHERE pid = {pid}
+                            AND relid = 'busy'::regclass)"
+        ),
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert_eq!(rebuilt(&main), ["public.calm_id"], "{main:?}");
+    let deferred = deferral(&main, "public.busy_id");
+    assert_eq!(deferred.kind, DeferralKind::Vacuum);
+    assert!(
+        deferred
+            .reason
+            .starts_with(&format!("not started: a VACUUM (pid {pid}, "))
+            && deferred.reason.contains("is processing table public.busy"),
+        "{}",
+        deferred.reason
+    );
+    batch(&observer, &format!("SELECT pg_cancel_backend({pid})")).await;
+    assert!(
+        vacuuming.await.unwrap().is_err(),
+        "the vacuum was cancelled"
+    );
+}
+
+/// Keeps one cluster for the window tests' slow statements.
+fn slow_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<&'static Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| lone_cluster(&[]))
+}
+
+/// A window that closes while the rebuild waits for its confirmation: it is not
+/// started after the window has closed. The confirmation's ANALYZE is slow (the
+/// index's expression sleeps in index-pilot's sessions), and the window closes a
+/// few seconds after the run begins.
+#[tokio::test]
+async fn a_window_that_closes_during_the_looks_starts_nothing() {
+    let fx = Fixture::bare_on(slow_cluster(), "window_closes").await;
+    fx.set(&[], "initial_baseline", "current").await;
+    fx.set(&[], "index_size_threshold", "8kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "8kB").await;
+    fx.set(&[], "confirm_size_threshold", "8kB").await;
+    let target = fx.target().await;
+    batch(
+        &target,
+        "CREATE FUNCTION slow_key(t text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+         BEGIN
+             PERFORM pg_sleep(coalesce(nullif(current_setting('pilot.delay', true), '')::float8, 0));
+             RETURN t;
+         END $$;
+         CREATE TABLE lazy (id int, k text);
+         INSERT INTO lazy SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
+         CREATE INDEX lazy_k ON lazy (slow_key(k));",
+    )
+    .await;
+    fx.vacuum("lazy").await;
+    // Its baseline now, then bloat, then statistics that are stale again.
+    fx.invoke_main(json!({"mode": "baseline"})).await;
+    fx.bloat("lazy").await;
+    batch(&target, "UPDATE lazy SET id = id WHERE id % 5 = 3").await;
+    fx.statistics_show("lazy", "n_mod_since_analyze > 500")
+        .await;
+    // From now on, each call of slow_key in a new session sleeps 3 ms: ANALYZE of
+    // the 2,000 live rows takes about 6 s.
+    batch(
+        &target,
+        &format!(
+            "ALTER DATABASE \"{}\" SET pilot.delay = '0.003'",
+            fx.target_db
+        ),
+    )
+    .await;
+    let closes: String = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '4 seconds', 'HH24:MI:SS')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let opened: String = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 minute', 'HH24:MI:SS')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    batch(
+        &fx.control().await,
+        &format!(
+            "INSERT INTO index_pilot.maintenance_windows (target, starts_at, ends_at)
+             VALUES ('main', '{opened}', '{closes}')"
+        ),
+    )
+    .await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert!(
+        main.reindexed.is_empty() && main.in_progress.is_empty(),
+        "started after its window closed: {main:?}"
+    );
+    let deferred = deferral(&main, "public.lazy_k");
+    assert_eq!(deferred.kind, DeferralKind::Window, "{deferred:?}");
+    assert_eq!(main.confirmations.len(), 1, "{main:?}");
+    let history: i64 = fx
+        .control()
+        .await
+        .query_one("SELECT count(*) FROM index_pilot.reindex_history", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(history, 0, "the slot it held is given back, no history row");
+}
+
+/// A large candidate is confirmed (ANALYZE, pgstatindex) only once its server has
+/// room for its rebuild: while another target's rebuild holds the server, it is
+/// deferred without a read.
+#[tokio::test]
+async fn nothing_is_read_for_a_rebuild_the_server_has_no_room_for() {
+    let holder = Fixture::new("room_holder").await;
+    common::create_slow_tables(&holder, 1, Duration::from_secs(8)).await;
+    let fx = Fixture::bare("room_reader").await;
+    fx.create_table("orders", 50_000).await;
+    fx.set(&[], "initial_baseline", "current").await;
+    fx.set(&[], "index_size_threshold", "16kB").await;
+    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
+    fx.set(&[], "confirm_size_threshold", "16kB").await;
+    fx.invoke_main(json!({"mode": "baseline"})).await;
+    fx.bloat("orders").await;
+    let targets = json!([
+        {"name": "main", "url": fx.cluster.url(&fx.target_db)},
+        {"name": "holder", "url": fx.cluster.url(&holder.target_db)},
+    ]);
+    let fx = fx.with_targets(targets);
+    for (key, value) in [
+        ("initial_baseline", "rebuild"),
+        ("index_size_threshold", "8kB"),
+        ("minimum_reliable_index_size", "8kB"),
+    ] {
+        fx.set(&[("target", "holder")], key, value).await;
+    }
+
+    // The holder's slow rebuild runs in an invocation of its own; main's starts once
+    // that rebuild holds the server.
+    let holding = fx.invoke(json!({"mode": "run", "targets": ["holder"]}));
+    let reading = async {
+        wait_until(
+            &holder.target().await,
+            "SELECT EXISTS (SELECT FROM pg_stat_progress_create_index)",
+            Duration::from_secs(30),
+        )
+        .await;
+        fx.invoke(json!({"mode": "run", "targets": ["main"]})).await
+    };
+    let (held, report) = tokio::join!(holding, reading);
+    let main = entry(&report, "main");
+    let deferred = deferral(main, "public.orders_id");
+    assert_eq!(deferred.kind, DeferralKind::ServerBusy, "{deferred:?}");
+    assert!(
+        main.confirmations.is_empty(),
+        "read before the server had room: {:?}",
+        main.confirmations
+    );
+    assert_eq!(rebuilt(entry(&held, "holder")), ["public.lazy_0_k"]);
+    // With room, it is confirmed, then rebuilt.
+    let report = fx.invoke(json!({"mode": "run", "targets": ["main"]})).await;
+    let main = entry(&report, "main");
+    assert_eq!(main.confirmations.len(), 1, "{main:?}");
+    assert_eq!(rebuilt(main), ["public.orders_id"]);
+}
