@@ -402,3 +402,43 @@ async fn nothing_is_read_for_a_rebuild_the_server_has_no_room_for() {
     assert_eq!(main.confirmations.len(), 1, "{main:?}");
     assert_eq!(rebuilt(main), ["public.orders_id"]);
 }
+
+/// On Aurora the readers are in `aurora_replica_status()`, not in
+/// pg_stat_replication: a reader that lags holds back every rebuild. (A function of
+/// that name and shape stands in for Aurora's.)
+#[tokio::test]
+async fn an_aurora_reader_that_lags_holds_back_every_rebuild() {
+    let fx = Fixture::new("aurora_lag").await;
+    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    batch(
+        &fx.target().await,
+        "CREATE TABLE reader_lag (server_id text, session_id text, replica_lag_in_msec real);
+         INSERT INTO reader_lag VALUES
+             ('orders-1', 'MASTER_SESSION_ID', NULL),
+             ('orders-2', 'b3f1c2d4-0000-4000-8000-000000000002', 15),
+             ('orders-3', 'b3f1c2d4-0000-4000-8000-000000000003', 95000);
+         CREATE FUNCTION aurora_replica_status()
+             RETURNS TABLE (server_id text, session_id text, replica_lag_in_msec real)
+             LANGUAGE sql AS 'SELECT * FROM reader_lag';",
+    )
+    .await;
+
+    let main = fx.invoke_main(RUN()).await;
+    assert!(main.reindexed.is_empty(), "{main:?}");
+    for index in ["public.items_id", "public.orders_id"] {
+        let deferred = deferral(&main, index);
+        assert_eq!(deferred.kind, DeferralKind::Replication);
+        assert_eq!(
+            deferred.reason,
+            "not started: Aurora reader \"orders-3\" lags 1 min 35 s behind (max_replica_lag 1 min 00 s)"
+        );
+    }
+    // Caught up, the rebuilds go ahead.
+    batch(
+        &fx.target().await,
+        "UPDATE reader_lag SET replica_lag_in_msec = 20 WHERE server_id = 'orders-3'",
+    )
+    .await;
+    let main = fx.invoke_main(RUN()).await;
+    assert_eq!(rebuilt(&main), ["public.items_id", "public.orders_id"]);
+}
