@@ -1,10 +1,11 @@
-//! Throwaway PostgreSQL clusters for the integration tests: initdb on a free port,
-//! run as `nobody` when the tests run as root, stopped and deleted when the test
-//! process ends (even if it is killed: the cluster's keeper shell sees its stdin close).
+//! What the integration tests share: throwaway PostgreSQL clusters (`cluster`), a
+//! fixture per test with a target and a control database of its own, and the steps
+//! and tools the tests use (a proxy, a standby, slow indexes, watchers).
 
 #![allow(dead_code)]
 
 pub mod certs;
+mod cluster;
 pub mod moto;
 pub mod proxy;
 mod slow;
@@ -12,15 +13,12 @@ pub mod steps;
 pub mod watch;
 
 #[allow(unused_imports)] // each test binary uses some of them
+pub use cluster::{connect_url, free_port, pg_bin_dir, Cluster};
+#[allow(unused_imports)]
 pub use slow::{create_slow_indexes, create_slow_tables};
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use index_pilot::config::{Config, Source};
 use index_pilot::continuation::InProcess;
@@ -29,271 +27,7 @@ use index_pilot::handler::{run_in_process, App, HandlerError};
 use index_pilot::report::{Report, TargetReport};
 use lambda_runtime::Context;
 use serde_json::Value;
-use tokio_postgres::{Client, NoTls};
-
-/// Where initdb, pg_ctl and postgres live: `INDEX_PILOT_PG_BIN`, else `pg_config
-/// --bindir`, else the newest /usr/lib/postgresql/*/bin.
-pub fn pg_bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("INDEX_PILOT_PG_BIN") {
-        return PathBuf::from(dir);
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if dir.join("initdb").exists() {
-            return dir;
-        }
-    }
-    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| {
-                    let major = e.file_name().to_string_lossy().parse().ok()?;
-                    Some((major, e.path().join("bin")))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.sort();
-    candidates
-        .pop()
-        .map(|(_, dir)| dir)
-        .expect("no PostgreSQL server binaries: set INDEX_PILOT_PG_BIN or install postgresql")
-}
-
-/// (uid, gid) to run the cluster as: `nobody` when we are root, else ourselves.
-fn cluster_user() -> Option<(u32, u32)> {
-    // SAFETY: geteuid has no preconditions; getpwnam reads a static record we copy at once.
-    unsafe {
-        if libc::geteuid() != 0 {
-            return None;
-        }
-        let pw = libc::getpwnam(c"nobody".as_ptr());
-        assert!(
-            !pw.is_null(),
-            "running as root, but there is no user nobody to run PostgreSQL as"
-        );
-        Some(((*pw).pw_uid, (*pw).pw_gid))
-    }
-}
-
-fn as_cluster_user(command: &mut Command) -> &mut Command {
-    if let Some((uid, gid)) = cluster_user() {
-        command.uid(uid).gid(gid);
-    }
-    command
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
-}
-
-pub struct Cluster {
-    pub port: u16,
-    pub dir: PathBuf,
-    keeper: Mutex<Option<Child>>,
-}
-
-impl Cluster {
-    pub fn start() -> Cluster {
-        Cluster::start_with(&[])
-    }
-
-    /// A cluster with extra server settings (`-c name=value`).
-    pub fn start_with(settings: &[(&str, &str)]) -> Cluster {
-        let bin = pg_bin_dir();
-        let dir = tempfile::Builder::new()
-            .prefix("index-pilot-pg-")
-            .tempdir()
-            .expect("temporary directory")
-            .keep();
-        if let Some((uid, gid)) = cluster_user() {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown cluster dir");
-        }
-        let data = dir.join("data");
-        let initdb = as_cluster_user(
-            Command::new(bin.join("initdb"))
-                .args([
-                    "-U",
-                    "postgres",
-                    "-A",
-                    "trust",
-                    "--no-sync",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "-D",
-                ])
-                .arg(&data)
-                .current_dir(&dir),
-        )
-        .output()
-        .expect("run initdb");
-        assert!(
-            initdb.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&initdb.stderr)
-        );
-        let port = free_port();
-        // The keeper shell starts postgres, then waits for its stdin to close (our
-        // process ending or dropping the Cluster) to stop it and remove the directory.
-        // Autovacuum is off: the tests vacuum explicitly, and a session that closes
-        // just after its INSERT reports the rows after the test's VACUUM, so
-        // autovacuum would visit the table mid-test and its lock would race the
-        // tests' short lock_timeout and rebuild timings. Passwords are stored as
-        // SCRAM on every version (13 still stores md5 by default, which pg_hba's
-        // scram-sha-256 rules refuse).
-        let script = r#"
-            bin=$0 dir=$1 port=$2
-            shift 2
-            "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1,127.0.0.2 \
-                -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                -c max_connections=200 -c shared_buffers=64MB -c autovacuum=off -c max_prepared_transactions=10 \
-                -c password_encryption=scram-sha-256 "$@" >"$dir/postgres.log" 2>&1 &
-            pid=$!
-            cat >/dev/null
-            kill -INT "$pid" 2>/dev/null
-            wait "$pid"
-            rm -rf "$dir"
-        "#;
-        let extra: Vec<String> = settings
-            .iter()
-            .flat_map(|(name, value)| ["-c".to_owned(), format!("{name}={value}")])
-            .collect();
-        let keeper = as_cluster_user(
-            Command::new("sh")
-                .args(["-c", script])
-                .arg(&bin)
-                .arg(&dir)
-                .arg(port.to_string())
-                .args(&extra)
-                .current_dir(&dir)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null()),
-        )
-        .spawn()
-        .expect("start postgres");
-        let cluster = Cluster {
-            port,
-            dir,
-            keeper: Mutex::new(Some(keeper)),
-        };
-        cluster.wait_until_ready(&bin);
-        cluster
-    }
-
-    fn wait_until_ready(&self, bin: &Path) {
-        // Server-only builds (the npm packages) have no pg_isready: the system's works.
-        let pg_isready = Some(bin.join("pg_isready"))
-            .filter(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from("pg_isready"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let ready = Command::new(&pg_isready)
-                .args([
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    "postgres",
-                ])
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ready {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-        panic!("PostgreSQL did not start on port {}:\n{log}", self.port);
-    }
-
-    /// The cluster under its second name: a URL through 127.0.0.2, the same server.
-    pub fn url_by_second_name(&self, db: &str) -> String {
-        format!("postgresql://postgres@127.0.0.2:{}/{db}", self.port)
-    }
-
-    /// A password-free URL for `role` on database `db`.
-    pub fn url_as(&self, role: &str, db: &str) -> String {
-        format!("postgresql://{role}@127.0.0.1:{}/{db}", self.port)
-    }
-
-    pub fn url(&self, db: &str) -> String {
-        self.url_as("postgres", db)
-    }
-
-    pub async fn connect(&self, db: &str) -> Client {
-        let (client, connection) = tokio_postgres::connect(&self.url(db), NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {db}: {e}"));
-        tokio::spawn(connection);
-        client
-    }
-
-    pub async fn create_database(&self, name: &str) {
-        let admin = self.connect("postgres").await;
-        // Two statements: one simple query would make them one transaction block.
-        for statement in [
-            format!("DROP DATABASE IF EXISTS \"{name}\""),
-            format!("CREATE DATABASE \"{name}\""),
-        ] {
-            admin
-                .batch_execute(&statement)
-                .await
-                .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
-        }
-    }
-
-    /// A login role that must give `password` over TCP (scram-sha-256), owning `db`.
-    pub async fn require_password(&self, role: &str, password: &str, db: &str) {
-        let admin = self.connect("postgres").await;
-        admin
-            .batch_execute(&format!(
-                "CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}';
-                 ALTER DATABASE \"{db}\" OWNER TO \"{role}\";"
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("create role {role}: {e}"));
-        let hba = self.dir.join("data/pg_hba.conf");
-        let rules = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
-        std::fs::write(
-            &hba,
-            format!("host all {role} 127.0.0.1/32 scram-sha-256\n{rules}"),
-        )
-        .expect("write pg_hba.conf");
-        admin
-            .batch_execute("SELECT pg_reload_conf()")
-            .await
-            .expect("reload");
-    }
-
-    /// Where the cluster's files live (readable by its server process).
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// Stops the cluster now (the keeper also does it when the process ends).
-    pub fn stop(&self) {
-        if let Some(mut keeper) = self.keeper.lock().ok().and_then(|mut k| k.take()) {
-            if let Some(mut stdin) = keeper.stdin.take() {
-                let _ = stdin.flush();
-            }
-            let _ = keeper.wait();
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use tokio_postgres::Client;
 
 /// A Lambda context whose deadline is `budget` from now.
 pub fn lambda_context(budget: Duration) -> Context {
@@ -319,7 +53,11 @@ pub type LocalApp = App<NoSecrets, InProcess>;
 
 /// A test's world: a target database and a control database of its own.
 pub struct Fixture {
+    /// The cluster of the control database, and of the target database unless
+    /// [`Fixture::target_at`] put that elsewhere.
     pub cluster: &'static Cluster,
+    /// Where the target database is reached.
+    pub target_port: u16,
     pub target_db: String,
     pub control_db: String,
     pub app: LocalApp,
@@ -357,6 +95,7 @@ impl Fixture {
         .expect("test configuration");
         let mut fixture = Fixture {
             cluster,
+            target_port: cluster.port,
             target_db,
             control_db,
             app: App::new(config, NoSecrets, InProcess::default()),
@@ -378,9 +117,23 @@ impl Fixture {
         self
     }
 
+    /// The target database reached at `port` instead (a proxy, another cluster where
+    /// the test made the database), by index-pilot and the test's own connections.
+    pub fn target_at(self, port: u16) -> Fixture {
+        let fixture = Fixture {
+            target_port: port,
+            ..self
+        };
+        let url = fixture.url_as_role("postgres");
+        fixture.with_targets(serde_json::json!([{"name": "main", "url": url}]))
+    }
+
     /// The target database's URL for another role.
     pub fn url_as_role(&self, role: &str) -> String {
-        self.cluster.url_as(role, &self.target_db)
+        format!(
+            "postgresql://{role}@127.0.0.1:{}/{}",
+            self.target_port, self.target_db
+        )
     }
 
     /// The control database's connection settings.
@@ -392,7 +145,7 @@ impl Fixture {
     }
 
     pub async fn target(&self) -> Client {
-        self.cluster.connect(&self.target_db).await
+        connect_url(&self.url_as_role("postgres")).await
     }
 
     pub async fn control(&self) -> Client {

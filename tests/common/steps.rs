@@ -101,7 +101,7 @@ impl Fixture {
     pub async fn session(&self, application: &str) -> (Client, i32) {
         let url = format!(
             "{}?application_name={application}",
-            self.cluster.url(&self.target_db)
+            self.url_as_role("postgres")
         );
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
