@@ -8,6 +8,7 @@ pub mod certs;
 mod cluster;
 pub mod moto;
 pub mod proxy;
+pub mod replication;
 mod slow;
 pub mod steps;
 pub mod watch;
@@ -15,7 +16,7 @@ pub mod watch;
 #[allow(unused_imports)] // each test binary uses some of them
 pub use cluster::{connect_url, free_port, pg_bin_dir, Cluster};
 #[allow(unused_imports)]
-pub use slow::{create_slow_indexes, create_slow_tables};
+pub use slow::{create_slow_indexes, create_slow_tables, make_rebuilds_slow};
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -29,7 +29,7 @@ async fn create_slow_key(fx: &Fixture) {
 
 /// From now on, new sessions of the target database (rebuilds) take about `rebuild`
 /// per slow index.
-async fn make_rebuilds_slow(fx: &Fixture, rebuild: Duration) {
+pub async fn make_rebuilds_slow(fx: &Fixture, rebuild: Duration) {
     let delay_per_row = rebuild.as_secs_f64() / f64::from(SLOW_ROWS);
     fx.target()
         .await
