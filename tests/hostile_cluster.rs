@@ -18,18 +18,6 @@ use serde_json::json;
 
 const RUN: fn() -> serde_json::Value = || json!({"mode": "run"});
 
-/// Two tables of `rows` rows, bloated, every index a candidate at first sight.
-async fn two_bloated_tables(fx: &Fixture, first: &str, second: &str, rows: i32) {
-    fx.create_table(first, rows).await;
-    fx.create_table(second, rows).await;
-    fx.set(&[], "index_size_threshold", "16kB").await;
-    fx.set(&[], "minimum_reliable_index_size", "16kB").await;
-    // Quick failures if a rebuild starts where it must not.
-    fx.set(&[], "lock_timeout", "2s").await;
-    fx.bloat(first).await;
-    fx.bloat(second).await;
-}
-
 /// A cluster of this binary's own for what reaches every database of a server.
 fn lone_cluster(settings: &'static [(&'static str, &'static str)]) -> &'static Cluster {
     Box::leak(Box::new(Cluster::start_with(settings)))
@@ -45,7 +33,7 @@ async fn a_slot_that_would_keep_too_much_wal_defers_the_rebuild() {
         "SELECT pg_create_physical_replication_slot('gone_standby', true)",
     )
     .await;
-    two_bloated_tables(&fx, "orders", "items", 50_000).await;
+    fx.bloated_tables(&["orders", "items"], 50_000).await;
     fx.set(&[], "max_slot_retained_wal", "1MB").await;
 
     let main = fx.invoke_main(RUN()).await;
@@ -97,7 +85,7 @@ async fn missing_synchronous_standbys_keep_every_rebuild_from_starting() {
         .await;
     }
     fx.set(&[], "initial_baseline", "rebuild").await;
-    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    fx.bloated_tables(&["orders", "items"], 20_000).await;
     // The test clusters do not wait for their disks (synchronous_commit = off); a
     // primary that waits for standbys does.
     batch(
@@ -145,7 +133,8 @@ async fn burn_transaction_ids(fx: &Fixture, count: u32) {
 #[tokio::test]
 async fn a_table_past_its_freeze_age_waits_for_its_vacuum() {
     let fx = Fixture::new("freeze_age").await;
-    two_bloated_tables(&fx, "old_orders", "young_orders", 50_000).await;
+    fx.bloated_tables(&["old_orders", "young_orders"], 50_000)
+        .await;
     // Autovacuum must freeze old_orders at 100,000 transactions (its own setting);
     // young_orders has the server's 200 million.
     batch(
@@ -178,7 +167,7 @@ async fn a_table_past_its_freeze_age_waits_for_its_vacuum() {
 #[tokio::test]
 async fn a_database_near_wraparound_starts_nothing() {
     let fx = Fixture::new("wraparound").await;
-    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    fx.bloated_tables(&["orders", "items"], 20_000).await;
     let age: i64 = fx
         .target()
         .await
@@ -210,7 +199,7 @@ async fn a_database_near_wraparound_starts_nothing() {
 #[tokio::test]
 async fn a_vacuum_on_the_table_defers_its_indexes_only() {
     let fx = Fixture::new("vacuuming").await;
-    two_bloated_tables(&fx, "busy", "calm", 50_000).await;
+    fx.bloated_tables(&["busy", "calm"], 50_000).await;
     // Every page of busy to visit again, and a VACUUM throttled to a page per 100 ms:
     // half a minute and more.
     batch(&fx.target().await, "UPDATE busy SET payload = payload").await;
@@ -409,7 +398,7 @@ async fn nothing_is_read_for_a_rebuild_the_server_has_no_room_for() {
 #[tokio::test]
 async fn an_aurora_reader_that_lags_holds_back_every_rebuild() {
     let fx = Fixture::new("aurora_lag").await;
-    two_bloated_tables(&fx, "orders", "items", 20_000).await;
+    fx.bloated_tables(&["orders", "items"], 20_000).await;
     batch(
         &fx.target().await,
         "CREATE TABLE reader_lag (server_id text, session_id text, replica_lag_in_msec real);

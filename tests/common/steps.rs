@@ -86,6 +86,21 @@ impl Fixture {
         self.vacuum("fussy").await;
     }
 
+    /// Tables of `rows` rows with their btree, bloated, every index of 16 kB or more a
+    /// candidate (as [`Fixture::new`] sees a first scan), and a short lock_timeout
+    /// so that a rebuild started where it must not fails quickly.
+    pub async fn bloated_tables(&self, tables: &[&str], rows: i32) {
+        for table in tables {
+            self.create_table(table, rows).await;
+        }
+        self.set(&[], "index_size_threshold", "16kB").await;
+        self.set(&[], "minimum_reliable_index_size", "16kB").await;
+        self.set(&[], "lock_timeout", "2s").await;
+        for table in tables {
+            self.bloat(table).await;
+        }
+    }
+
     /// Deletes 60 % of the rows and vacuums: the index keeps its size, reltuples drops.
     pub async fn bloat(&self, table: &str) {
         batch(
