@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::replication::primary_with_standby;
 use common::steps::{batch, deferral, rebuilt};
