@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::replication::primary_with_standby;
 use common::steps::{batch, deferral, rebuilt};
 use common::{json as to_json, Cluster, Fixture};
