@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "settings in force and why in current_bloat, totals per target and day",
         include_str!("migrations/0008_operator_views.sql"),
     ),
+    (
+        9,
+        "our own reads are bounded: max_inspect_size, max_inspect_time, reads that timed out",
+        include_str!("migrations/0009_read_timeouts.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -9,7 +9,7 @@ use super::servers::server_of;
 use super::{DatabaseError, RunContext};
 use crate::config::Endpoint;
 use crate::connect::another_connection;
-use crate::control::DatabaseKey;
+use crate::control::{DatabaseKey, ReadTimeouts};
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
@@ -111,6 +111,8 @@ pub(super) struct Work<'a, S> {
     pub window: WindowState,
     /// The pgstattuple extension, once looked up (`Some(None)`: not installed).
     pub extension: Option<Option<Pgstattuple>>,
+    /// Our reads that timed out on this database's indexes, once loaded.
+    pub timeouts: Option<ReadTimeouts>,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -156,6 +158,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             started_any: false,
             window: WindowState::Always,
             extension: None,
+            timeouts: None,
         }
     }
 

@@ -66,6 +66,11 @@ setting_keys! {
     ConfirmSizeThreshold => "confirm_size_threshold", Some("100MB");
     // Whether a rebuild's confirmation may ANALYZE a table whose statistics are stale.
     AnalyzeBeforeRebuild => "analyze_before_rebuild", Some("true");
+    // pgstattuple and pgstatindex read every page of an index: larger ones are not
+    // read (a first estimate takes the current size, a confirmation goes without).
+    MaxInspectSize => "max_inspect_size", Some("10GB");
+    // The statement_timeout of each of those reads and of a confirmation's ANALYZE.
+    MaxInspectTime => "max_inspect_time", Some("1min");
 }
 
 impl SettingKey {
@@ -105,6 +110,8 @@ pub(super) enum Setting {
     /// `None`: `off`, nothing is confirmed.
     ConfirmSizeThreshold(Option<u64>),
     AnalyzeBeforeRebuild(bool),
+    MaxInspectSize(u64),
+    MaxInspectTime(Duration),
 }
 
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
@@ -176,6 +183,11 @@ impl Setting {
                 Setting::MaxRebuildsPerServer(whole_number(text, 1..=64)?)
             }
             SettingKey::MaxAutomaticIndexSize => Setting::MaxAutomaticIndexSize(size(text)?),
+            SettingKey::MaxInspectSize => Setting::MaxInspectSize(size(text)?),
+            SettingKey::MaxInspectTime => Setting::MaxInspectTime(positive_duration(
+                text,
+                "leave our own reads without a time limit",
+            )?),
             // PostgreSQL parses intervals; it is checked where it is used.
             SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
                 return Err("an empty interval".into())
@@ -216,6 +228,10 @@ pub struct IndexSettings {
     /// Candidates at or above this size are confirmed before a rebuild; `None`: none.
     pub confirm_size_threshold: Option<u64>,
     pub analyze_before_rebuild: bool,
+    /// pgstattuple and pgstatindex read only indexes up to this size.
+    pub max_inspect_size: u64,
+    /// The statement_timeout of each whole-index read and ANALYZE.
+    pub max_inspect_time: Duration,
 }
 
 impl IndexSettings {
@@ -238,6 +254,8 @@ impl IndexSettings {
             Setting::InitialBaseline(policy) => self.initial_baseline = *policy,
             Setting::ConfirmSizeThreshold(size) => self.confirm_size_threshold = *size,
             Setting::AnalyzeBeforeRebuild(on) => self.analyze_before_rebuild = *on,
+            Setting::MaxInspectSize(bytes) => self.max_inspect_size = *bytes,
+            Setting::MaxInspectTime(d) => self.max_inspect_time = *d,
             Setting::ReindexHistoryRetentionPeriod(_) => {}
         }
     }
@@ -262,6 +280,8 @@ impl Default for IndexSettings {
             initial_baseline: InitialBaseline::Estimate,
             confirm_size_threshold: Some(100 << 20),
             analyze_before_rebuild: true,
+            max_inspect_size: 10 << 30,
+            max_inspect_time: Duration::from_secs(60),
         }
     }
 }
@@ -315,5 +335,17 @@ mod tests {
             Ok(Setting::ConfirmSizeThreshold(Some(1 << 30)))
         );
         assert!(Setting::parse(SettingKey::AnalyzeBeforeRebuild, "maybe").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaxInspectSize, "1MB"),
+            Ok(Setting::MaxInspectSize(1 << 20))
+        );
+        assert!(Setting::parse(SettingKey::MaxInspectSize, "huge").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaxInspectTime, "1ms"),
+            Ok(Setting::MaxInspectTime(Duration::from_millis(1)))
+        );
+        assert!(Setting::parse(SettingKey::MaxInspectTime, "0s")
+            .unwrap_err()
+            .contains("without a time limit"));
     }
 }
