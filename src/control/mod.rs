@@ -10,7 +10,7 @@ mod runs;
 mod windows;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};
-pub use reads::{ReadTimeout, ReadTimeouts};
+pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};
 

@@ -10,11 +10,11 @@ use crate::domain::inspect::{ReadKind, TimedOut, RETRY_AFTER};
 use crate::pg::{column, PgError};
 
 /// The recorded timeouts of one database, by index oid and kind of read.
-pub type ReadTimeouts = HashMap<(u32, ReadKind), TimedOut>;
+pub(crate) type ReadTimeouts = HashMap<(u32, ReadKind), TimedOut>;
 
 /// A read that timed out, to record.
 #[derive(Debug, Clone, Copy)]
-pub struct ReadTimeout<'a> {
+pub(crate) struct ReadTimeout<'a> {
     pub index_oid: u32,
     pub index: &'a QualifiedName,
     pub size_bytes: u64,
@@ -24,7 +24,10 @@ pub struct ReadTimeout<'a> {
 }
 
 impl ControlStore {
-    pub async fn read_timeouts(&self, db: &DatabaseKey) -> Result<ReadTimeouts, ControlError> {
+    pub(crate) async fn read_timeouts(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<ReadTimeouts, ControlError> {
         const ACTION: &str = "loading the reads that timed out";
         let rows = self
             .client
@@ -60,7 +63,7 @@ impl ControlStore {
         Ok(timeouts)
     }
 
-    pub async fn record_read_timeout(
+    pub(crate) async fn record_read_timeout(
         &self,
         db: &DatabaseKey,
         read: ReadTimeout<'_>,

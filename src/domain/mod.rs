@@ -13,7 +13,7 @@ pub mod failure;
 pub mod fleet;
 pub mod forecast;
 pub mod ident;
-pub mod inspect;
+pub(crate) mod inspect;
 pub mod plan;
 pub mod progress;
 pub mod settings;

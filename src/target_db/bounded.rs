@@ -13,7 +13,7 @@ use super::{failed, TargetDb, TargetError};
 const QUERY_CANCELED: &str = "57014";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// Cancelled at its statement_timeout (or by an administrator's cancel, which
     /// asks as clearly not to go on).
     #[error("{action} was cancelled at its statement_timeout ({} ms)", timeout.as_millis())]

@@ -128,7 +128,7 @@ impl TargetDb {
 
     /// A GiST index's live tuples and their bytes, as pgstattuple counts them, read
     /// within `timeout`.
-    pub async fn gist_tuples(
+    pub(crate) async fn gist_tuples(
         &self,
         extension: &Pgstattuple,
         oid: u32,
@@ -152,7 +152,7 @@ impl TargetDb {
     }
 
     /// How full a btree's pages are, as pgstatindex reads them within `timeout`.
-    pub async fn btree_density(
+    pub(crate) async fn btree_density(
         &self,
         extension: &Pgstattuple,
         oid: u32,
@@ -210,7 +210,11 @@ impl TargetDb {
 
     /// ANALYZE one table within `timeout` (and the scan session's short
     /// lock_timeout).
-    pub async fn analyze(&self, table: &QualifiedName, timeout: Duration) -> Result<(), ReadError> {
+    pub(crate) async fn analyze(
+        &self,
+        table: &QualifiedName,
+        timeout: Duration,
+    ) -> Result<(), ReadError> {
         let action = "analyzing the table";
         let statement = include_str!("sql/analyze_table.sql")
             .trim()

@@ -8,7 +8,7 @@ mod rebuild;
 mod scan;
 mod watch;
 
-pub use bounded::ReadError;
+pub(crate) use bounded::ReadError;
 pub use measure::Pgstattuple;
 pub use rebuild::{RebuildSession, Rebuilder};
 pub use scan::InvalidIndex;
