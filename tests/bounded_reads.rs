@@ -2,7 +2,8 @@
 //! `max_inspect_size`; a read that reached `max_inspect_time` is recorded and not tried
 //! again on that index (a dry run reads the record and writes none); and a first
 //! estimate's pgstattuple waits for a maintenance window. What was read is proved from
-//! the server: the blocks `pg_statio_user_indexes` counts for each index.
+//! the server: the blocks `pg_statio_user_indexes` and `pg_statio_user_tables` count
+//! for each index and table.
 
 mod common;
 
@@ -13,14 +14,17 @@ use common::Fixture;
 use index_pilot::report::TargetReport;
 use serde_json::json;
 
-/// Blocks read (from disk or shared buffers) of every index of the target, by name.
+/// Blocks read (from disk or shared buffers) of every index and table of the target,
+/// by name.
 async fn blocks(fx: &Fixture) -> BTreeMap<String, i64> {
     fx.quiet().await;
     let target = fx.target().await;
     batch(&target, "SELECT pg_stat_clear_snapshot()").await;
     target
         .query(
-            "SELECT indexrelname::text, idx_blks_read + idx_blks_hit FROM pg_statio_user_indexes",
+            "SELECT indexrelname::text, idx_blks_read + idx_blks_hit FROM pg_statio_user_indexes
+             UNION ALL
+             SELECT relname::text, heap_blks_read + heap_blks_hit FROM pg_statio_user_tables",
             &[],
         )
         .await
@@ -141,15 +145,12 @@ async fn whole_index_reads_skip_indexes_above_max_inspect_size() {
     );
 }
 
-/// A session holds a lock every REINDEX CONCURRENTLY of `t` waits for (and fails on,
-/// after `lock_timeout`): the candidate stays a candidate from one run to the next.
-async fn hold_table(fx: &Fixture) -> tokio_postgres::Client {
+/// A session holds the lock on `t_id` that its REINDEX CONCURRENTLY waits for (and
+/// fails on, after `lock_timeout`), so that the candidate stays a candidate from one
+/// run to the next; ANALYZE of its table and pgstatindex (share locks) do not wait.
+async fn hold_index(fx: &Fixture) -> tokio_postgres::Client {
     let (holder, _) = fx.session("holder").await;
-    batch(
-        &holder,
-        "BEGIN; LOCK TABLE t IN SHARE UPDATE EXCLUSIVE MODE",
-    )
-    .await;
+    batch(&holder, "BEGIN; ALTER INDEX t_id SET (fillfactor = 90)").await;
     holder
 }
 
@@ -194,41 +195,58 @@ async fn a_read_that_timed_out_is_recorded_and_not_tried_again() {
     );
     assert_eq!(timeouts(&fx).await.len(), 1);
 
-    // A dry run's pgstatindex times out too, and it records nothing. (The GiST,
-    // bloated as well, is left alone: its rebuild would go first and fail on the lock
-    // below, and the btree would not be looked at.)
+    // 60 % of the rows deleted and vacuumed, not analyzed: the confirmation would
+    // ANALYZE, then read the btree. (The GiST, bloated as well, is left alone: its
+    // rebuild would read the table too.)
     fx.set(&[("index_name", "t_p")], "skip", "true").await;
-    bloat(&fx, "t").await;
+    batch(&fx.target().await, "DELETE FROM t WHERE id % 5 < 3").await;
+    fx.quiet().await;
+    batch(&fx.target().await, "VACUUM t").await;
+    fx.statistics_show("t", "n_dead_tup = 0 AND n_mod_since_analyze >= 600000")
+        .await;
+
+    // A dry run's pgstatindex times out too, and it records nothing.
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
     let look = how(&dry, "public.t_id");
+    assert!(
+        look.contains("a run would ANALYZE public.t first"),
+        "{look}"
+    );
     assert!(
         look.contains("pgstatindex timed out after 1 ms (max_inspect_time): a run records it"),
         "{look}"
     );
     assert_eq!(timeouts(&fx).await.len(), 1);
 
-    // A run records it (its rebuild then waits for the lock, and fails on it).
-    let holder = hold_table(&fx).await;
+    // A run records both (its rebuild then waits for the lock, and fails on it).
+    let holder = hold_index(&fx).await;
     let run = fx.invoke_main(json!({"mode": "run"})).await;
-    assert!(
-        how(&run, "public.t_id").contains("timed out after 1 ms (max_inspect_time): recorded"),
-        "{run:#?}"
-    );
-    assert!(
-        run.reindexed.is_empty() && run.failed.len() == 1,
-        "{run:#?}"
-    );
+    let look = how(&run, "public.t_id");
+    for read in ["ANALYZE", "pgstatindex"] {
+        assert!(
+            look.contains(&format!(
+                "{read} timed out after 1 ms (max_inspect_time): recorded"
+            )),
+            "{look}"
+        );
+    }
+    assert!(run.reindexed.is_empty(), "{run:#?}");
+    assert_eq!(run.failed[0].class.as_str(), "blocked", "{run:#?}");
     let recorded = timeouts(&fx).await;
     assert_eq!(
         recorded
             .iter()
             .map(|(i, r, _)| (i.as_str(), r.as_str()))
             .collect::<Vec<_>>(),
-        [("t_id", "pgstatindex"), ("t_p", "pgstattuple")]
+        [
+            ("t_id", "analyze"),
+            ("t_id", "pgstatindex"),
+            ("t_p", "pgstattuple")
+        ]
     );
 
-    // Neither the next dry run nor the next run reads it again, and the record
-    // stays as it was.
+    // Neither the next dry run nor the next run reads the table or the btree again,
+    // and the records stay as they were.
     let before = blocks(&fx).await;
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
     let again = fx.invoke_main(json!({"mode": "run"})).await;
@@ -238,10 +256,12 @@ async fn a_read_that_timed_out_is_recorded_and_not_tried_again() {
     );
     for report in [&dry, &again] {
         let look = how(report, "public.t_id");
-        assert!(
-            look.starts_with("pgstatindex not run: it timed out on this index at "),
-            "{look}"
-        );
+        for read in ["ANALYZE", "pgstatindex"] {
+            assert!(
+                look.contains(&format!("{read} not run: it timed out on this index at ")),
+                "{look}"
+            );
+        }
     }
     assert_eq!(timeouts(&fx).await, recorded);
     drop(holder);
