@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "cluster safety settings, rebuilds per server by the server's identity",
         include_str!("migrations/0009_cluster_and_server_identity.sql"),
     ),
+    (
+        10,
+        "our own reads are bounded: max_inspect_size, max_inspect_time, reads that timed out",
+        include_str!("migrations/0010_read_timeouts.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -4,11 +4,13 @@
 
 mod aside;
 mod migrate;
+mod reads;
 mod rebuilds;
 mod runs;
 mod windows;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};
+pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};
 

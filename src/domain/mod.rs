@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod forecast;
 pub mod hazard;
 pub mod ident;
+pub(crate) mod inspect;
 pub mod plan;
 pub mod progress;
 pub mod server;

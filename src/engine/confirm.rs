@@ -4,7 +4,9 @@
 //! A candidate that is not bloated after all is a false alarm: not rebuilt, reported,
 //! and where pgstatindex showed it, its baseline is corrected so the next run does
 //! not raise the same alarm. Nothing here runs beside an index build in the database:
-//! these reads hold a snapshot the build would wait for.
+//! these reads hold a snapshot the build would wait for. Each read asks first
+//! (`ask_to_read`: size, a recent timeout, the window, the budget) and runs under the
+//! timeout it is given; once the invocation's budget is spent nothing is looked at.
 
 use super::work::Work;
 use super::DatabaseError;
@@ -12,9 +14,10 @@ use crate::credentials::SecretSource;
 use crate::domain::bloat::{bytes_per_tuple, estimated_bloat};
 use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
+use crate::domain::inspect::{budget_spent, ReadKind};
 use crate::domain::plan::{Assessment, CandidateReason, Mode};
 use crate::report::{round2, Confirmation};
-use crate::target_db::Pgstattuple;
+use crate::target_db::{Pgstattuple, ReadError};
 
 /// A candidate's confirmation before anything was looked at.
 fn unconfirmed(assessment: &Assessment) -> Confirmation {
@@ -73,49 +76,26 @@ impl<S: SecretSource> Work<'_, S> {
             return Ok(None);
         }
         let mut confirmation = unconfirmed(assessment);
-        let threshold = settings.rebuild_scale_factor;
-        let mut looks: Vec<String> = Vec::new();
+        if budget_spent(self.ctx.budget.left()) {
+            confirmation.how = "not confirmed: this invocation's budget is spent".into();
+            return Ok(Some(confirmation));
+        }
         if !self.db.index_builds().await?.is_empty() {
             confirmation.how = "not confirmed: an index build runs in this database, and looking would hold a snapshot it waits for".into();
             return Ok(Some(confirmation));
         }
-        let table = QualifiedName::new(&index.name.schema, &index.table);
+        let mut looks: Vec<String> = Vec::new();
         let activity = self.db.table_activity(index.table_oid).await?;
         let mut ratio = assessment.ratio;
         if let Some(stale) = activity.as_ref().and_then(|a| a.stale()) {
-            if self.ctx.request.mode == Mode::DryRun {
-                looks.push(format!(
-                    "statistics are stale ({stale}): a run would ANALYZE {table} first"
-                ));
-            } else if !settings.analyze_before_rebuild {
-                looks.push(format!(
-                    "statistics are stale ({stale}); analyze_before_rebuild is off"
-                ));
-            } else {
-                match self.db.analyze(&table).await {
-                    Err(error) => looks.push(format!(
-                        "ANALYZE {table} failed ({error}): judged on the statistics as they were"
-                    )),
-                    Ok(()) => match self.db.measure_index(index.oid).await? {
-                        Some((size, tuples)) if tuples > 0.0 => {
-                            ratio = bytes_per_tuple(size, tuples);
-                            let bloat = estimated_bloat(ratio, best);
-                            looks.push(format!(
-                                "ANALYZE {table} ({stale}): reltuples {} → {tuples}, estimated bloat {bloat:.2}",
-                                index.reltuples
-                            ));
-                            confirmation.confirmed_bloat = Some(round2(bloat));
-                            if bloat < threshold {
-                                confirmation.false_alarm = true;
-                                confirmation.how = looks.join("; ");
-                                return Ok(Some(confirmation));
-                            }
-                        }
-                        _ => looks.push(format!(
-                            "ANALYZE {table}: the index could not be measured after it"
-                        )),
-                    },
-                }
+            let (look, fresh) = self
+                .refresh_statistics(assessment, &stale, best, &mut confirmation)
+                .await?;
+            looks.push(look);
+            ratio = fresh.unwrap_or(ratio);
+            if confirmation.false_alarm {
+                confirmation.how = looks.join("; ");
+                return Ok(Some(confirmation));
             }
         }
         if index.access_method == "btree" {
@@ -138,18 +118,93 @@ impl<S: SecretSource> Work<'_, S> {
         Ok(Some(confirmation))
     }
 
-    /// Reads a btree's pages with pgstatindex; says what it showed.
+    /// Stale statistics (`stale` says how): the table is analyzed (a dry run says a
+    /// run would) and the index judged again on its fresh tuple count, a false alarm
+    /// when that puts it below its threshold. Returns what was done, and the index's
+    /// size per tuple after it when it was measured again.
+    async fn refresh_statistics(
+        &mut self,
+        assessment: &Assessment,
+        stale: &str,
+        best: f64,
+        confirmation: &mut Confirmation,
+    ) -> Result<(String, Option<f64>), DatabaseError> {
+        let index = &assessment.index;
+        let table = QualifiedName::new(&index.name.schema, &index.table);
+        if !assessment.settings.analyze_before_rebuild {
+            let look = format!("statistics are stale ({stale}); analyze_before_rebuild is off");
+            return Ok((look, None));
+        }
+        let kind = ReadKind::Analyze;
+        let permit = match self.ask_to_read(kind, assessment).await? {
+            Err(refusal) => {
+                let look = format!("statistics are stale ({stale}); {}", refusal.explain(kind));
+                return Ok((look, None));
+            }
+            Ok(permit) => permit,
+        };
+        if self.ctx.request.mode == Mode::DryRun {
+            let look = format!("statistics are stale ({stale}): a run would ANALYZE {table} first");
+            return Ok((look, None));
+        }
+        let as_they_were = "judged on the statistics as they were";
+        match self.db.analyze(&table, permit.timeout).await {
+            Err(ReadError::TimedOut { .. }) => {
+                let why = self.read_timed_out(kind, assessment, permit).await?;
+                Ok((
+                    format!("statistics are stale ({stale}); {why}: {as_they_were}"),
+                    None,
+                ))
+            }
+            Err(ReadError::Failed(error)) => Ok((
+                format!("ANALYZE {table} failed ({error}): {as_they_were}"),
+                None,
+            )),
+            Ok(()) => match self.db.measure_index(index.oid).await? {
+                Some((size, tuples)) if tuples > 0.0 => {
+                    let ratio = bytes_per_tuple(size, tuples);
+                    let bloat = estimated_bloat(ratio, best);
+                    confirmation.confirmed_bloat = Some(round2(bloat));
+                    confirmation.false_alarm = bloat < assessment.settings.rebuild_scale_factor;
+                    let look = format!(
+                        "ANALYZE {table} ({stale}): reltuples {} → {tuples}, estimated bloat {bloat:.2}",
+                        index.reltuples
+                    );
+                    Ok((look, Some(ratio)))
+                }
+                _ => Ok((
+                    format!("ANALYZE {table}: the index could not be measured after it"),
+                    None,
+                )),
+            },
+        }
+    }
+
+    /// Reads a btree's pages with pgstatindex, when it may; says what it showed.
     async fn read_density(
-        &self,
+        &mut self,
         extension: &Pgstattuple,
         assessment: &Assessment,
         ratio: f64,
         confirmation: &mut Confirmation,
     ) -> Result<String, DatabaseError> {
         let index = &assessment.index;
-        let density = match self.db.btree_density(extension, index.oid).await {
+        let kind = ReadKind::Pgstatindex;
+        let permit = match self.ask_to_read(kind, assessment).await? {
+            Err(refusal) => return Ok(refusal.explain(kind)),
+            Ok(permit) => permit,
+        };
+        let density = match self
+            .db
+            .btree_density(extension, index.oid, permit.timeout)
+            .await
+        {
             Ok(density) => density,
-            Err(error) => return Ok(format!("pgstatindex failed: {error}")),
+            Err(ReadError::TimedOut { .. }) => {
+                let why = self.read_timed_out(kind, assessment, permit).await?;
+                return Ok(format!("{why}; the estimate stands"));
+            }
+            Err(ReadError::Failed(error)) => return Ok(format!("pgstatindex failed: {error}")),
         };
         let Some(bloat) = density.bloat() else {
             return Ok("pgstatindex: no leaf pages to judge".into());

@@ -64,7 +64,10 @@ pub(super) fn forecasts(
 impl<S: SecretSource> Work<'_, S> {
     /// What a run would make of the candidates: those outside the maintenance windows
     /// deferred, the large ones confirmed (`quiet`: no rebuild of ours runs here), and
-    /// the false alarms out of the plan.
+    /// the false alarms out of the plan. Confirmations read only while the budget
+    /// lasts (each read ends with it at the latest); the candidates after that say
+    /// they were not confirmed, so a dry run over hundreds of large candidates still
+    /// ends in its time.
     pub(super) async fn preview(
         &mut self,
         candidates: &[Candidate<'_>],

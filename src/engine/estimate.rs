@@ -2,8 +2,10 @@
 //! estimate`): btree, hash and GIN over arrays from the catalog (one statement per
 //! few hundred indexes), GiST from pgstattuple index by index, other methods their
 //! current size. An estimate that cannot be made now (the catalog read failed, an
-//! index build runs beside a pgstattuple read, half the invocation's time is spent)
-//! leaves the index waiting for the next scan, deferred.
+//! index build runs beside a pgstattuple read, half the invocation's time is spent,
+//! the maintenance windows allow no rebuild now) leaves the index waiting for the
+//! next scan, deferred. A GiST larger than max_inspect_size, or on which pgstattuple
+//! timed out (now or lately), takes its current size.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +13,10 @@ use super::work::Work;
 use crate::credentials::SecretSource;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
-use crate::domain::plan::{Mode, Verdict};
+use crate::domain::inspect::ReadKind;
+use crate::domain::plan::{Assessment, Mode, Verdict};
 use crate::domain::sift::{Settled, Sifted};
+use crate::target_db::ReadError;
 
 /// Indexes whose statistics are read in one statement.
 const DESCRIBED_AT_ONCE: usize = 500;
@@ -56,10 +60,12 @@ impl<S: SecretSource> Work<'_, S> {
                 }
             };
             for &position in chunk {
-                let oid = sifted.kept[position].index.oid;
-                let outcome = match described.get(&oid) {
+                let assessment = &sifted.kept[position];
+                let outcome = match described.get(&assessment.index.oid) {
                     None => Outcome::Waits("the index is gone from the catalog".into()),
-                    Some(description) => self.estimate(description, builds_running).await,
+                    Some(description) => {
+                        self.estimate(description, assessment, builds_running).await
+                    }
                 };
                 match outcome {
                     Outcome::Settled(estimate) => settled.push((position, estimate)),
@@ -71,7 +77,12 @@ impl<S: SecretSource> Work<'_, S> {
         sifted.settle_estimates(&self.key.database_name, settled, record);
     }
 
-    async fn estimate(&mut self, description: &IndexDescription, builds_running: bool) -> Outcome {
+    async fn estimate(
+        &mut self,
+        description: &IndexDescription,
+        assessment: &Assessment,
+        builds_running: bool,
+    ) -> Outcome {
         let method = description.access_method.as_str();
         let per_tuple = |bytes: u64| bytes as f64 / description.index_tuples.max(1.0);
         let unestimable = |why: Unestimable| {
@@ -99,12 +110,37 @@ impl<S: SecretSource> Work<'_, S> {
                     Err(error) => return Outcome::Waits(error),
                     Ok(_) => return unestimable(Unestimable::NoPgstattuple),
                 };
-                match self.db.gist_tuples(&found, description.oid).await {
+                let kind = ReadKind::Pgstattuple;
+                let current =
+                    |why: String| Outcome::Settled(Err(format!("current size taken: {why}")));
+                let permit = match self.ask_to_read(kind, assessment).await {
+                    Err(error) => return Outcome::Waits(error.to_string()),
+                    Ok(Err(refusal)) if refusal.passes() => {
+                        return Outcome::Waits(refusal.explain(kind))
+                    }
+                    Ok(Err(refusal)) => return current(refusal.explain(kind)),
+                    Ok(Ok(permit)) => permit,
+                };
+                match self
+                    .db
+                    .gist_tuples(&found, description.oid, permit.timeout)
+                    .await
+                {
                     Ok((count, bytes)) => Outcome::Settled(Ok((
                         per_tuple(description.fresh_gist_size(self.db.server, count, bytes)),
                         BaselineSource::Pgstattuple,
                     ))),
-                    Err(error) => Outcome::Waits(error.to_string()),
+                    // Not read again soon: it goes without.
+                    Err(ReadError::TimedOut { .. }) if permit.records_timeout() => {
+                        match self.read_timed_out(kind, assessment, permit).await {
+                            Ok(why) => current(why),
+                            Err(error) => Outcome::Waits(error.to_string()),
+                        }
+                    }
+                    Err(ReadError::TimedOut { .. }) => {
+                        Outcome::Waits(permit.explain_timeout(kind, false))
+                    }
+                    Err(ReadError::Failed(error)) => Outcome::Waits(error.to_string()),
                 }
             }
         }

@@ -9,6 +9,7 @@ mod dry_run;
 mod estimate;
 mod follow;
 mod hazards;
+mod inspect;
 mod leftovers;
 mod rebuild;
 mod servers;
@@ -290,6 +291,15 @@ async fn process_database<S: SecretSource>(
         })
         .await?
         .finish();
+    // Before the estimates: a whole-index read happens only where a rebuild could.
+    if mode == Mode::Run || mode == Mode::DryRun {
+        work.window = ctx
+            .windows
+            .state(target, &db.database_name, Timestamp::now());
+        if work.window != WindowState::Always {
+            report.window = Some(work.window.describe());
+        }
+    }
     if sifted
         .kept
         .iter()
@@ -339,14 +349,6 @@ async fn process_database<S: SecretSource>(
     let candidates = candidates_in_order(assessments);
     report.candidates = candidates.len();
     report.plan = candidates.iter().map(PlannedIndex::from).collect();
-    if mode == Mode::Run || mode == Mode::DryRun {
-        work.window = ctx
-            .windows
-            .state(target, &db.database_name, Timestamp::now());
-        if work.window != WindowState::Always {
-            report.window = Some(work.window.describe());
-        }
-    }
     if mode == Mode::DryRun {
         report.left_alone = dry_run::left_alone(assessments);
         let healthy: Vec<u32> = assessments

@@ -8,7 +8,7 @@ use tokio_postgres::Config as PgConfig;
 use super::{DatabaseError, RunContext};
 use crate::config::Endpoint;
 use crate::connect::another_connection;
-use crate::control::DatabaseKey;
+use crate::control::{DatabaseKey, ReadTimeouts};
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
@@ -128,6 +128,8 @@ pub(super) struct Work<'a, S> {
     pub window: WindowState,
     /// The pgstattuple extension, once looked up (`Some(None)`: not installed).
     pub extension: Option<Option<Pgstattuple>>,
+    /// Our reads that timed out on this database's indexes, once loaded.
+    pub timeouts: Option<ReadTimeouts>,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -173,6 +175,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             started_any: false,
             window: WindowState::Always,
             extension: None,
+            timeouts: None,
         }
     }
 

@@ -2,13 +2,15 @@
 //! catalog, pgstattuple's counts, a table's activity, ANALYZE. Each is one autocommit
 //! statement on the scan connection, taken only when no rebuild of ours runs in the
 //! database (the engine's rule): pgstattuple and ANALYZE hold a snapshot while they
-//! read, and REINDEX CONCURRENTLY would wait for it.
+//! read, and REINDEX CONCURRENTLY would wait for it. The reads of whole relations
+//! (pgstattuple, pgstatindex, ANALYZE) run under the timeout the engine gives them.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tokio_postgres::Row;
 
-use super::{failed, TargetDb, TargetError};
+use super::{failed, ReadError, TargetDb, TargetError};
 use crate::domain::confirm::{BtreeDensity, TableActivity};
 use crate::domain::estimate::{Alignment, ColumnStats, DescribedColumn, IndexDescription};
 use crate::domain::ident::{quote_ident, QualifiedName};
@@ -124,41 +126,49 @@ impl TargetDb {
         .map_err(failed::<PgError>(action))
     }
 
-    /// A GiST index's live tuples and their bytes, as pgstattuple counts them.
-    pub async fn gist_tuples(
+    /// A GiST index's live tuples and their bytes, as pgstattuple counts them, read
+    /// within `timeout`.
+    pub(crate) async fn gist_tuples(
         &self,
         extension: &Pgstattuple,
         oid: u32,
-    ) -> Result<(f64, f64), TargetError> {
+        timeout: Duration,
+    ) -> Result<(f64, f64), ReadError> {
         let action = "counting a GiST index's tuples with pgstattuple";
-        let row = self
-            .client
-            .query_one(
-                &extension.statement(include_str!("sql/gist_tuples.sql")),
-                &[&oid],
-            )
-            .await
-            .map_err(failed(action))?;
-        let counts =
-            (|| Ok::<_, PgError>((column(&row, "tuple_count")?, column(&row, "tuple_len")?)))();
-        counts.map_err(failed(action))
+        let read = async {
+            let row = self
+                .client
+                .query_one(
+                    &extension.statement(include_str!("sql/gist_tuples.sql")),
+                    &[&oid],
+                )
+                .await
+                .map_err(failed(action))?;
+            let counts =
+                (|| Ok::<_, PgError>((column(&row, "tuple_count")?, column(&row, "tuple_len")?)))();
+            counts.map_err(failed(action))
+        };
+        self.bounded(action, timeout, read).await
     }
 
-    /// How full a btree's pages are, as pgstatindex reads them.
-    pub async fn btree_density(
+    /// How full a btree's pages are, as pgstatindex reads them within `timeout`.
+    pub(crate) async fn btree_density(
         &self,
         extension: &Pgstattuple,
         oid: u32,
-    ) -> Result<BtreeDensity, TargetError> {
+        timeout: Duration,
+    ) -> Result<BtreeDensity, ReadError> {
         let action = "reading a btree's pages with pgstatindex";
-        let row = self
-            .client
-            .query_one(
-                &extension.statement(include_str!("sql/btree_density.sql")),
-                &[&oid],
-            )
-            .await
-            .map_err(failed(action))?;
+        let read = async {
+            self.client
+                .query_one(
+                    &extension.statement(include_str!("sql/btree_density.sql")),
+                    &[&oid],
+                )
+                .await
+                .map_err(failed(action))
+        };
+        let row = self.bounded(action, timeout, read).await?;
         let density = (|| {
             Ok::<_, PgError>(BtreeDensity {
                 index_size: column(&row, "index_size")?,
@@ -171,7 +181,7 @@ impl TargetDb {
                 block_size: column(&row, "block_size")?,
             })
         })();
-        density.map_err(failed(action))
+        Ok(density.map_err(failed(action))?)
     }
 
     /// What changed in a table since its statistics were taken.
@@ -198,15 +208,24 @@ impl TargetDb {
         .map_err(failed::<PgError>(action))
     }
 
-    /// ANALYZE one table (under the scan session's short lock_timeout).
-    pub async fn analyze(&self, table: &QualifiedName) -> Result<(), TargetError> {
+    /// ANALYZE one table within `timeout` (and the scan session's short
+    /// lock_timeout).
+    pub(crate) async fn analyze(
+        &self,
+        table: &QualifiedName,
+        timeout: Duration,
+    ) -> Result<(), ReadError> {
+        let action = "analyzing the table";
         let statement = include_str!("sql/analyze_table.sql")
             .trim()
             .replace("{table}", &table.quoted());
-        self.client
-            .batch_execute(&statement)
-            .await
-            .map_err(failed("analyzing the table"))
+        let read = async {
+            self.client
+                .batch_execute(&statement)
+                .await
+                .map_err(failed(action))
+        };
+        self.bounded(action, timeout, read).await
     }
 
     /// An index's size and tuple count now; `None` once it is gone.

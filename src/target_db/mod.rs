@@ -2,12 +2,14 @@
 //! on another (see [`Rebuilder`]). Between statements neither holds a transaction,
 //! so no snapshot of ours makes a REINDEX CONCURRENTLY wait.
 
+mod bounded;
 mod hazards;
 mod measure;
 mod rebuild;
 mod scan;
 mod watch;
 
+pub(crate) use bounded::ReadError;
 pub use hazards::WalPosition;
 pub use measure::Pgstattuple;
 pub use rebuild::{RebuildSession, Rebuilder};
@@ -84,15 +86,19 @@ pub struct TargetDb {
     pub in_recovery: bool,
     pub database_name: String,
     pub database_oid: u32,
+    /// The scan session's own statement_timeout, given back after each bounded read.
+    scan_timeout: String,
 }
 
 impl TargetDb {
     pub async fn open(config: &Config, tls: &Tls) -> Result<TargetDb, TargetError> {
         let client = crate::pg::connect(config, tls).await?;
-        client
+        let prepared = client
             .query_one(include_str!("sql/prepare_scan_session.sql"), &[])
             .await
             .map_err(failed("preparing the scan session"))?;
+        let scan_timeout: String =
+            column(&prepared, "statement_timeout").map_err(failed("preparing the scan session"))?;
         let row = client
             .query_one(include_str!("sql/probe.sql"), &[])
             .await
@@ -133,6 +139,7 @@ impl TargetDb {
             in_recovery,
             database_name,
             database_oid,
+            scan_timeout,
         })
     }
 

@@ -170,6 +170,32 @@ impl Fixture {
         panic!("pg_stat_user_tables never showed {condition} for {table}");
     }
 
+    /// Waits until no session but the caller's (and a test's `holder`) is connected
+    /// to the target database: a backend flushes its statistics before it leaves
+    /// `pg_stat_activity`, so from then on they count everything done so far (a
+    /// session's counts reach them late otherwise, and a VACUUM's reset may come
+    /// before the DELETE it follows).
+    pub async fn quiet(&self) {
+        let target = self.target().await;
+        for _ in 0..400 {
+            let others: i64 = target
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()
+                       AND application_name <> 'holder'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if others == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sessions stay connected to {}", self.target_db);
+    }
+
     /// One invocation through the handler, with a deadline `budget` from now.
     pub async fn invoke_within(&self, event: Value, budget: Duration) -> Report {
         handle(&self.app, LambdaEvent::new(event, lambda_context(budget)))

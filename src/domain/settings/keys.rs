@@ -81,6 +81,11 @@ setting_keys! {
     // Kept free on the instance besides the rebuild's copy and WAL, where the free
     // storage can be known.
     MinFreeStorage => "min_free_storage", Some("5GB");
+    // pgstattuple and pgstatindex read every page of an index: larger ones are not
+    // read (a first estimate takes the current size, a confirmation goes without).
+    MaxInspectSize => "max_inspect_size", Some("10GB");
+    // The statement_timeout of each of those reads and of a confirmation's ANALYZE.
+    MaxInspectTime => "max_inspect_time", Some("1min");
 }
 
 impl SettingKey {
@@ -127,6 +132,8 @@ pub(super) enum Setting {
     MaxSlotRetainedWal(Option<u64>),
     WraparoundDangerAge(u32),
     MinFreeStorage(u64),
+    MaxInspectSize(u64),
+    MaxInspectTime(Duration),
 }
 
 /// The ages `wraparound_danger_age` may take: below the 2^31 where PostgreSQL stops
@@ -226,6 +233,11 @@ impl Setting {
                 Setting::WraparoundDangerAge(whole_number(text, WRAPAROUND_DANGER_AGES)?)
             }
             SettingKey::MinFreeStorage => Setting::MinFreeStorage(size(text)?),
+            SettingKey::MaxInspectSize => Setting::MaxInspectSize(size(text)?),
+            SettingKey::MaxInspectTime => Setting::MaxInspectTime(positive_duration(
+                text,
+                "leave our own reads without a time limit",
+            )?),
             // PostgreSQL parses intervals; it is checked where it is used.
             SettingKey::ReindexHistoryRetentionPeriod if text.trim().is_empty() => {
                 return Err("an empty interval".into())
@@ -272,6 +284,10 @@ pub struct IndexSettings {
     pub max_slot_retained_wal: Option<u64>,
     pub wraparound_danger_age: u32,
     pub min_free_storage: u64,
+    /// pgstattuple and pgstatindex read only indexes up to this size.
+    pub max_inspect_size: u64,
+    /// The statement_timeout of each whole-index read and ANALYZE.
+    pub max_inspect_time: Duration,
 }
 
 impl IndexSettings {
@@ -299,6 +315,8 @@ impl IndexSettings {
             Setting::MaxSlotRetainedWal(bytes) => self.max_slot_retained_wal = *bytes,
             Setting::WraparoundDangerAge(age) => self.wraparound_danger_age = *age,
             Setting::MinFreeStorage(bytes) => self.min_free_storage = *bytes,
+            Setting::MaxInspectSize(bytes) => self.max_inspect_size = *bytes,
+            Setting::MaxInspectTime(d) => self.max_inspect_time = *d,
             Setting::ReindexHistoryRetentionPeriod(_) => {}
         }
     }
@@ -328,6 +346,8 @@ impl Default for IndexSettings {
             max_slot_retained_wal: Some(10 << 30),
             wraparound_danger_age: 1_500_000_000,
             min_free_storage: 5 << 30,
+            max_inspect_size: 10 << 30,
+            max_inspect_time: Duration::from_secs(60),
         }
     }
 }
@@ -406,5 +426,17 @@ mod tests {
             Ok(Setting::ConfirmSizeThreshold(Some(1 << 30)))
         );
         assert!(Setting::parse(SettingKey::AnalyzeBeforeRebuild, "maybe").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaxInspectSize, "1MB"),
+            Ok(Setting::MaxInspectSize(1 << 20))
+        );
+        assert!(Setting::parse(SettingKey::MaxInspectSize, "huge").is_err());
+        assert_eq!(
+            Setting::parse(SettingKey::MaxInspectTime, "1ms"),
+            Ok(Setting::MaxInspectTime(Duration::from_millis(1)))
+        );
+        assert!(Setting::parse(SettingKey::MaxInspectTime, "0s")
+            .unwrap_err()
+            .contains("without a time limit"));
     }
 }
