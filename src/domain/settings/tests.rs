@@ -1,4 +1,6 @@
+use super::keys::Setting;
 use super::*;
+use crate::domain::baseline::InitialBaseline;
 use std::time::Duration;
 
 fn row(id: i64, scope: Scope, key: &str, value: &str) -> SettingRow {
@@ -282,6 +284,90 @@ fn the_limit_per_server_is_one_number_per_server() {
         ..Default::default()
     };
     assert!(Settings::from_rows(&[row(8, for_database, "max_rebuilds_per_server", "4")]).is_err());
+}
+
+#[test]
+fn new_keys_parse_and_refuse_nonsense() {
+    assert_eq!(
+        Setting::parse(SettingKey::MaxBlockerAge, "90s"),
+        Ok(Setting::MaxBlockerAge(Duration::from_secs(90)))
+    );
+    assert!(Setting::parse(SettingKey::MaxRebuildWait, "0s").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::QuarantineAfter, "5"),
+        Ok(Setting::QuarantineAfter(5))
+    );
+    assert!(Setting::parse(SettingKey::QuarantineAfter, "0").is_err());
+    assert!(Setting::parse(SettingKey::QuarantineAfter, "-1").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::MaintenanceWorkMem, "1GB"),
+        Ok(Setting::MaintenanceWorkMem(1 << 30))
+    );
+    assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "64kB").is_err());
+    assert!(Setting::parse(SettingKey::MaxParallelMaintenanceWorkers, "two").is_err());
+    assert_eq!(
+        SettingKey::from_name("max_blocker_age"),
+        Some(SettingKey::MaxBlockerAge)
+    );
+    assert!(SettingKey::known_names().contains("quarantine_after"));
+    assert_eq!(
+        Setting::parse(SettingKey::MaxAutomaticIndexSize, "50GB"),
+        Ok(Setting::MaxAutomaticIndexSize(Some(50 << 30)))
+    );
+    assert_eq!(
+        Setting::parse(SettingKey::MaxAutomaticIndexSize, "off"),
+        Ok(Setting::MaxAutomaticIndexSize(None))
+    );
+    assert_eq!(
+        Setting::parse(SettingKey::MaxReplicaLag, "30s"),
+        Ok(Setting::MaxReplicaLag(Some(Duration::from_secs(30))))
+    );
+    assert_eq!(
+        Setting::parse(SettingKey::MaxReplicaLag, "OFF"),
+        Ok(Setting::MaxReplicaLag(None))
+    );
+    assert!(Setting::parse(SettingKey::MaxReplicaLag, "0s").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::MaxSlotRetainedWal, "20GB"),
+        Ok(Setting::MaxSlotRetainedWal(Some(20 << 30)))
+    );
+    assert!(Setting::parse(SettingKey::MaxReplicaLagBytes, "a lot").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::WraparoundDangerAge, "1000000000"),
+        Ok(Setting::WraparoundDangerAge(1_000_000_000))
+    );
+    assert!(Setting::parse(SettingKey::WraparoundDangerAge, "2147483647").is_err());
+    assert!(Setting::parse(SettingKey::WraparoundDangerAge, "off").is_err());
+    assert!(Setting::parse(SettingKey::MinFreeStorage, "off").is_err());
+    assert!(Setting::parse(SettingKey::MaxRebuildsPerServer, "0").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::InitialBaseline, " Current "),
+        Ok(Setting::InitialBaseline(InitialBaseline::Current))
+    );
+    assert!(Setting::parse(SettingKey::InitialBaseline, "guess")
+        .unwrap_err()
+        .contains("estimate, current or rebuild"));
+    assert_eq!(
+        Setting::parse(SettingKey::ConfirmSizeThreshold, "off"),
+        Ok(Setting::ConfirmSizeThreshold(None))
+    );
+    assert_eq!(
+        Setting::parse(SettingKey::ConfirmSizeThreshold, "1GB"),
+        Ok(Setting::ConfirmSizeThreshold(Some(1 << 30)))
+    );
+    assert!(Setting::parse(SettingKey::AnalyzeBeforeRebuild, "maybe").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::MaxInspectSize, "1MB"),
+        Ok(Setting::MaxInspectSize(1 << 20))
+    );
+    assert!(Setting::parse(SettingKey::MaxInspectSize, "huge").is_err());
+    assert_eq!(
+        Setting::parse(SettingKey::MaxInspectTime, "1ms"),
+        Ok(Setting::MaxInspectTime(Duration::from_millis(1)))
+    );
+    assert!(Setting::parse(SettingKey::MaxInspectTime, "0s")
+        .unwrap_err()
+        .contains("without a time limit"));
 }
 
 mod compiled_matches_scanning {
