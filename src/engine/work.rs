@@ -14,7 +14,7 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::budget::predicted_rebuild;
 use crate::domain::deferral::DeferralKind;
-use crate::domain::hazard::Hazard;
+use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
 use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
@@ -128,6 +128,8 @@ pub(super) struct Work<'a, S> {
     pub window: WindowState,
     /// The pgstattuple extension, once looked up (`Some(None)`: not installed).
     pub extension: Option<Option<Pgstattuple>>,
+    /// Where the target's free storage is read; `None`: disk is not checked.
+    pub free_storage: Option<&'a InstanceStorage>,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -173,6 +175,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             started_any: false,
             window: WindowState::Always,
             extension: None,
+            free_storage: None,
         }
     }
 
