@@ -16,7 +16,7 @@ cfn-lint infra/template.yaml
 
 log_step "checkov infra/template.yaml"
 # --skip-download: checkov would otherwise fetch its guidelines from the internet.
-checkov --file infra/template.yaml --framework cloudformation --skip-download --compact --quiet
+"$INDEX_PILOT_CHECKOV" --file infra/template.yaml --framework cloudformation --skip-download --compact --quiet
 
 log_step "dashboard JSON and metric names (scripts/check-metrics.py)"
 python3 scripts/check-metrics.py infra/template.yaml src/report/metrics.rs

@@ -11,10 +11,16 @@ export INDEX_PILOT_ROOT
 
 # Packages the demo and the tests need, and the Python tools the tests use.
 INDEX_PILOT_APT_PACKAGES=(postgresql pkg-config libssl-dev jq python3-venv)
-INDEX_PILOT_PY_TOOLS=(cargo-lambda ziglang "moto[server]" cfn-lint checkov)
+INDEX_PILOT_PY_TOOLS=(cargo-lambda ziglang "moto[server]" cfn-lint)
 # Distributions that must be importable for the tools above to count as installed
 # (flask and flask-cors come with moto's "server" extra).
-INDEX_PILOT_PY_DISTS=(cargo-lambda ziglang moto flask flask-cors cfn-lint checkov)
+INDEX_PILOT_PY_DISTS=(cargo-lambda ziglang moto flask flask-cors cfn-lint)
+# checkov pins boto3 to a release whose botocore predates CloudWatch's CBOR protocol,
+# the one the AWS SDK for Rust speaks and moto serves only with a newer botocore:
+# checkov has a venv of its own.
+INDEX_PILOT_CHECKOV_TOOLS=(checkov)
+INDEX_PILOT_CHECKOV="$INDEX_PILOT_ROOT/.venv-checkov/bin/checkov"
+export INDEX_PILOT_CHECKOV
 
 log_step() {
     printf '\n==> %s\n' "$*" >&2
@@ -111,10 +117,11 @@ ensure_system_packages() {
     done
 }
 
-# Create (once) the tools venv at .venv-tools/ and install the Python tools into it
-# when they are not there yet. Puts the venv's bin/ first on PATH.
-ensure_python_tools() {
-    local venv="$INDEX_PILOT_ROOT/.venv-tools"
+# Create (once) the venv $1 and install the tools named by the array $3 when a
+# distribution named by the array $2 is missing from it.
+_ensure_venv() {
+    local venv=$1
+    local -n dists=$2 tools=$3
     local py="$venv/bin/python"
     if [[ ! -x $py ]]; then
         log_step "Creating Python tools venv in $venv"
@@ -127,7 +134,7 @@ ensure_python_tools() {
     fi
     # Which of the required distributions are missing from the venv?
     local missing
-    missing="$("$py" - "${INDEX_PILOT_PY_DISTS[@]}" <<'EOF'
+    missing="$("$py" - "${dists[@]}" <<'EOF'
 import sys
 from importlib import metadata
 for name in sys.argv[1:]:
@@ -138,10 +145,31 @@ for name in sys.argv[1:]:
 EOF
 )" || { die "could not query the venv $venv"; return 1; }
     if [[ -n $missing ]]; then
-        log_step "Installing Python tools into $venv: ${INDEX_PILOT_PY_TOOLS[*]}"
+        log_step "Installing Python tools into $venv: ${tools[*]}"
         PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-            "$py" -m pip install --quiet "${INDEX_PILOT_PY_TOOLS[@]}" </dev/null ||
-            { die "pip install ${INDEX_PILOT_PY_TOOLS[*]} failed"; return 1; }
+            "$py" -m pip install --quiet "${tools[@]}" </dev/null ||
+            { die "pip install ${tools[*]} failed"; return 1; }
+    fi
+}
+
+# The tools venv at .venv-tools/ (cargo-lambda, zig, moto, cfn-lint) and checkov's at
+# .venv-checkov/ ($INDEX_PILOT_CHECKOV), each made once and filled when a tool is
+# missing. Puts .venv-tools/bin first on PATH.
+ensure_python_tools() {
+    local venv="$INDEX_PILOT_ROOT/.venv-tools"
+    _ensure_venv "$venv" INDEX_PILOT_PY_DISTS INDEX_PILOT_PY_TOOLS || return 1
+    _ensure_venv "$INDEX_PILOT_ROOT/.venv-checkov" INDEX_PILOT_CHECKOV_TOOLS \
+        INDEX_PILOT_CHECKOV_TOOLS || return 1
+    # A venv made while checkov lived in it holds a botocore too old for moto to
+    # serve CloudWatch as the SDK asks (the CBOR protocol).
+    if ! "$venv/bin/python" -c '
+import sys, botocore.session
+model = botocore.session.get_session().get_service_model("cloudwatch")
+sys.exit("smithy-rpc-v2-cbor" not in model.metadata.get("protocols", []))' </dev/null; then
+        log_step "Upgrading boto3 and botocore in $venv (moto's CloudWatch needs CBOR)"
+        PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+            "$venv/bin/python" -m pip install --quiet --upgrade boto3 botocore </dev/null ||
+            { die "pip install --upgrade boto3 botocore failed"; return 1; }
     fi
     case ":$PATH:" in
         ":$venv/bin:"*) ;;

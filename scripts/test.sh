@@ -18,7 +18,7 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rust
 log_step "Checking system packages (PostgreSQL, pkg-config, libssl-dev, jq, python3-venv, npm)"
 ensure_system_packages npm
 
-log_step "Checking Python tools in .venv-tools (cargo-lambda, ziglang, moto[server], cfn-lint, checkov)"
+log_step "Checking Python tools in .venv-tools (cargo-lambda, ziglang, moto[server], cfn-lint) and .venv-checkov (checkov)"
 ensure_python_tools
 
 INDEX_PILOT_PG_BIN="$(pg_bin_dir)"

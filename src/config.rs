@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::hazard::InstanceStorage;
 use crate::domain::units::parse_duration;
 use crate::pg::{SslMode, Tls};
 
+mod free_storage;
 mod iam;
 mod targets;
 #[cfg(test)]
@@ -77,6 +79,8 @@ pub struct TargetSpec {
     /// Databases to visit with the same credentials; empty means only the one named
     /// by the URL or the secret.
     pub databases: Vec<String>,
+    /// Where its free storage is read (RDS, Aurora); `None`: disk is not checked.
+    pub free_storage: Option<InstanceStorage>,
 }
 
 /// One entry of `INDEX_PILOT_TARGETS`: a bad entry is that target's error, and the

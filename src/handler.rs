@@ -13,7 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::assignment::{assign, chain_event, fan_out, Assignment};
-use crate::aws::{Sdk, SdkSigner};
+use crate::aws::{CloudWatch, Sdk, SdkSigner};
 use crate::config::Config;
 use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::continuation::ReInvoker;
@@ -26,6 +26,7 @@ use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError, Request};
+use crate::free_storage::{FreeStorageSource, Readings, READING_REUSE};
 use crate::iam_auth::TokenSigner;
 use crate::report::{metrics, Report, Status};
 
@@ -79,6 +80,9 @@ pub struct App<S, R> {
     pub reinvoker: R,
     /// IAM tokens: the SDK's credential chain unless [`App::with_signer`] says otherwise.
     pub signer: Arc<dyn TokenSigner>,
+    /// The free storage of the instances targets name: CloudWatch unless
+    /// [`App::with_free_storage`] says otherwise.
+    pub free_storage: Arc<dyn FreeStorageSource>,
 }
 
 impl<S: SecretSource, R: ReInvoker> App<S, R> {
@@ -88,13 +92,19 @@ impl<S: SecretSource, R: ReInvoker> App<S, R> {
             config,
             secrets: SecretCache::new(secrets, ttl),
             reinvoker,
-            // Loads the AWS configuration only when a first token is asked for.
+            // Load the AWS configuration only when first asked for a token or a reading.
             signer: Arc::new(SdkSigner::new(Sdk::from_environment())),
+            free_storage: Arc::new(CloudWatch::new(Sdk::from_environment())),
         }
     }
 
     pub fn with_signer(mut self, signer: impl TokenSigner + 'static) -> Self {
         self.signer = Arc::new(signer);
+        self
+    }
+
+    pub fn with_free_storage(mut self, source: impl FreeStorageSource + 'static) -> Self {
+        self.free_storage = Arc::new(source);
         self
     }
 }
@@ -216,6 +226,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         targets
     };
     let rebuilds = Rebuilds::new(app.config.max_concurrent_rebuilds);
+    let free_storage = Readings::new(&*app.free_storage, READING_REUSE);
     let ctx = RunContext {
         run_id,
         request: &request,
@@ -223,6 +234,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         settings: &settings,
         secrets: &app.secrets,
         signer: &*app.signer,
+        free_storage: &free_storage,
         budget,
         invocation: Uuid::new_v4(),
         lease_slack: app.config.safety_margin,

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod domain;
 pub mod engine;
 pub mod event;
+pub mod free_storage;
 pub mod handler;
 pub mod iam_auth;
 pub mod logging;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use index_pilot::aws::{LambdaReInvoker, Sdk, SdkSigner, SecretsManager};
+use index_pilot::aws::{CloudWatch, LambdaReInvoker, Sdk, SdkSigner, SecretsManager};
 use index_pilot::cli::{Cli, Command, Format, InvokeArgs};
 use index_pilot::config::Config;
 use index_pilot::continuation::InProcess;
@@ -43,6 +43,7 @@ async fn serve_lambda() -> ExitCode {
                 SecretsManager::new(sdk.clone()),
                 LambdaReInvoker::new(sdk.clone()),
             )
+            .with_free_storage(CloudWatch::new(sdk.clone()))
             .with_signer(SdkSigner::new(sdk));
             let app = &app;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
@@ -98,6 +99,7 @@ async fn invoke_locally(args: &InvokeArgs) -> ExitCode {
             SecretsManager::new(sdk.clone()),
             InProcess::default(),
         )
+        .with_free_storage(CloudWatch::new(sdk.clone()))
         .with_signer(SdkSigner::new(sdk));
         // No deadline: each hop gets INDEX_PILOT_BUDGET.
         let context = || {

@@ -1,8 +1,10 @@
-//! AWS adapters: Secrets Manager as a [`crate::credentials::SecretSource`] and Lambda
-//! as a [`crate::continuation::ReInvoker`]. Both load the SDK configuration on first
-//! use, so an invocation that needs neither never looks for AWS credentials or a
+//! AWS adapters: Secrets Manager as a [`crate::credentials::SecretSource`], Lambda
+//! as a [`crate::continuation::ReInvoker`] and CloudWatch as a
+//! [`crate::free_storage::FreeStorageSource`]. Each loads the SDK configuration on
+//! first use, so an invocation that needs none never looks for AWS credentials or a
 //! region (which, outside AWS, would mean probing the instance metadata service).
 
+mod cloudwatch;
 pub mod iam_token;
 mod lambda;
 mod secrets;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use tokio::sync::OnceCell;
 
+pub use cloudwatch::CloudWatch;
 pub use lambda::LambdaReInvoker;
 pub use secrets::SecretsManager;
 pub use signer::SdkSigner;

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::free_storage::parse_free_storage;
 use super::iam::{iam_tls, IamFields};
 use super::{ConfigError, Endpoint, Source, TargetEntry, TargetSpec, TARGETS_VAR};
 use crate::pg::{SslMode, Tls};
@@ -41,6 +42,7 @@ struct RawTarget {
     user: Option<String>,
     database: Option<String>,
     region: Option<String>,
+    free_storage: Option<Value>,
 }
 
 fn parse_target(
@@ -59,6 +61,7 @@ fn parse_target(
     if let Some(empty) = raw.databases.iter().position(|d| d.is_empty()) {
         return Err(format!("databases[{empty}] is an empty name"));
     }
+    let free_storage = raw.free_storage.map(parse_free_storage).transpose()?;
     if iam.auth.is_some() {
         if raw.url.is_some() || raw.secret.is_some() {
             return Err("has auth and also url or secret; give one".to_owned());
@@ -71,6 +74,7 @@ fn parse_target(
                 tls,
             },
             databases: raw.databases,
+            free_storage,
         });
     }
     if let Some(field) = iam.stray() {
@@ -94,6 +98,7 @@ fn parse_target(
     Ok(TargetSpec {
         endpoint: Endpoint { source, tls },
         databases: raw.databases,
+        free_storage,
     })
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::hazard::StorageMetric;
 
 const CONTROL: Option<&str> = Some("postgresql://pilot@127.0.0.1:5432/control");
 
@@ -214,5 +215,89 @@ fn an_empty_database_name_is_refused_whatever_the_login() {
             "target \"url\" in INDEX_PILOT_TARGETS databases[1] is an empty name",
             "target \"iam\" in INDEX_PILOT_TARGETS databases[0] is an empty name",
         ]
+    );
+}
+
+#[test]
+fn free_storage_names_an_instance_and_a_metric_on_every_kind_of_entry() {
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(
+            r#"[{"name": "url", "url": "postgresql://app@h/x",
+                 "free_storage": {"instance": "orders-db-1"}},
+                {"name": "secret", "secret": "prod/s",
+                 "free_storage": {"instance": "aurora-w", "metric": "FreeLocalStorage", "region": "eu-west-1"}},
+                {"name": "iam", "auth": "iam", "host": "h", "user": "u", "database": "d",
+                 "free_storage": {"instance": "iam-db", "metric": "FreeStorageSpace"}},
+                {"name": "none", "url": "postgresql://app@h/x"}]"#,
+        ),
+    )
+    .unwrap();
+    let storage: Vec<Option<InstanceStorage>> = config
+        .targets
+        .iter()
+        .map(|t| t.spec.as_ref().unwrap().free_storage.clone())
+        .collect();
+    let instance = |name: &str, metric, region: Option<&str>| {
+        Some(InstanceStorage {
+            instance: name.to_owned(),
+            metric,
+            region: region.map(str::to_owned),
+        })
+    };
+    assert_eq!(
+        storage,
+        [
+            instance("orders-db-1", StorageMetric::FreeStorageSpace, None),
+            instance(
+                "aurora-w",
+                StorageMetric::FreeLocalStorage,
+                Some("eu-west-1")
+            ),
+            instance("iam-db", StorageMetric::FreeStorageSpace, None),
+            None,
+        ]
+    );
+}
+
+#[test]
+fn a_bad_free_storage_is_an_error_naming_the_target_and_the_field() {
+    let entry = |name: &str, free_storage: &str| {
+        format!(
+            r#"{{"name": "{name}", "url": "postgresql://app@h/x", "free_storage": {free_storage}}}"#
+        )
+    };
+    let targets = [
+        entry("metric", r#"{"instance": "db-1", "metric": "FreeSpace"}"#),
+        entry("empty", r#"{"instance": " "}"#),
+        entry("missing", r#"{"metric": "FreeLocalStorage"}"#),
+        entry("unknown", r#"{"instance": "db-1", "namespace": "AWS/RDS"}"#),
+        entry("region", r#"{"instance": "db-1", "region": ""}"#),
+        entry("string", r#""db-1""#),
+    ];
+    let config =
+        Config::from_values(CONTROL, None, Some(&format!("[{}]", targets.join(",")))).unwrap();
+    let problems: Vec<&str> = config
+        .targets
+        .iter()
+        .map(|t| t.spec.as_ref().err().map_or("", String::as_str))
+        .collect();
+    assert_eq!(
+        problems[..5],
+        [
+            "target \"metric\" in INDEX_PILOT_TARGETS has a free_storage whose metric \"FreeSpace\" is not FreeStorageSpace or FreeLocalStorage",
+            "target \"empty\" in INDEX_PILOT_TARGETS has a free_storage with an empty instance",
+            "target \"missing\" in INDEX_PILOT_TARGETS has a free_storage without instance (the DB instance identifier whose free storage is read)",
+            "target \"unknown\" in INDEX_PILOT_TARGETS has a free_storage that is not valid: unknown field `namespace`, expected one of `instance`, `metric`, `region`",
+            "target \"region\" in INDEX_PILOT_TARGETS has a free_storage with an empty region (leave it out to use AWS_REGION)",
+        ]
+    );
+    assert!(
+        problems[5].starts_with(
+            "target \"string\" in INDEX_PILOT_TARGETS has a free_storage that is not valid: invalid type: string \"db-1\", expected an object"
+        ),
+        "{}",
+        problems[5]
     );
 }

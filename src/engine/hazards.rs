@@ -1,5 +1,5 @@
 //! The look at the cluster around the primary before each rebuild (replication,
-//! wraparound, vacuum), and the pause after one that lets the standbys replay
+//! wraparound, vacuum, disk), and the pause after one that lets the standbys replay
 //! what it wrote.
 
 use std::time::{Duration, Instant};
@@ -46,10 +46,18 @@ impl<S: SecretSource> Work<'_, S> {
                 return Ok(aged);
             }
         }
-        Ok(vacuum_hazard(
-            &table,
-            &self.db.vacuums(index.table_oid).await?,
-        ))
+        if let Some(vacuum) = vacuum_hazard(&table, &self.db.vacuums(index.table_oid).await?) {
+            return Ok(Some(vacuum));
+        }
+        // Only an instance the target names tells its free storage.
+        let Some(storage) = self.free_storage else {
+            return Ok(None);
+        };
+        Ok(self
+            .ctx
+            .free_storage
+            .hazard(storage, index.size_bytes, settings.min_free_storage)
+            .await)
     }
 
     /// After a rebuild, before the next one on this server: waits until every

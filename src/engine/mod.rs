@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use uuid::Uuid;
 
-use crate::config::{Endpoint, TargetEntry, TargetSpec};
+use crate::config::{TargetEntry, TargetSpec};
 use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
@@ -40,6 +40,7 @@ use crate::domain::sift::Sift;
 use crate::domain::stored;
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
+use crate::free_storage::Readings;
 use crate::iam_auth::TokenSigner;
 use crate::report::{NewBaseline, PlannedIndex, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
@@ -55,6 +56,8 @@ pub struct RunContext<'a, S> {
     pub secrets: &'a SecretCache<S>,
     /// Makes the token of every connection to an IAM endpoint.
     pub signer: &'a dyn TokenSigner,
+    /// The free storage of the instances targets name, read once a minute at most.
+    pub free_storage: &'a Readings<'a>,
     pub budget: Budget,
     /// This invocation, as the holder of target leases.
     pub invocation: Uuid,
@@ -208,16 +211,7 @@ async fn process_databases<S: SecretSource>(
     let mut progress = Progress::Done;
     for database in spec.database_names() {
         let mut report = TargetReport::new(target, database.clone());
-        match process_database(
-            ctx,
-            target,
-            &spec.endpoint,
-            database.as_deref(),
-            began,
-            &mut report,
-        )
-        .await
-        {
+        match process_database(ctx, target, spec, database.as_deref(), began, &mut report).await {
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
                 tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
@@ -232,11 +226,12 @@ async fn process_databases<S: SecretSource>(
 async fn process_database<S: SecretSource>(
     ctx: &RunContext<'_, S>,
     target: &str,
-    endpoint: &Endpoint,
+    spec: &TargetSpec,
     database: Option<&str>,
     began: Instant,
     report: &mut TargetReport,
 ) -> Result<Progress, DatabaseError> {
+    let endpoint = &spec.endpoint;
     let (db, connection) =
         open_with_rotation(endpoint, database, &ctx.logins(), |config| async move {
             TargetDb::open(&config, &endpoint.tls).await
@@ -260,6 +255,7 @@ async fn process_database<S: SecretSource>(
     let throughput = ctx.control.learned_throughput(target).await?;
     let mut work = Work::new(ctx, &db, &key, endpoint, &connection, throughput);
     work.began = began;
+    work.free_storage = spec.free_storage.as_ref();
     // First what earlier invocations left running: a rebuild that has ended since
     // gets its baseline before the scan below judges its index.
     let running = if mode.changes_targets() {

@@ -14,7 +14,7 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::budget::predicted_rebuild;
 use crate::domain::deferral::DeferralKind;
-use crate::domain::hazard::Hazard;
+use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
 use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
@@ -130,6 +130,8 @@ pub(super) struct Work<'a, S> {
     pub extension: Option<Option<Pgstattuple>>,
     /// Our reads that timed out on this database's indexes, once loaded.
     pub timeouts: Option<ReadTimeouts>,
+    /// Where the target's free storage is read; `None`: disk is not checked.
+    pub free_storage: Option<&'a InstanceStorage>,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -176,6 +178,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             window: WindowState::Always,
             extension: None,
             timeouts: None,
+            free_storage: None,
         }
     }
 

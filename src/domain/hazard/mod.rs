@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use disk::{disk_hazard, rebuild_needs, FreeStorage};
+pub use disk::{
+    disk_hazard, newest_reading, rebuild_needs, storage_hazard, FreeStorage, InstanceStorage,
+    NotBytes, StorageMetric, READING_WINDOW,
+};
 pub use replication::{
     synchronous_standbys_required, AuroraReplica, Replication, ReplicationLimits, Slot, SlotKind,
     Standby,
