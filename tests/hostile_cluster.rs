@@ -36,6 +36,13 @@ async fn a_slot_that_would_keep_too_much_wal_defers_the_rebuild() {
     fx.bloated_tables(&["orders", "items"], 50_000).await;
     fx.set(&[], "max_slot_retained_wal", "1MB").await;
 
+    // A dry run says what a run would meet.
+    let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
+    assert_eq!(
+        deferral(&dry, "public.orders_id").kind,
+        DeferralKind::Replication,
+        "{dry:?}"
+    );
     let main = fx.invoke_main(RUN()).await;
     assert!(main.reindexed.is_empty(), "{main:?}");
     let deferred = deferral(&main, "public.orders_id");

@@ -10,6 +10,8 @@ use super::DatabaseError;
 use crate::credentials::SecretSource;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::forecast::{forecast, Anchor};
+use crate::domain::hazard::Replication;
+use crate::domain::inspect::budget_spent;
 use crate::domain::plan::{Assessment, Candidate, Verdict};
 use crate::report::{round2, Estimate, ForecastEntry, TargetReport};
 
@@ -63,7 +65,7 @@ pub(super) fn forecasts(
 
 impl<S: SecretSource> Work<'_, S> {
     /// What a run would make of the candidates: those outside the maintenance windows
-    /// deferred, the large ones confirmed (`quiet`: no rebuild of ours runs here), and
+    /// or held back by the cluster around the primary deferred, the large ones confirmed (`quiet`: no rebuild of ours runs here), and
     /// the false alarms out of the plan. Confirmations read only while the budget
     /// lasts (each read ends with it at the latest); the candidates after that say
     /// they were not confirmed, so a dry run over hundreds of large candidates still
@@ -74,11 +76,33 @@ impl<S: SecretSource> Work<'_, S> {
         quiet: bool,
         report: &mut TargetReport,
     ) -> Result<(), DatabaseError> {
+        // The server's replication, read once for all the candidates.
+        let mut replication: Option<Replication> = None;
         for candidate in candidates {
             let index = &candidate.assessment.index;
             if let Some(why) = self.outside_window(index.size_bytes) {
                 report.defer(&index.name, DeferralKind::Window, why);
-            } else if quiet {
+                continue;
+            }
+            if let Some(stop) = &self.stop {
+                report.deferred.push(stop.deferral(&index.name));
+                continue;
+            }
+            if !budget_spent(self.ctx.budget.left()) {
+                if replication.is_none() {
+                    replication = Some(self.db.replication().await?);
+                }
+                let hazard = match &replication {
+                    Some(read) => self.hazard_beside(read, candidate.assessment).await?,
+                    None => None,
+                };
+                if let Some(hazard) = hazard {
+                    let deferred = self.held_back(&index.name, hazard);
+                    report.deferred.push(deferred);
+                    continue;
+                }
+            }
+            if quiet {
                 if let Some(confirmation) =
                     self.confirm(candidate.assessment, candidate.reason).await?
                 {

@@ -4,14 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use super::work::Work;
+use super::work::{Stop, Work};
 use super::DatabaseError;
 use crate::credentials::SecretSource;
-use crate::domain::hazard::{vacuum_hazard, Hazard, ReplicationLimits};
+use crate::domain::hazard::{vacuum_hazard, Hazard, Replication, ReplicationLimits};
 use crate::domain::ident::QualifiedName;
 use crate::domain::plan::Assessment;
 use crate::domain::settings::IndexSettings;
 use crate::domain::units::format_elapsed;
+use crate::report::Deferred;
 
 /// How often the standbys' replay is looked at while they catch up.
 const CATCH_UP_POLL: Duration = Duration::from_secs(1);
@@ -31,9 +32,19 @@ impl<S: SecretSource> Work<'_, S> {
         &mut self,
         assessment: &Assessment,
     ) -> Result<Option<Hazard>, DatabaseError> {
+        let replication = self.db.replication().await?;
+        self.hazard_beside(&replication, assessment).await
+    }
+
+    /// [`Work::hazard`] with the server's replication as already read (a dry run reads
+    /// it once for all its candidates).
+    pub(super) async fn hazard_beside(
+        &mut self,
+        replication: &Replication,
+        assessment: &Assessment,
+    ) -> Result<Option<Hazard>, DatabaseError> {
         let index = &assessment.index;
         let settings = &assessment.settings;
-        let replication = self.db.replication().await?;
         if let Some(hazard) = replication.hazard(&replication_limits(settings), index.size_bytes) {
             return Ok(Some(hazard));
         }
@@ -58,6 +69,18 @@ impl<S: SecretSource> Work<'_, S> {
             .free_storage
             .hazard(storage, index.size_bytes, settings.min_free_storage)
             .await)
+    }
+
+    /// The deferral a hazard makes; one that holds back every rebuild of the database
+    /// stops the rest of them too.
+    pub(super) fn held_back(&mut self, index: &QualifiedName, hazard: Hazard) -> Deferred {
+        let stops_the_rest = hazard.stops_the_rest();
+        let stop = Stop::Hazard(hazard);
+        let deferred = stop.deferral(index);
+        if stops_the_rest {
+            self.stop = Some(stop);
+        }
+        deferred
     }
 
     /// After a rebuild, before the next one on this server: waits until every

@@ -54,17 +54,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             return Ok(Some(deferred(assessment, DeferralKind::Changed, why)));
         }
         if let Some(hazard) = self.hazard(assessment).await? {
-            if hazard.stops_the_rest() {
-                self.stop = Some(Stop::Hazard(hazard.clone()));
-            }
-            return Ok(Some(Deferred {
-                hazard: Some(hazard.clone()),
-                ..deferred(
-                    assessment,
-                    hazard.kind(),
-                    format!("not started: {}", hazard.describe()),
-                )
-            }));
+            return Ok(Some(self.held_back(&index.name, hazard)));
         }
         let ours = self.our_pids();
         self.look_at_sessions(assessment, &ours).await

@@ -42,7 +42,7 @@ pub(super) enum Stop {
 }
 
 impl Stop {
-    pub(super) fn reason(&self) -> String {
+    fn reason(&self) -> String {
         match self {
             Stop::Blocked(why) => format!(
                 "not started: an earlier rebuild on this target in this run was blocked ({why}); a later run tries again"
@@ -59,7 +59,7 @@ impl Stop {
         }
     }
 
-    pub(super) fn kind(&self) -> DeferralKind {
+    fn kind(&self) -> DeferralKind {
         match self {
             Stop::Blocked(_) => DeferralKind::Blocked,
             Stop::Target(_) => DeferralKind::ServerRefused,
