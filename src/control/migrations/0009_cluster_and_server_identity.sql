@@ -1,5 +1,6 @@
 -- index-pilot control schema, version 9: the settings that keep a rebuild from
--- harming the cluster around the primary (replication, wraparound, disk), and the
+-- harming the cluster around the primary (replication, wraparound, disk) and that
+-- bound our own reads (max_inspect_size, max_inspect_time: version 10), and the
 -- limit of rebuilds per server kept by the server's own identity, one number per
 -- server.
 
@@ -25,7 +26,9 @@ ALTER TABLE index_pilot.settings ADD CONSTRAINT settings_key_check CHECK (key IN
     'max_replica_lag_bytes',
     'max_slot_retained_wal',
     'wraparound_danger_age',
-    'min_free_storage'));
+    'min_free_storage',
+    'max_inspect_size',
+    'max_inspect_time'));
 
 -- server: from version 9 what the server says it is ('system <identifier>', else
 -- 'address <ip>:<port>'), no longer the host string that reached it. server_limit:
