@@ -9,30 +9,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::steps::batch;
+use common::steps::{batch, vacuumed};
 use common::Fixture;
 use index_pilot::report::TargetReport;
 use serde_json::json;
-
-/// Blocks read (from disk or shared buffers) of every index and table of the target,
-/// by name.
-async fn blocks(fx: &Fixture) -> BTreeMap<String, i64> {
-    fx.quiet().await;
-    let target = fx.target().await;
-    batch(&target, "SELECT pg_stat_clear_snapshot()").await;
-    target
-        .query(
-            "SELECT indexrelname::text, idx_blks_read + idx_blks_hit FROM pg_statio_user_indexes
-             UNION ALL
-             SELECT relname::text, heap_blks_read + heap_blks_hit FROM pg_statio_user_tables",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
-}
 
 /// The indexes whose blocks were read between two counts.
 fn read_between(before: &BTreeMap<String, i64>, after: &BTreeMap<String, i64>) -> Vec<String> {
@@ -70,8 +50,11 @@ async fn bloat(fx: &Fixture, table: &str) {
     .await;
     fx.quiet().await;
     fx.vacuum(table).await;
-    fx.statistics_show(table, "n_dead_tup = 0 AND n_mod_since_analyze = 0")
-        .await;
+    fx.statistics_show(
+        table,
+        &format!("n_mod_since_analyze = 0 AND {}", vacuumed()),
+    )
+    .await;
 }
 
 fn note<'a>(report: &'a TargetReport, index: &str) -> (&'a str, &'a str) {
@@ -115,9 +98,9 @@ async fn whole_index_reads_skip_indexes_above_max_inspect_size() {
     assert!(fx.index_size("public", "small_p").await < 1 << 20);
 
     // First sight: pgstattuple reads the small GiST, not the large one.
-    let before = blocks(&fx).await;
+    let before = fx.blocks_read().await;
     let first = fx.invoke_main(json!({"mode": "dry_run"})).await;
-    assert_eq!(read_between(&before, &blocks(&fx).await), ["small_p"]);
+    assert_eq!(read_between(&before, &fx.blocks_read().await), ["small_p"]);
     assert_eq!(note(&first, "public.small_p").0, "pgstattuple");
     let (source, why) = note(&first, "public.big_p");
     assert_eq!(source, "current");
@@ -131,9 +114,9 @@ async fn whole_index_reads_skip_indexes_above_max_inspect_size() {
     fx.invoke_main(json!({"mode": "baseline"})).await;
     bloat(&fx, "big").await;
     bloat(&fx, "small").await;
-    let before = blocks(&fx).await;
+    let before = fx.blocks_read().await;
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
-    assert_eq!(read_between(&before, &blocks(&fx).await), ["small_id"]);
+    assert_eq!(read_between(&before, &fx.blocks_read().await), ["small_id"]);
     assert!(
         how(&dry, "public.small_id").starts_with("pgstatindex: leaf pages"),
         "{dry:#?}"
@@ -202,8 +185,11 @@ async fn a_read_that_timed_out_is_recorded_and_not_tried_again() {
     batch(&fx.target().await, "DELETE FROM t WHERE id % 5 < 3").await;
     fx.quiet().await;
     batch(&fx.target().await, "VACUUM t").await;
-    fx.statistics_show("t", "n_dead_tup = 0 AND n_mod_since_analyze >= 600000")
-        .await;
+    fx.statistics_show(
+        "t",
+        &format!("n_mod_since_analyze >= 600000 AND {}", vacuumed()),
+    )
+    .await;
 
     // A dry run's pgstatindex times out too, and it records nothing.
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
@@ -247,11 +233,11 @@ async fn a_read_that_timed_out_is_recorded_and_not_tried_again() {
 
     // Neither the next dry run nor the next run reads the table or the btree again,
     // and the records stay as they were.
-    let before = blocks(&fx).await;
+    let before = fx.blocks_read().await;
     let dry = fx.invoke_main(json!({"mode": "dry_run"})).await;
     let again = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(
-        read_between(&before, &blocks(&fx).await),
+        read_between(&before, &fx.blocks_read().await),
         Vec::<String>::new()
     );
     for report in [&dry, &again] {
@@ -284,10 +270,10 @@ async fn a_first_estimate_reads_a_gist_only_inside_a_maintenance_window() {
         .unwrap();
 
     // Outside the window the GiST waits for its estimate, and pgstattuple reads nothing.
-    let before = blocks(&fx).await;
+    let before = fx.blocks_read().await;
     let outside = fx.invoke_main(json!({"mode": "run"})).await;
     assert_eq!(
-        read_between(&before, &blocks(&fx).await),
+        read_between(&before, &fx.blocks_read().await),
         Vec::<String>::new()
     );
     let waits = outside
@@ -313,8 +299,8 @@ async fn a_first_estimate_reads_a_gist_only_inside_a_maintenance_window() {
         )
         .await
         .unwrap();
-    let before = blocks(&fx).await;
+    let before = fx.blocks_read().await;
     let inside = fx.invoke_main(json!({"mode": "run"})).await;
-    assert!(read_between(&before, &blocks(&fx).await).contains(&"shapes_p".to_owned()));
+    assert!(read_between(&before, &fx.blocks_read().await).contains(&"shapes_p".to_owned()));
     assert_eq!(note(&inside, "public.shapes_p").0, "pgstattuple");
 }

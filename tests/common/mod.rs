@@ -10,6 +10,7 @@ pub mod moto;
 pub mod proxy;
 pub mod replication;
 mod slow;
+mod statio;
 pub mod steps;
 pub mod watch;
 

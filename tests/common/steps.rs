@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use index_pilot::domain::confirm::DEAD_SHARE;
 use index_pilot::handler::handle;
 use index_pilot::report::{Deferred, Report, TargetReport};
 use lambda_runtime::LambdaEvent;
@@ -42,6 +43,16 @@ pub fn rebuilt(report: &TargetReport) -> Vec<&str> {
     let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();
     names.sort();
     names
+}
+
+/// A [`Fixture::statistics_show`] condition: the statistics know of a VACUUM, and of
+/// no more dead tuples than a confirmation reads pgstatindex with. After a large
+/// DELETE that VACUUM followed, it also says that the VACUUM's counts came after the
+/// DELETE's. Not "none": a VACUUM cannot prune a page another backend has pinned just
+/// then (one writing it out), and PostgreSQL 15 and newer count the dead tuples it
+/// leaves there (14 and older skip the page and count none).
+pub fn vacuumed() -> String {
+    format!("last_vacuum IS NOT NULL AND n_dead_tup <= {DEAD_SHARE} * greatest(n_live_tup, 1)")
 }
 
 /// Just the names of (name, oid) pairs.
@@ -167,7 +178,17 @@ impl Fixture {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("pg_stat_user_tables never showed {condition} for {table}");
+        let shown = target
+            .query_one(
+                "SELECT format('n_live_tup %s, n_dead_tup %s, n_mod_since_analyze %s, last_vacuum %s',
+                               n_live_tup, n_dead_tup, n_mod_since_analyze, last_vacuum)
+                 FROM pg_stat_user_tables WHERE relname = $1",
+                &[&table],
+            )
+            .await
+            .map(|row| row.get::<_, String>(0))
+            .unwrap_or_else(|e| e.to_string());
+        panic!("pg_stat_user_tables never showed {condition} for {table}: {shown}");
     }
 
     /// Waits until no session but the caller's (and a test's `holder`) is connected
