@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::steps::{batch, deferral, entry, rebuilt};
 use common::watch::wait_until;
-use common::{json as to_json, Cluster, Fixture};
+use common::{create_slow_confirmation, json as to_json, Cluster, Fixture};
 use index_pilot::domain::deferral::DeferralKind;
 use serde_json::json;
 
@@ -255,46 +255,12 @@ fn slow_cluster() -> &'static Cluster {
 }
 
 /// A window that closes while the rebuild waits for its confirmation: it is not
-/// started after the window has closed. The confirmation's ANALYZE is slow (the
-/// index's expression sleeps in index-pilot's sessions), and the window closes a
-/// few seconds after the run begins.
+/// started after the window has closed. The confirmation's ANALYZE takes about 6 s,
+/// and the window closes a few seconds after the run begins.
 #[tokio::test]
 async fn a_window_that_closes_during_the_looks_starts_nothing() {
     let fx = Fixture::bare_on(slow_cluster(), "window_closes").await;
-    fx.set(&[], "initial_baseline", "current").await;
-    fx.set(&[], "index_size_threshold", "8kB").await;
-    fx.set(&[], "minimum_reliable_index_size", "8kB").await;
-    fx.set(&[], "confirm_size_threshold", "8kB").await;
-    let target = fx.target().await;
-    batch(
-        &target,
-        "CREATE FUNCTION slow_key(t text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
-         BEGIN
-             PERFORM pg_sleep(coalesce(nullif(current_setting('pilot.delay', true), '')::float8, 0));
-             RETURN t;
-         END $$;
-         CREATE TABLE lazy (id int, k text);
-         INSERT INTO lazy SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
-         CREATE INDEX lazy_k ON lazy (slow_key(k));",
-    )
-    .await;
-    fx.vacuum("lazy").await;
-    // Its baseline now, then bloat, then statistics that are stale again.
-    fx.invoke_main(json!({"mode": "baseline"})).await;
-    fx.bloat("lazy").await;
-    batch(&target, "UPDATE lazy SET id = id WHERE id % 5 = 3").await;
-    fx.statistics_show("lazy", "n_mod_since_analyze > 500")
-        .await;
-    // From now on, each call of slow_key in a new session sleeps 3 ms: ANALYZE of
-    // the 2,000 live rows takes about 6 s.
-    batch(
-        &target,
-        &format!(
-            "ALTER DATABASE \"{}\" SET pilot.delay = '0.003'",
-            fx.target_db
-        ),
-    )
-    .await;
+    create_slow_confirmation(&fx).await;
     let closes: String = fx
         .control()
         .await
@@ -437,4 +403,50 @@ async fn an_aurora_reader_that_lags_holds_back_every_rebuild() {
     .await;
     let main = fx.invoke_main(RUN()).await;
     assert_eq!(rebuilt(&main), ["public.items_id", "public.orders_id"]);
+}
+
+/// A look after the slot that fails (the scan connection is terminated while the
+/// confirmation's ANALYZE runs) gives the slot back: no history row is left
+/// `in_progress` to hold the server and to be counted later as an interrupted rebuild.
+#[tokio::test]
+async fn a_look_that_fails_after_the_slot_gives_the_slot_back() {
+    let fx = Fixture::bare_on(slow_cluster(), "look_fails").await;
+    create_slow_confirmation(&fx).await;
+    let observer = fx.cluster.connect("postgres").await;
+    let terminate = async {
+        wait_until(
+            &observer,
+            &format!(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '{}'
+                                AND application_name = 'index-pilot' AND query ILIKE 'ANALYZE%')",
+                fx.target_db
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+        batch(
+            &observer,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = '{}' AND application_name = 'index-pilot'
+                   AND query ILIKE 'ANALYZE%'",
+                fx.target_db
+            ),
+        )
+        .await;
+    };
+    let (report, ()) = tokio::join!(fx.invoke(RUN()), terminate);
+    let main = entry(&report, "main");
+    assert_eq!(main.status, index_pilot::report::Status::Error, "{main:?}");
+    let left: i64 = fx
+        .control()
+        .await
+        .query_one(
+            "SELECT count(*) FROM index_pilot.reindex_history WHERE status = 'in_progress'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the slot is given back");
 }

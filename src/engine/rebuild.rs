@@ -18,7 +18,7 @@ use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
-use crate::domain::plan::{Assessment, Candidate, Mode};
+use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 use crate::domain::settings::IndexSettings;
 use crate::domain::units::format_size;
 use crate::report::{InProgress, TargetReport};
@@ -166,38 +166,17 @@ impl<S: SecretSource> Work<'_, S> {
             self.rebuilder = Some(rebuilder);
             return Ok(Outcome::NotStarted);
         };
-        // What reads the index happens only once the server has room for the rebuild
-        // it is for; the last look right before the statement.
-        let fit = match self.confirm(assessment, reason).await? {
-            Some(confirmation) if confirmation.false_alarm => {
-                tracing::info!(target = %self.key.target, database = %self.key.database_name,
-                    index = %index.name, how = %confirmation.how, "false alarm: not rebuilt");
-                report.confirmations.push(confirmation);
-                Err(Outcome::NotStarted)
-            }
-            confirmation => {
-                report.confirmations.extend(confirmation);
-                match self.last_look(assessment, planned, &rebuilder).await? {
-                    Ok(fit) => Ok(fit),
-                    Err(deferred) => {
-                        let waits = deferred.kind == DeferralKind::Time;
-                        report.deferred.push(deferred);
-                        Err(if waits {
-                            Outcome::WaitsForTime
-                        } else {
-                            Outcome::NotStarted
-                        })
-                    }
-                }
-            }
-        };
-        let fit = match fit {
-            Ok(fit) => fit,
-            Err(outcome) => {
+        // A look that fails gives the slot back too: nothing ran.
+        let fit = match self
+            .after_the_slot(assessment, reason, planned, &rebuilder, report)
+            .await
+        {
+            Ok(Ok(fit)) => fit,
+            not_started => {
                 self.ctx.control.abandon_reindex(history_id).await?;
                 drop(watching);
                 self.rebuilder = Some(rebuilder);
-                return Ok(outcome);
+                return not_started.map(|looked| looked.err().unwrap_or(Outcome::NotStarted));
             }
         };
         self.started_any = true;
@@ -227,6 +206,42 @@ impl<S: SecretSource> Work<'_, S> {
             .await;
         drop(watching);
         outcome
+    }
+
+    /// With the slot held: what reads the index happens only once the server has room
+    /// for the rebuild it is for, then the last look right before the statement. The
+    /// fit it starts with, or why it does not start.
+    async fn after_the_slot(
+        &mut self,
+        assessment: &Assessment,
+        reason: CandidateReason,
+        planned: Planned,
+        rebuilder: &Rebuilder,
+        report: &mut TargetReport,
+    ) -> Result<Result<Fit, Outcome>, DatabaseError> {
+        match self.confirm(assessment, reason).await? {
+            Some(confirmation) if confirmation.false_alarm => {
+                tracing::info!(target = %self.key.target, database = %self.key.database_name,
+                    index = %assessment.index.name, how = %confirmation.how, "false alarm: not rebuilt");
+                report.confirmations.push(confirmation);
+                return Ok(Err(Outcome::NotStarted));
+            }
+            confirmation => report.confirmations.extend(confirmation),
+        }
+        Ok(
+            match self.last_look(assessment, planned, rebuilder).await? {
+                Ok(fit) => Ok(fit),
+                Err(deferred) => {
+                    let waits = deferred.kind == DeferralKind::Time;
+                    report.deferred.push(deferred);
+                    Err(if waits {
+                        Outcome::WaitsForTime
+                    } else {
+                        Outcome::NotStarted
+                    })
+                }
+            },
+        )
     }
 
     /// The statement, watched; then how it ended.

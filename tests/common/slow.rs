@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::steps::batch;
 use super::Fixture;
 
 /// Rows of the table behind [`create_slow_indexes`]: few enough that each sleep is
@@ -82,4 +83,45 @@ pub async fn create_slow_tables(fx: &Fixture, count: usize, rebuild: Duration) {
         fx.vacuum(&format!("lazy_{i}")).await;
     }
     make_rebuilds_slow(fx, rebuild).await;
+}
+
+/// Table `lazy` with the btree `lazy_k` on `slow_key(k)`: bloated against its
+/// baseline, its statistics stale, and from now on each call of slow_key in a new
+/// session sleeps 3 ms, so a confirmation's ANALYZE of its 2,000 live rows takes about
+/// 6 s (and so would its rebuild). Every index of 8 kB or more is judged and large
+/// enough to be confirmed.
+pub async fn create_slow_confirmation(fx: &Fixture) {
+    for (key, value) in [
+        ("initial_baseline", "current"),
+        ("index_size_threshold", "8kB"),
+        ("minimum_reliable_index_size", "8kB"),
+        ("confirm_size_threshold", "8kB"),
+    ] {
+        fx.set(&[], key, value).await;
+    }
+    create_slow_key(fx).await;
+    let target = fx.target().await;
+    batch(
+        &target,
+        "CREATE TABLE lazy (id int, k text);
+         INSERT INTO lazy SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
+         CREATE INDEX lazy_k ON lazy (slow_key(k));",
+    )
+    .await;
+    fx.vacuum("lazy").await;
+    // Its baseline now, then bloat, then statistics that are stale again.
+    fx.invoke_main(serde_json::json!({"mode": "baseline"}))
+        .await;
+    fx.bloat("lazy").await;
+    batch(&target, "UPDATE lazy SET id = id WHERE id % 5 = 3").await;
+    fx.statistics_show("lazy", "n_mod_since_analyze > 500")
+        .await;
+    batch(
+        &target,
+        &format!(
+            "ALTER DATABASE \"{}\" SET pilot.delay = '0.003'",
+            fx.target_db
+        ),
+    )
+    .await;
 }
