@@ -91,6 +91,17 @@ pub struct TargetEntry {
     pub spec: Result<TargetSpec, String>,
 }
 
+/// Why an operator's order cannot tell which database of a target it means.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseChoiceError {
+    #[error("the target lists several databases ({listed}): name one with \"database\"")]
+    Ambiguous { listed: String },
+    #[error("the target lists no database {wanted:?} (it lists {listed})")]
+    NotListed { wanted: String, listed: String },
+    #[error("the target has no \"databases\" list; leave \"database\" out to mean its own")]
+    NoList,
+}
+
 impl TargetSpec {
     /// The databases to visit: `None` stands for the URL's or the secret's own.
     pub fn database_names(&self) -> Vec<Option<String>> {
@@ -98,6 +109,28 @@ impl TargetSpec {
             vec![None]
         } else {
             self.databases.iter().cloned().map(Some).collect()
+        }
+    }
+
+    /// The one database an operator's order (mode `reindex`) reaches: a forced
+    /// rebuild skips windows and size limits, so it never spreads over databases.
+    pub fn database_of_order(
+        &self,
+        wanted: Option<&str>,
+    ) -> Result<Option<String>, DatabaseChoiceError> {
+        let listed = || self.databases.join(", ");
+        match (wanted, self.databases.as_slice()) {
+            (None, []) => Ok(None),
+            (None, [only]) => Ok(Some(only.clone())),
+            (None, _) => Err(DatabaseChoiceError::Ambiguous { listed: listed() }),
+            (Some(_), []) => Err(DatabaseChoiceError::NoList),
+            (Some(wanted), databases) if databases.iter().any(|d| d == wanted) => {
+                Ok(Some(wanted.to_owned()))
+            }
+            (Some(wanted), _) => Err(DatabaseChoiceError::NotListed {
+                wanted: wanted.to_owned(),
+                listed: listed(),
+            }),
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Request {
     pub targets: Option<Vec<String>>,
     /// `reindex` mode: the index.
     pub index: Option<QualifiedName>,
+    /// `reindex` mode: the database of a target that lists several.
+    pub database: Option<String>,
     pub force: bool,
     /// `baseline` mode: seed every index again, not only those without a baseline.
     pub reseed: bool,
@@ -43,6 +45,12 @@ pub enum EventError {
     IndexWithoutReindex,
     #[error("\"force\" is only for mode \"reindex\"")]
     ForceWithoutReindex,
+    #[error("\"database\" is only for mode \"reindex\"")]
+    DatabaseWithoutReindex,
+    #[error(
+        "mode \"reindex\" is an order for one index of one target: name exactly one target in \"targets\" (this event names {0})"
+    )]
+    ReindexTargets(usize),
     #[error("\"reseed\" is only for mode \"baseline\"")]
     ReseedWithoutBaseline,
     #[error("\"targets\" is an empty list; leave it out to mean all targets")]
@@ -60,6 +68,7 @@ struct CustomEvent {
     mode: Mode,
     targets: Option<Vec<String>>,
     index: Option<String>,
+    database: Option<String>,
     #[serde(default)]
     force: bool,
     #[serde(default)]
@@ -117,9 +126,16 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
         .map_err(|e| EventError::Invalid(e.to_string()))?;
     match (custom.mode, &index) {
         (Mode::Reindex, None) => return Err(EventError::ReindexWithoutIndex),
-        (Mode::Reindex, Some(_)) => {}
+        (Mode::Reindex, Some(_)) => {
+            // Force skips windows and size limits: it must never fan out over a fleet.
+            let named = custom.targets.as_ref().map_or(0, Vec::len);
+            if named != 1 {
+                return Err(EventError::ReindexTargets(named));
+            }
+        }
         (_, Some(_)) => return Err(EventError::IndexWithoutReindex),
         _ if custom.force => return Err(EventError::ForceWithoutReindex),
+        _ if custom.database.is_some() => return Err(EventError::DatabaseWithoutReindex),
         _ => {}
     }
     if custom.reseed && custom.mode != Mode::Baseline {
@@ -144,6 +160,7 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
         mode: custom.mode,
         targets: custom.targets,
         index,
+        database: custom.database,
         force: custom.force,
         reseed: custom.reseed,
         run_id: custom.run_id,
@@ -216,6 +233,19 @@ mod tests {
                 "only for mode \"reindex\"",
             ),
             (json!({"mode": "run", "force": true}), "\"force\" is only"),
+            (
+                json!({"mode": "run", "database": "sales"}),
+                "\"database\" is only for mode \"reindex\"",
+            ),
+            (
+                json!({"mode": "reindex", "index": "public.orders_pkey", "force": true}),
+                "name exactly one target in \"targets\" (this event names 0)",
+            ),
+            (
+                json!({"mode": "reindex", "index": "public.orders_pkey",
+                    "targets": ["orders", "billing"]}),
+                "(this event names 2)",
+            ),
             (
                 json!({"mode": "run", "reseed": true}),
                 "\"reseed\" is only for mode \"baseline\"",

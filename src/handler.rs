@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::assignment::{assign, chain_event, fan_out, Assignment};
 use crate::aws::{CloudWatch, Sdk, SdkSigner};
-use crate::config::Config;
+use crate::config::{Config, DatabaseChoiceError};
 use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::continuation::ReInvoker;
 use crate::control::{ControlError, ControlStore, TargetProgress};
@@ -46,6 +46,28 @@ pub enum HandlerError {
     Windows(#[from] WindowError),
     #[error("the event names target {name:?}, which is not configured (configured: {known})")]
     UnknownTarget { name: String, known: String },
+    #[error("the order for target {target:?}: {problem}")]
+    OrderDatabase {
+        target: String,
+        problem: DatabaseChoiceError,
+    },
+}
+
+/// An order's database is checked before anything runs, so that an ambiguous order
+/// is refused as an event, not reported as a target's error.
+fn order_database_problem(
+    config: &Config,
+    request: &Request,
+) -> Option<(String, DatabaseChoiceError)> {
+    config
+        .targets
+        .iter()
+        .filter(|entry| request.targets.iter().flatten().any(|n| *n == entry.name))
+        .find_map(|entry| {
+            let spec = entry.spec.as_ref().ok()?;
+            let problem = spec.database_of_order(request.database.as_deref()).err()?;
+            Some((entry.name.clone(), problem))
+        })
 }
 
 impl From<OpenError<ControlError>> for HandlerError {
@@ -60,7 +82,9 @@ impl From<OpenError<ControlError>> for HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Diagnostic {
         let error_type = match &error {
-            HandlerError::Event(_) | HandlerError::UnknownTarget { .. } => "InvalidEvent",
+            HandlerError::Event(_)
+            | HandlerError::UnknownTarget { .. }
+            | HandlerError::OrderDatabase { .. } => "InvalidEvent",
             HandlerError::Config(_) => "InvalidConfiguration",
             HandlerError::Control(_) => "ControlDatabaseError",
             HandlerError::Settings(_) | HandlerError::Windows(_) => "InvalidSettings",
@@ -148,6 +172,11 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
                 name: name.clone(),
                 known: known.join(", "),
             });
+        }
+    }
+    if request.mode == Mode::Reindex {
+        if let Some((target, problem)) = order_database_problem(&app.config, &request) {
+            return Err(HandlerError::OrderDatabase { target, problem });
         }
     }
     let budget = Budget::new(allowance(

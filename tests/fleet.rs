@@ -263,7 +263,7 @@ async fn an_index_too_large_for_any_invocation_waits_above_max_automatic_index_s
     // Explicitly asked for, it is started all the same.
     let asked = fx
         .invoke_within(
-            json!({"mode": "reindex", "index": "public.orders_id"}),
+            json!({"mode": "reindex", "targets": ["main"], "index": "public.orders_id"}),
             Duration::from_millis(500),
         )
         .await;

@@ -48,7 +48,7 @@ async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
     );
     for event in [
         json!({"mode": "run"}),
-        json!({"mode": "reindex", "index": "public.fussy_picky", "force": true}),
+        json!({"mode": "reindex", "targets": ["main"], "index": "public.fussy_picky", "force": true}),
     ] {
         let again = fx.invoke_main(event.clone()).await;
         assert!(again.failed.is_empty(), "{event}: {again:?}");

@@ -73,18 +73,19 @@ async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
     )
     .await;
     let failed = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id", "force": true}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.plain_id", "force": true}))
         .await;
     assert_eq!(failed.failed.len(), 1, "{failed:?}");
     assert_eq!(names(&fx.invalid_indexes().await), ["plain_id_ccnew"]);
     // lazy_0_k's rebuild outlives this invocation.
-    let event = json!({"mode": "reindex", "index": "public.lazy_0_k", "force": true});
+    let event =
+        json!({"mode": "reindex", "targets": ["main"], "index": "public.lazy_0_k", "force": true});
     let leaving = fx.invoke_within(event, Duration::from_secs(3)).await;
     assert_eq!(leaving.targets[0].in_progress.len(), 1, "{leaving:?}");
     batch(&reader, "COMMIT").await;
 
     let beside = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id"}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.plain_id"}))
         .await;
     assert_eq!(beside.in_progress.len(), 1, "{beside:?}");
     let ours = beside
@@ -107,7 +108,7 @@ async fn nothing_is_dropped_beside_a_running_rebuild_of_ours() {
     )
     .await;
     let after = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.plain_id"}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.plain_id"}))
         .await;
     // The outlived rebuild is recorded, the leftover dropped, and plain_id (without a
     // baseline, so a candidate) rebuilt at last.
@@ -174,7 +175,8 @@ async fn a_broken_rebuild_connection_is_followed_not_doubled() {
         Duration::from_secs(30),
     )
     .await;
-    let event = json!({"mode": "reindex", "index": "public.lazy_1_k", "force": true});
+    let event =
+        json!({"mode": "reindex", "targets": ["main"], "index": "public.lazy_1_k", "force": true});
     let last = fx.invoke_within(event, Duration::from_secs(30)).await;
     let completed: Vec<(String, i64)> = fx
         .control()
@@ -235,7 +237,7 @@ async fn a_rebuild_finished_after_another_scan_keeps_its_baseline() {
         Duration::from_secs(20),
     )
     .await;
-    let event = json!({"mode": "reindex", "index": "public.a_id"});
+    let event = json!({"mode": "reindex", "targets": ["main"], "index": "public.a_id"});
     let settled = fx.invoke_within(event, Duration::from_secs(10)).await;
     let entry = &settled.targets[0];
     assert_eq!(entry.status, index_pilot::report::Status::Ok, "{settled:?}");

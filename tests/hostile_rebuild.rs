@@ -30,7 +30,7 @@ async fn history(fx: &Fixture) -> Vec<(String, String)> {
 /// waits until its copy is being built, then terminates the server process: the
 /// rebuild fails in the server, leaving its copy.
 async fn interrupt_rebuild(fx: &Fixture, index: &str, observer: &Client) {
-    let event = json!({"mode": "reindex", "index": index, "force": true});
+    let event = json!({"mode": "reindex", "targets": ["main"], "index": index, "force": true});
     let report = fx.invoke_within(event, Duration::from_millis(2500)).await;
     let entry = &report.targets[0];
     assert_eq!(entry.in_progress.len(), 1, "{report:?}");
@@ -130,7 +130,7 @@ async fn only_our_leftovers_are_dropped_known_by_identity() {
         ]
     );
     let settled = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.orders_idx"}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.orders_idx"}))
         .await;
     let fragile = settled
         .failed

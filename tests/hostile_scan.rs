@@ -375,7 +375,9 @@ async fn a_toast_index_follows_its_tables_settings() {
         "the TOAST index of a skipped schema was rebuilt"
     );
     let forced = fx
-        .invoke_main(json!({"mode": "reindex", "index": archived, "force": true}))
+        .invoke_main(
+            json!({"mode": "reindex", "targets": ["main"], "index": archived, "force": true}),
+        )
         .await;
     assert!(forced.reindexed.is_empty());
     assert!(

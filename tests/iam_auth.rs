@@ -218,7 +218,7 @@ async fn the_rebuild_connection_logs_in_with_a_token_of_its_own() {
     let report = handle(
         &app,
         LambdaEvent::new(
-            json!({"mode": "reindex", "index": "public.items_id", "force": true}),
+            json!({"mode": "reindex", "targets": ["orders"], "index": "public.items_id", "force": true}),
             lambda_context(Duration::from_secs(60)),
         ),
     )

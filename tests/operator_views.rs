@@ -212,7 +212,7 @@ async fn current_bloat_shows_the_settings_in_force_and_why() {
     fx.invoke_main(json!({"mode": "run"})).await;
     let before = writers(&control).await;
     let reindex = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.special_id", "force": true}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.special_id", "force": true}))
         .await;
     assert_eq!(rebuilt(&reindex), ["public.special_id"], "{reindex:?}");
     let after = writers(&control).await;

@@ -260,7 +260,7 @@ async fn excluded_kinds_of_index_are_never_touched() {
     );
     for index in &excluded {
         let report = fx
-            .invoke(json!({"mode": "reindex", "index": index, "force": true}))
+            .invoke(json!({"mode": "reindex", "targets": ["main"], "index": index, "force": true}))
             .await;
         let forced = &report.targets[0];
         assert!(forced.reindexed.is_empty(), "{index} was rebuilt");
@@ -336,7 +336,9 @@ async fn names_that_need_quoting_are_rebuilt() {
     // Each name, as the report prints it, works in a `reindex` event.
     for name in &expected {
         let forced = fx
-            .invoke_main(json!({"mode": "reindex", "index": name, "force": true}))
+            .invoke_main(
+                json!({"mode": "reindex", "targets": ["main"], "index": name, "force": true}),
+            )
             .await;
         assert_eq!(rebuilt(&forced), std::slice::from_ref(name), "{forced:?}");
     }
@@ -379,7 +381,7 @@ async fn settings_precedence_wildcards_and_force_against_skip() {
     assert_eq!(planned, ["public.audit_log_id", "public.orders_2025_id"]);
 
     let forced = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.keep_me_id", "force": true}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.keep_me_id", "force": true}))
         .await;
     assert!(forced.reindexed.is_empty());
     assert!(
@@ -389,7 +391,9 @@ async fn settings_precedence_wildcards_and_force_against_skip() {
     );
 
     let below = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.orders_2024_id"}))
+        .invoke_main(
+            json!({"mode": "reindex", "targets": ["main"], "index": "public.orders_2024_id"}),
+        )
         .await;
     assert!(below.reindexed.is_empty());
     assert!(
@@ -398,7 +402,7 @@ async fn settings_precedence_wildcards_and_force_against_skip() {
         below.deferred
     );
     let forced = fx
-        .invoke_main(json!({"mode": "reindex", "index": "public.orders_2024_id", "force": true}))
+        .invoke_main(json!({"mode": "reindex", "targets": ["main"], "index": "public.orders_2024_id", "force": true}))
         .await;
     assert_eq!(rebuilt(&forced), ["public.orders_2024_id"]);
 }
@@ -685,4 +689,83 @@ async fn concurrent_first_invocations_migrate_once() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+}
+
+/// A forced order skips windows and size limits: it reaches exactly the one database
+/// it names, and an order that could mean more is refused before anything runs.
+#[tokio::test]
+async fn an_order_reaches_exactly_one_database() {
+    let fx = Fixture::new("order").await;
+    fx.create_table("orders", 20_000).await;
+    let other_db = format!("{}_other", fx.target_db);
+    fx.cluster.create_database(&other_db).await;
+    let other = fx.cluster.connect(&other_db).await;
+    other
+        .batch_execute(
+            "CREATE TABLE orders (id int);
+             INSERT INTO orders SELECT generate_series(1, 20000);
+             CREATE INDEX orders_id ON orders (id);",
+        )
+        .await
+        .unwrap();
+    let targets = json!([
+        {"name": "main", "url": fx.cluster.url(&fx.target_db)},
+        {"name": "other", "url": fx.cluster.url(&other_db)},
+        {"name": "both", "url": fx.cluster.url(&fx.target_db),
+         "databases": [fx.target_db.clone(), other_db.clone()]},
+    ]);
+    let fx = fx.with_targets(targets);
+    let main = fx.target().await;
+    let files = || async {
+        let mut files = Vec::new();
+        for client in [&main, &other] {
+            let row = client
+                .query_one("SELECT pg_relation_filenode('orders_id')::bigint", &[])
+                .await
+                .unwrap();
+            files.push(row.get::<_, i64>(0));
+        }
+        files
+    };
+    let order = |extra: serde_json::Value| {
+        let mut event = json!({"mode": "reindex", "index": "public.orders_id", "force": true});
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        event
+    };
+    let before = files().await;
+    for (extra, refusal) in [
+        (
+            json!({}),
+            "name exactly one target in \"targets\" (this event names 0)",
+        ),
+        (
+            json!({"targets": ["main", "other"]}),
+            "(this event names 2)",
+        ),
+        (json!({"targets": ["both"]}), "lists several databases"),
+        (
+            json!({"targets": ["both"], "database": "elsewhere"}),
+            "lists no database \"elsewhere\"",
+        ),
+        (
+            json!({"targets": ["main"], "database": "x"}),
+            "no \"databases\" list",
+        ),
+    ] {
+        let error = fx.try_invoke(order(extra.clone())).await.unwrap_err();
+        assert!(error.to_string().contains(refusal), "{extra}: {error}");
+    }
+    assert_eq!(files().await, before, "a refused order rebuilt something");
+
+    let report = fx
+        .invoke(order(json!({"targets": ["both"], "database": other_db})))
+        .await;
+    assert_eq!(report.targets.len(), 1, "{report:?}");
+    assert_eq!(rebuilt(&report.targets[0]), ["public.orders_id"]);
+    let after = files().await;
+    assert_eq!(after[0], before[0], "the database not named was touched");
+    assert_ne!(after[1], before[1], "the named database was not rebuilt");
 }

@@ -301,3 +301,38 @@ fn a_bad_free_storage_is_an_error_naming_the_target_and_the_field() {
         problems[5]
     );
 }
+
+#[test]
+fn an_order_reaches_one_database_of_its_target() {
+    let config = Config::from_values(
+        CONTROL,
+        None,
+        Some(
+            r#"[{"name": "own", "url": "postgresql://app@127.0.0.1/x"},
+                 {"name": "one", "url": "postgresql://app@127.0.0.1/x", "databases": ["a"]},
+                 {"name": "two", "url": "postgresql://app@127.0.0.1/x", "databases": ["a", "b"]}]"#,
+        ),
+    )
+    .unwrap();
+    let spec = |i: usize| config.targets[i].spec.as_ref().unwrap();
+    assert_eq!(spec(0).database_of_order(None), Ok(None));
+    assert_eq!(
+        spec(0).database_of_order(Some("a")),
+        Err(DatabaseChoiceError::NoList)
+    );
+    assert_eq!(spec(1).database_of_order(None), Ok(Some("a".to_owned())));
+    let ambiguous = spec(2).database_of_order(None).unwrap_err();
+    assert_eq!(
+        ambiguous.to_string(),
+        "the target lists several databases (a, b): name one with \"database\""
+    );
+    assert_eq!(
+        spec(2).database_of_order(Some("b")),
+        Ok(Some("b".to_owned()))
+    );
+    assert!(spec(2)
+        .database_of_order(Some("c"))
+        .unwrap_err()
+        .to_string()
+        .contains("lists no database \"c\" (it lists a, b)"));
+}

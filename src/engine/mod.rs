@@ -209,7 +209,19 @@ async fn process_databases<S: SecretSource>(
 ) -> (Vec<TargetReport>, Progress) {
     let mut reports = Vec::new();
     let mut progress = Progress::Done;
-    for database in spec.database_names() {
+    let databases = if ctx.request.mode == Mode::Reindex {
+        match spec.database_of_order(ctx.request.database.as_deref()) {
+            Ok(database) => vec![database],
+            Err(problem) => {
+                let mut report = TargetReport::new(target, None);
+                report.fail(problem.to_string());
+                return (vec![report], progress);
+            }
+        }
+    } else {
+        spec.database_names()
+    };
+    for database in databases {
         let mut report = TargetReport::new(target, database.clone());
         match process_database(ctx, target, spec, database.as_deref(), began, &mut report).await {
             Ok(outcome) => progress = progress.max(outcome),
