@@ -50,6 +50,8 @@ pub enum ConfigError {
     TargetsNotAList(&'static str),
     #[error("{TARGETS_VAR} is an empty list: there is nothing to look after")]
     TargetsEmpty,
+    #[error("{TARGETS_VAR} names target {0:?} twice: target names must be unique")]
+    DuplicateTarget(String),
     #[error("{var}: {problem}")]
     BadValue { var: &'static str, problem: String },
 }
@@ -229,12 +231,20 @@ fn duration_var(
     value: Option<&str>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    value.map_or(Ok(default), |text| {
-        parse_duration(text).map_err(|e| ConfigError::BadValue {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(ConfigError::BadValue {
+            var,
+            problem: format!("{text:?} is no time at all: give a duration above zero, such as 10m"),
+        }),
+        Ok(duration) => Ok(duration),
+        Err(e) => Err(ConfigError::BadValue {
             var,
             problem: e.to_string(),
-        })
-    })
+        }),
+    }
 }
 
 /// At least the watch's own poll: lines cannot come more often than it looks.

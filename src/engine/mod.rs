@@ -38,6 +38,7 @@ use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection,
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
 use crate::domain::stored;
+use crate::domain::target_error::{classify, Stopped, TargetErrorClass, Unanswered};
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
 use crate::free_storage::Readings;
@@ -93,6 +94,27 @@ enum DatabaseError {
     Secret(#[from] SecretError),
 }
 
+impl DatabaseError {
+    fn class(&self) -> TargetErrorClass {
+        let stopped = match self {
+            DatabaseError::Target(TargetError::Connect(error)) => {
+                Stopped::Connecting(error.sqlstate())
+            }
+            DatabaseError::Target(TargetError::Query { error, .. }) => Stopped::Working(
+                error.sqlstate(),
+                if error.is_connection_lost() {
+                    Unanswered::ConnectionLost
+                } else {
+                    Unanswered::UnexpectedAnswer
+                },
+            ),
+            DatabaseError::Control(_) => Stopped::Control,
+            DatabaseError::Secret(_) => Stopped::Credentials,
+        };
+        classify(stopped)
+    }
+}
+
 impl From<OpenError<TargetError>> for DatabaseError {
     fn from(error: OpenError<TargetError>) -> Self {
         match error {
@@ -145,14 +167,14 @@ pub async fn process_target<S: SecretSource>(
     // What this target costs before a rebuild can start counts from here: a fresh
     // invocation pays the lease, and the earlier databases of the target, too.
     let began = Instant::now();
-    let failed = |reason: String| {
+    let failed = |class: TargetErrorClass, reason: String| {
         let mut report = TargetReport::new(&entry.name, None);
-        report.fail(reason);
+        report.fail(class, reason);
         TargetOutcome::served((vec![report], Progress::Done))
     };
     let spec = match &entry.spec {
         Ok(spec) => spec,
-        Err(problem) => return failed(problem.clone()),
+        Err(problem) => return failed(TargetErrorClass::Configuration, problem.clone()),
     };
     let leased = ctx.request.mode.changes_targets();
     if leased {
@@ -175,7 +197,7 @@ pub async fn process_target<S: SecretSource>(
                     served: false,
                 };
             }
-            Err(error) => return failed(error.to_string()),
+            Err(error) => return failed(TargetErrorClass::Control, error.to_string()),
         }
     }
     let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began))
@@ -189,7 +211,7 @@ pub async fn process_target<S: SecretSource>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(target = %entry.name, panic = %message, "a bug stopped the work on this target");
-            failed(format!(
+            failed(TargetErrorClass::Internal, format!(
                 "internal error, the work on this target stopped (please report it): {message}"
             ))
         });
@@ -214,7 +236,7 @@ async fn process_databases<S: SecretSource>(
             Ok(database) => vec![database],
             Err(problem) => {
                 let mut report = TargetReport::new(target, None);
-                report.fail(problem.to_string());
+                report.fail(TargetErrorClass::Order, problem.to_string());
                 return (vec![report], progress);
             }
         }
@@ -226,8 +248,8 @@ async fn process_databases<S: SecretSource>(
         match process_database(ctx, target, spec, database.as_deref(), began, &mut report).await {
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
-                tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
-                report.fail(error.to_string());
+                tracing::warn!(target = %target, database = database.as_deref(), error = %error, "target failed");
+                report.fail(error.class(), error.to_string());
             }
         }
         reports.push(report);
@@ -251,7 +273,7 @@ async fn process_database<S: SecretSource>(
         .await?;
     report.server_version = Some(db.server.to_string());
     if let Some(refusal) = db.server.refusal() {
-        report.fail(refusal);
+        report.fail(TargetErrorClass::Version, refusal);
         return Ok(Progress::Done);
     }
     if db.in_recovery {
@@ -341,10 +363,13 @@ async fn process_database<S: SecretSource>(
     if let Some(wanted) = &ctx.request.index {
         match assessments.iter().find(|a| a.index.name == *wanted) {
             None => {
-                report.skip(format!(
-                    "index {wanted} does not exist in database {}",
-                    db.database_name
-                ));
+                report.fail(
+                    TargetErrorClass::Order,
+                    format!(
+                        "the order names index {wanted}, which does not exist in database {}",
+                        db.database_name
+                    ),
+                );
                 return Ok(Progress::Done);
             }
             Some(a) if !a.is_candidate() && a.deferral().is_none() => {
