@@ -11,6 +11,7 @@ mod follow;
 mod hazards;
 mod inspect;
 mod leftovers;
+mod outcome;
 mod rebuild;
 mod servers;
 mod settle;
@@ -19,6 +20,7 @@ mod watch;
 mod work;
 
 pub use crate::domain::fleet::Progress;
+pub use outcome::TargetOutcome;
 pub use servers::Rebuilds;
 
 use std::collections::HashSet;
@@ -120,39 +122,6 @@ impl From<OpenError<TargetError>> for DatabaseError {
         match error {
             OpenError::Secret(e) => DatabaseError::Secret(e),
             OpenError::Open(e) => DatabaseError::Target(e),
-        }
-    }
-}
-
-/// What an invocation did with one target.
-pub struct TargetOutcome {
-    pub reports: Vec<TargetReport>,
-    pub progress: Progress,
-    /// False when another invocation holds the target: its progress is theirs to say.
-    pub served: bool,
-}
-
-impl TargetOutcome {
-    fn served((reports, progress): (Vec<TargetReport>, Progress)) -> TargetOutcome {
-        TargetOutcome {
-            reports,
-            progress,
-            served: true,
-        }
-    }
-
-    /// Why the target stands where it stands, in a line for `target_progress`.
-    pub fn reason(&self) -> Option<String> {
-        let reasons: Vec<&str> = self
-            .reports
-            .iter()
-            .filter_map(|r| r.reason.as_deref())
-            .collect();
-        let deferred: usize = self.reports.iter().map(|r| r.deferred.len()).sum();
-        match (reasons.is_empty(), deferred) {
-            (false, _) => Some(reasons.join("; ")),
-            (true, 0) => None,
-            (true, n) => Some(format!("{n} index(es) deferred; the run's report says why")),
         }
     }
 }
