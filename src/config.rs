@@ -231,20 +231,28 @@ fn duration_var(
     value: Option<&str>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match parse_duration(text) {
-        Ok(duration) if duration.is_zero() => Err(ConfigError::BadValue {
-            var,
-            problem: format!("{text:?} is no time at all: give a duration above zero, such as 10m"),
-        }),
-        Ok(duration) => Ok(duration),
-        Err(e) => Err(ConfigError::BadValue {
+    value.map_or(Ok(default), |text| {
+        parse_duration(text).map_err(|e| ConfigError::BadValue {
             var,
             problem: e.to_string(),
-        }),
+        })
+    })
+}
+
+/// A budget of no time would start rebuilds it cannot watch: `0s` is refused as a
+/// bare `0` is (a safety margin or a secret TTL of zero means something).
+fn budget(value: Option<&str>) -> Result<Duration, ConfigError> {
+    let budget = duration_var(BUDGET_VAR, value, Duration::from_secs(600))?;
+    if budget.is_zero() {
+        return Err(ConfigError::BadValue {
+            var: BUDGET_VAR,
+            problem: format!(
+                "{:?} is no time at all: give a duration above zero, such as 10m",
+                value.unwrap_or_default()
+            ),
+        });
     }
+    Ok(budget)
 }
 
 /// At least the watch's own poll: lines cannot come more often than it looks.
@@ -325,11 +333,7 @@ impl Config {
         Ok(Config {
             control,
             targets,
-            fallback_budget: duration_var(
-                BUDGET_VAR,
-                env.budget.as_deref(),
-                Duration::from_secs(600),
-            )?,
+            fallback_budget: budget(env.budget.as_deref())?,
             safety_margin: duration_var(
                 SAFETY_MARGIN_VAR,
                 env.safety_margin.as_deref(),

@@ -374,10 +374,11 @@ async fn process_database<S: SecretSource>(
             report.defer(
                 &candidate.assessment.index.name,
                 DeferralKind::RebuildRunning,
-                format!(
-                    "waits for the rebuild of {} still running on this target",
-                    busy.index
-                ),
+                running
+                    .iter()
+                    .find(|r| r.index == candidate.assessment.index.name)
+                    .unwrap_or(busy)
+                    .holds_back(&candidate.assessment.index.name),
             );
         }
         return Ok(Progress::Blocked);
