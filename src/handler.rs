@@ -197,8 +197,12 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         |config| async move { ControlStore::open(&config, control_tls).await },
     )
     .await?;
+    let mut notes = Vec::new();
     if request.mode != Mode::DryRun {
-        control.record_configuration(&known).await?;
+        // For the `targets` view only: no reason to stop the run.
+        if let Err(error) = control.record_configuration(&known).await {
+            notes.push(format!("the configured targets were not recorded: {error}"));
+        }
     }
     let settings = Settings::from_rows(&control.load_settings().await?)?;
     let windows = MaintenanceWindows::from_rows(&control.load_maintenance_windows().await?)?;
@@ -215,6 +219,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         .collect();
     let function_arn = &context.invoked_function_arn;
     let mut report = Report::new(request.mode);
+    report.notes = notes;
     if !unknown.is_empty() {
         report.notes.push(format!(
             "no longer configured, left out: {}",
