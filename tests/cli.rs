@@ -206,8 +206,8 @@ async fn a_run_reads_well_and_its_logs_name_the_run_on_every_line() {
     }
 }
 
-/// Four targets, three of them broken as a rotated password, a dropped database and
-/// a closed port break them: the report is printed in full, `invoke` exits 3, the
+/// Five targets, four of them broken as a rotated password, a dropped database, a
+/// closed port and a revoked CONNECT break them: the report is printed in full, `invoke` exits 3, the
 /// EMF documents count each error by class, and `index_pilot.targets` says why in
 /// the error's own words, and later that a removed target is no longer configured.
 #[tokio::test]
@@ -217,6 +217,13 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
         cluster.create_database(db).await;
     }
     cluster.require_password("pilot", PASSWORD, "locked").await;
+    cluster.create_database("private").await;
+    cluster
+        .connect("postgres")
+        .await
+        .batch_execute("CREATE ROLE visitor LOGIN; REVOKE CONNECT ON DATABASE private FROM PUBLIC;")
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let passfile = dir.path().join("pgpass");
     std::fs::write(
@@ -231,6 +238,7 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
         {"name": "rotated", "url": cluster.url_as("pilot", "locked")},
         {"name": "dropped", "url": cluster.url("gone")},
         {"name": "closed", "url": format!("postgresql://postgres@127.0.0.1:{closed}/app")},
+        {"name": "denied", "url": cluster.url_as("visitor", "private")},
     ]);
     let invoke_event = |targets: &Value, format: &str, event: Value| {
         run(
@@ -272,6 +280,7 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
     assert_eq!(class_of("rotated"), (json!("error"), json!("login")));
     assert_eq!(class_of("dropped"), (json!("error"), json!("database")));
     assert_eq!(class_of("closed"), (json!("error"), json!("connect")));
+    assert_eq!(class_of("denied"), (json!("error"), json!("permission")));
     let docs: Vec<Value> = emf
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -280,7 +289,7 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
         .iter()
         .find(|d| d["Mode"] == "run" && d.get("ErrorClass").is_none() && d.get("Reason").is_none())
         .expect("the invocation's document");
-    assert_eq!(invocation["TargetErrors"], 3.0, "{invocation}");
+    assert_eq!(invocation["TargetErrors"], 4.0, "{invocation}");
     let mut by_class: Vec<(String, String, f64)> = docs
         .iter()
         .filter(|d| d.get("ErrorClass").is_some())
@@ -300,11 +309,13 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
         by_class,
         [
             row("closed", "connect", 1.0),
+            row("denied", "permission", 1.0),
             row("dropped", "database", 1.0),
             row("rotated", "login", 1.0),
             row("run", "connect", 1.0),
             row("run", "database", 1.0),
             row("run", "login", 1.0),
+            row("run", "permission", 1.0),
         ]
     );
 
@@ -333,7 +344,7 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
             r.get::<_, bool>(5),
         )
     };
-    assert_eq!(views.len(), 4);
+    assert_eq!(views.len(), 5);
     let fine = line("fine");
     assert_eq!(
         (fine.0, fine.1.as_str(), fine.2, fine.4),
@@ -380,6 +391,7 @@ async fn broken_targets_exit_non_zero_count_in_metrics_and_say_why() {
         configured,
         [
             ("closed".to_owned(), Some(false)),
+            ("denied".to_owned(), Some(false)),
             ("dropped".to_owned(), Some(false)),
             ("fine".to_owned(), Some(true)),
             ("rotated".to_owned(), Some(false)),
