@@ -11,6 +11,7 @@ use std::io;
 
 use super::{Report, TargetReport};
 use crate::domain::units::format_size;
+use crate::domain::words::plural;
 
 /// Entries kept per list and target. Serialised, an entry takes about 100 bytes (an
 /// estimate) to 350 (a deferral naming its blocker): at 50, a target with all twelve
@@ -141,8 +142,9 @@ fn cut_note(cap: usize, max_entries: usize, max_bytes: usize) -> String {
     let what = match cap {
         0 => format!("to keep the report under {size}, per-index lists are left out"),
         _ if cap < max_entries => format!(
-            "to keep the report under {size}, lists are cut to {cap} entries per target \
-             (not {max_entries}), {KEPT}"
+            "to keep the report under {size}, lists are cut to {} per target \
+             (not {max_entries}), {KEPT}",
+            plural(cap as u64, "entry", "entries")
         ),
         _ => format!("lists are cut to {cap} entries per target, {KEPT}"),
     };
