@@ -60,7 +60,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         11,
-        "the targets view: still configured, last success, why it failed",
+        "the targets view: still configured, last success, why it failed; quarantine counts in words",
         include_str!("migrations/0011_targets_view.sql"),
     ),
 ];
