@@ -3,7 +3,19 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::{text, Report};
+use crate::report::{text, Report, Status};
+
+/// `invoke`'s exit status when every invocation ran but a target ended in error
+/// (1: an invocation failed as a whole; 2: a usage error).
+pub const EXIT_TARGET_ERRORS: u8 = 3;
+
+/// Whether a target of any of the reports ended in error.
+pub fn any_target_in_error(reports: &[Report]) -> bool {
+    reports
+        .iter()
+        .flat_map(|r| r.targets.iter())
+        .any(|t| t.status == Status::Error)
+}
 
 /// The environment the function reads, with an example; shown by every `--help`.
 const ENVIRONMENT: &str = "\
@@ -26,6 +38,10 @@ Environment:
   INDEX_PILOT_SECRET_TTL       see README.md
   AWS_LAMBDA_LOG_FORMAT        JSON or Text (the default) for the logs on standard error;
   AWS_LAMBDA_LOG_LEVEL         or RUST_LOG: their level (default INFO)
+
+Exit status of invoke: 0 when every target is ok or skipped; 3 when a target ended
+in error (the report says which and why); 1 when the invocation failed as a whole;
+2 for a usage error.
 
 Example (a dry run against a local database, nothing is changed):
   INDEX_PILOT_CONTROL_URL=postgresql://postgres@127.0.0.1:5432/index_pilot_control \\

@@ -50,6 +50,8 @@ pub enum ConfigError {
     TargetsNotAList(&'static str),
     #[error("{TARGETS_VAR} is an empty list: there is nothing to look after")]
     TargetsEmpty,
+    #[error("{TARGETS_VAR} names target {0:?} twice: target names must be unique")]
+    DuplicateTarget(String),
     #[error("{var}: {problem}")]
     BadValue { var: &'static str, problem: String },
 }
@@ -237,6 +239,22 @@ fn duration_var(
     })
 }
 
+/// A budget of no time would start rebuilds it cannot watch: `0s` is refused as a
+/// bare `0` is (a safety margin or a secret TTL of zero means something).
+fn budget(value: Option<&str>) -> Result<Duration, ConfigError> {
+    let budget = duration_var(BUDGET_VAR, value, Duration::from_secs(600))?;
+    if budget.is_zero() {
+        return Err(ConfigError::BadValue {
+            var: BUDGET_VAR,
+            problem: format!(
+                "{:?} is no time at all: give a duration above zero, such as 10m",
+                value.unwrap_or_default()
+            ),
+        });
+    }
+    Ok(budget)
+}
+
 /// At least the watch's own poll: lines cannot come more often than it looks.
 fn progress_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
     let interval = duration_var(PROGRESS_INTERVAL_VAR, value, Duration::from_secs(30))?;
@@ -315,11 +333,7 @@ impl Config {
         Ok(Config {
             control,
             targets,
-            fallback_budget: duration_var(
-                BUDGET_VAR,
-                env.budget.as_deref(),
-                Duration::from_secs(600),
-            )?,
+            fallback_budget: budget(env.budget.as_deref())?,
             safety_margin: duration_var(
                 SAFETY_MARGIN_VAR,
                 env.safety_margin.as_deref(),

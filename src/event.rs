@@ -39,6 +39,8 @@ pub enum EventError {
     BadDetail(String),
     #[error("the event is not one index-pilot understands: {0}")]
     Invalid(String),
+    #[error("unknown mode {given}: the modes are {valid}")]
+    UnknownMode { given: String, valid: String },
     #[error("mode \"reindex\" needs \"index\": \"schema.name\"")]
     ReindexWithoutIndex,
     #[error("\"index\" is only for mode \"reindex\"")]
@@ -115,9 +117,32 @@ fn unwrap_envelope(value: &Value) -> Result<Value, EventError> {
     }
 }
 
+/// A `mode` that names none of the modes, said with the list of those there are.
+fn unknown_mode(event: &Value) -> Option<EventError> {
+    let given = event.get("mode")?;
+    if given
+        .as_str()
+        .is_some_and(|name| Mode::from_name(name).is_some())
+    {
+        return None;
+    }
+    let valid: Vec<String> = Mode::ALL
+        .iter()
+        .map(|m| format!("{:?}", m.as_str()))
+        .collect();
+    Some(EventError::UnknownMode {
+        given: given.to_string(),
+        valid: valid.join(", "),
+    })
+}
+
 pub fn parse_event(value: &Value) -> Result<Request, EventError> {
-    let custom: CustomEvent = serde_json::from_value(unwrap_envelope(value)?)
-        .map_err(|e| EventError::Invalid(e.to_string()))?;
+    let event = unwrap_envelope(value)?;
+    if let Some(error) = unknown_mode(&event) {
+        return Err(error);
+    }
+    let custom: CustomEvent =
+        serde_json::from_value(event).map_err(|e| EventError::Invalid(e.to_string()))?;
     let index = custom
         .index
         .as_deref()
@@ -222,7 +247,11 @@ mod tests {
         let cases = [
             (json!([1, 2]), "must be a JSON object, not a list"),
             (json!("run"), "not a string"),
-            (json!({"mode": "vacuum"}), "unknown variant `vacuum`"),
+            (
+                json!({"mode": "vacuum"}),
+                "unknown mode \"vacuum\": the modes are \"run\", \"dry_run\", \"baseline\", \"reindex\"",
+            ),
+            (json!({"mode": 3}), "unknown mode 3: the modes are \"run\""),
             (
                 json!({"mode": "run", "colour": 1}),
                 "unknown field `colour`",

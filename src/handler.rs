@@ -3,6 +3,7 @@
 //! `assignment`; the work on one target in `engine`; what is decided without I/O
 //! (shards, order, hand-over) in `domain::fleet`.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -196,6 +197,13 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         |config| async move { ControlStore::open(&config, control_tls).await },
     )
     .await?;
+    let mut notes = Vec::new();
+    if request.mode != Mode::DryRun {
+        // For the `targets` view only: no reason to stop the run.
+        if let Err(error) = control.record_configuration(&known).await {
+            notes.push(format!("the configured targets were not recorded: {error}"));
+        }
+    }
     let settings = Settings::from_rows(&control.load_settings().await?)?;
     let windows = MaintenanceWindows::from_rows(&control.load_maintenance_windows().await?)?;
 
@@ -211,6 +219,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         .collect();
     let function_arn = &context.invoked_function_arn;
     let mut report = Report::new(request.mode);
+    report.notes = notes;
     if !unknown.is_empty() {
         report.notes.push(format!(
             "no longer configured, left out: {}",
@@ -341,6 +350,7 @@ async fn record_progress(
             hop,
             state: TargetState::of(outcome.progress, failed),
             reason: reason.as_deref(),
+            error_class: outcome.error_class().map(|c| c.as_str()),
         })
         .await
 }
@@ -354,8 +364,24 @@ fn finish(report: Report, budget: &Budget) -> Report {
     }
     report.duration_ms =
         u64::try_from(budget.whole().saturating_sub(budget.left()).as_millis()).unwrap_or(u64::MAX);
+    let target_errors = report
+        .targets
+        .iter()
+        .filter(|t| t.status == Status::Error)
+        .count();
+    // At a terminal the report is printed for people: the log line says only how
+    // it ended. Elsewhere (Lambda, a file) the log keeps the whole report.
+    if std::io::stderr().is_terminal() {
+        tracing::info!(
+            targets = report.targets.len(),
+            target_errors,
+            complete = report.complete,
+            "invocation finished"
+        );
+        return report;
+    }
     match serde_json::to_string(&report) {
-        Ok(json) => tracing::info!(report = %json, "invocation finished"),
+        Ok(json) => tracing::info!(report = %json, target_errors, "invocation finished"),
         Err(error) => tracing::warn!(error = %error, "report not serialisable"),
     }
     report

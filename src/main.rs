@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use index_pilot::aws::{CloudWatch, LambdaReInvoker, Sdk, SdkSigner, SecretsManager};
-use index_pilot::cli::{Cli, Command, Format, InvokeArgs};
+use index_pilot::cli::{any_target_in_error, Cli, Command, Format, InvokeArgs, EXIT_TARGET_ERRORS};
 use index_pilot::config::Config;
 use index_pilot::continuation::InProcess;
 use index_pilot::handler::{handle, run_in_process, App, HandlerError};
@@ -110,17 +110,22 @@ async fn invoke_locally(args: &InvokeArgs) -> ExitCode {
         let reports = run_in_process(&app, payload, context)
             .await
             .map_err(|e| e.to_string())?;
-        format
+        let printed = format
             .print(&reports)
-            .map_err(|e| format!("cannot print the report: {e}"))
+            .map_err(|e| format!("cannot print the report: {e}"))?;
+        Ok::<_, String>((printed, any_target_in_error(&reports)))
     }
     .await;
     // Every client is dropped by now; their connections close in the background.
     index_pilot::pg::all_closed(Duration::from_secs(1)).await;
     match outcome {
-        Ok(printed) => {
+        Ok((printed, target_errors)) => {
             println!("{printed}");
-            ExitCode::SUCCESS
+            if target_errors {
+                ExitCode::from(EXIT_TARGET_ERRORS)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(message) => {
             eprintln!("index-pilot: {message}");

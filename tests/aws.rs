@@ -163,6 +163,10 @@ async fn credentials_come_from_secrets_manager_and_never_show() {
     assert_eq!(reason(&first, "app").0, Status::Ok, "{first:?}");
     let (status, why) = reason(&first, "missing");
     assert_eq!(status, Status::Error);
+    for name in ["missing", "not-json"] {
+        let entry = first.targets.iter().find(|t| t.name == name).unwrap();
+        assert_eq!(entry.error_class.map(|c| c.as_str()), Some("credentials"));
+    }
     assert!(
         why.contains("secret \"db/does-not-exist\" does not exist"),
         "{why}"

@@ -184,6 +184,16 @@ async fn a_run_reads_well_and_its_logs_name_the_run_on_every_line() {
             entry["level"].is_string() && entry["message"].is_string(),
             "{line}"
         );
+        // Typed values: numbers as numbers, absent as absent, never Rust's Debug.
+        for (field, value) in entry.as_object().unwrap() {
+            let debug = value
+                .as_str()
+                .is_some_and(|v| v == "None" || v.starts_with("Some(") || v.starts_with('['));
+            assert!(!debug, "{field} is a Debug string: {line}");
+        }
+        if entry["message"] == "reindex started" {
+            assert!(entry["estimated_bloat"].is_f64(), "{line}");
+        }
     }
     assert!(by_target >= 1, "no line names the target:\n{stderr}");
     for shown in [
@@ -194,4 +204,43 @@ async fn a_run_reads_well_and_its_logs_name_the_run_on_every_line() {
     ] {
         assert!(!shown.contains(PASSWORD), "the password shows:\n{shown}");
     }
+}
+
+/// At a terminal the text report is on the screen: the log line that ends the
+/// invocation does not repeat the whole report as JSON beside it.
+#[tokio::test]
+async fn at_a_terminal_the_log_does_not_repeat_the_report() {
+    let cluster = Cluster::start();
+    cluster.create_database("app").await;
+    cluster.create_database("control").await;
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"mode": "dry_run"}"#).unwrap();
+    let targets = json!([{"name": "app", "url": cluster.url("app")}]).to_string();
+    // `script` gives the command a terminal for standard output and error.
+    let command = format!(
+        "{} invoke --event {}",
+        env!("CARGO_BIN_EXE_index-pilot"),
+        event.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("INDEX_PILOT_CONTROL_URL", cluster.url("control"))
+        .env("INDEX_PILOT_TARGETS", &targets)
+        .env_remove("AWS_LAMBDA_LOG_FORMAT")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs index-pilot at a terminal");
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("app: ok") && shown.contains("Totals"),
+        "{shown}"
+    );
+    assert!(shown.contains("invocation finished"), "{shown}");
+    assert!(
+        !shown.contains(r#"{"run_id""#),
+        "the report as JSON:\n{shown}"
+    );
 }

@@ -279,6 +279,17 @@ async fn a_rebuild_outlives_the_process_that_started_it() {
     assert_eq!(entry.in_progress[0].index, "public.slow_0");
     assert!(!entry.in_progress[0].phase.is_empty());
     assert!(!during[0].complete);
+    // Bloated still, the index waits for its own rebuild to end: not for itself.
+    let own = entry
+        .deferred
+        .iter()
+        .find(|d| d.index == "public.slow_0")
+        .unwrap_or_else(|| panic!("{entry:?}"));
+    assert!(
+        own.reason
+            .starts_with("its rebuild, started by an earlier invocation"),
+        "{own:?}"
+    );
 
     let mut waited = 0;
     while reindex_running().await {

@@ -113,7 +113,7 @@ async fn missing_synchronous_standbys_keep_every_rebuild_from_starting() {
         assert_eq!(deferred.kind, DeferralKind::Replication);
         assert!(
             deferred.reason.contains(
-                "synchronous_standby_names (\"ghost\") asks for 1 synchronous standby(s) and 0 stream(s)"
+                "synchronous_standby_names (\"ghost\") asks for 1 synchronous standby, and 0 standbys are streaming"
             ),
             "{}",
             deferred.reason

@@ -87,7 +87,7 @@ async fn a_standby_whose_lag_this_role_may_not_see_counts_as_lagging() {
     assert_eq!(deferred.kind, DeferralKind::Replication);
     assert_eq!(
         deferred.reason,
-        "not started: this role may not see how far 1 standby(s) lag (GRANT pg_read_all_stats to it, or set max_replica_lag and max_replica_lag_bytes to off)"
+        "not started: this role may not see how far 1 standby lags (GRANT pg_read_all_stats to it, or set max_replica_lag and max_replica_lag_bytes to off)"
     );
 
     batch(&fx.target().await, "GRANT pg_read_all_stats TO pilot").await;

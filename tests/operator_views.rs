@@ -178,7 +178,7 @@ async fn current_bloat_shows_the_settings_in_force_and_why() {
         fussy.why.starts_with("quarantined since ")
             && fussy
                 .why
-                .ends_with("after 1 failed rebuild(s) (SQLSTATE P0001)"),
+                .ends_with("after 1 failed rebuild (SQLSTATE P0001)"),
         "{fussy:?}"
     );
 

@@ -427,6 +427,11 @@ async fn a_target_that_is_down_or_refuses_the_login_does_not_stop_the_others() {
     let by_name = |name: &str| report.targets.iter().find(|t| t.name == name).unwrap();
     let down = by_name("down");
     assert_eq!(down.status, Status::Error);
+    let class = |name: &str| by_name(name).error_class.map(|c| c.as_str());
+    assert_eq!(class("down"), Some("connect"));
+    assert_eq!(class("refusing"), Some("login"));
+    assert_eq!(class("broken"), Some("configuration"));
+    assert_eq!(class("main"), None);
     assert!(
         down.reason.as_ref().unwrap().contains("Connection refused"),
         "{:?}",
@@ -461,7 +466,9 @@ async fn malformed_events_get_a_clear_error() {
     let error = fx.try_invoke(json!({"mode": "explode"})).await.unwrap_err();
     assert!(error.to_string().starts_with("invalid event:"), "{error}");
     assert!(
-        error.to_string().contains("unknown variant `explode`"),
+        error
+            .to_string()
+            .contains("unknown mode \"explode\": the modes are \"run\", \"dry_run\""),
         "{error}"
     );
     let error = fx

@@ -122,12 +122,14 @@ pub(super) fn parse_targets(
             .and_then(Value::as_str)
             .filter(|name| !name.is_empty())
             .map_or_else(|| format!("#{position}"), str::to_owned);
+        // Two entries of one name would share one lease, one progress row and one
+        // line of metrics: the configuration is refused as a whole.
+        if targets.iter().any(|t| t.name == fallback_name) {
+            return Err(ConfigError::DuplicateTarget(fallback_name));
+        }
         let spec = match serde_json::from_value::<RawTarget>(entry) {
             Err(e) => Err(format!("is not a valid target entry: {e}")),
             Ok(raw) if raw.name.is_empty() => Err("has an empty name".to_owned()),
-            Ok(_) if targets.iter().any(|t| t.name == fallback_name) => {
-                Err("repeats the name of an earlier target".to_owned())
-            }
             Ok(raw) => parse_target(raw, default_tls, env_mode),
         };
         targets.push(TargetEntry {

@@ -79,7 +79,6 @@ fn bad_entries_are_per_target() {
         Some(
             r#"[{"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
                  {"url": "postgresql://app@127.0.0.1/dev"},
-                 {"name": "ok", "url": "postgresql://app@127.0.0.1/dev"},
                  {"name": "both", "url": "postgresql://a@h/d", "secret": "s"},
                  {"name": "typo", "ulr": "postgresql://a@h/d"},
                  {"name": "bad", "url": "not a url at all"},
@@ -102,20 +101,53 @@ fn bad_entries_are_per_target() {
         problems[1].1.contains("missing field `name`"),
         "{problems:?}"
     );
-    assert!(problems[2].1.contains("repeats the name"), "{problems:?}");
     assert!(
-        problems[3].1.contains("both url and secret"),
+        problems[2].1.contains("both url and secret"),
         "{problems:?}"
     );
     assert!(
-        problems[4].1.contains("unknown field `ulr`"),
+        problems[3].1.contains("unknown field `ulr`"),
         "{problems:?}"
     );
     assert!(
-        problems[5].1.contains("not a valid PostgreSQL URL"),
+        problems[4].1.contains("not a valid PostgreSQL URL"),
         "{problems:?}"
     );
-    assert_eq!(problems[6].0, "#6");
+    assert_eq!(problems[5].0, "#5");
+}
+
+#[test]
+fn a_name_given_twice_refuses_the_configuration() {
+    for targets in [
+        r#"[{"name": "orders", "url": "postgresql://app@127.0.0.1/a"},
+            {"name": "orders", "url": "postgresql://app@127.0.0.1/b"}]"#,
+        // Also when one of the two entries is malformed.
+        r#"[{"name": "orders", "url": "postgresql://app@127.0.0.1/a"},
+            {"name": "orders", "ulr": "postgresql://app@127.0.0.1/b"}]"#,
+    ] {
+        let error = Config::from_values(CONTROL, None, Some(targets)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "INDEX_PILOT_TARGETS names target \"orders\" twice: target names must be unique"
+        );
+    }
+}
+
+#[test]
+fn a_budget_of_zero_is_refused_in_any_unit() {
+    for zero in ["0s", "0ms", "0min", "0.0h"] {
+        let env = Environment {
+            control_url: CONTROL.map(str::to_owned),
+            targets: Some(r#"[{"name": "a", "url": "postgresql://app@h/db"}]"#.into()),
+            budget: Some(zero.to_owned()),
+            ..Environment::default()
+        };
+        let error = Config::from_environment(&env).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!("INDEX_PILOT_BUDGET: {zero:?} is no time at all: give a duration above zero, such as 10m")
+        );
+    }
 }
 
 #[test]

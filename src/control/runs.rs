@@ -18,6 +18,8 @@ pub struct TargetProgress<'a> {
     pub hop: u32,
     pub state: TargetState,
     pub reason: Option<&'a str>,
+    /// The class of the first error, when the target ended in error.
+    pub error_class: Option<&'a str>,
 }
 
 /// A rebuild holding one of a server's slots.
@@ -126,10 +128,20 @@ impl ControlStore {
                     &to_i32(progress.hop),
                     &progress.state.as_str(),
                     &progress.reason,
+                    &progress.error_class,
                 ],
             )
             .await
             .map_err(failed("saving a target's progress"))?;
+        Ok(())
+    }
+
+    /// The names the configuration lists, for the `targets` view.
+    pub async fn record_configuration(&self, targets: &[&str]) -> Result<(), ControlError> {
+        self.client
+            .execute(include_str!("sql/record_configuration.sql"), &[&targets])
+            .await
+            .map_err(failed("recording the configured targets"))?;
         Ok(())
     }
 

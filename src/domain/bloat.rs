@@ -46,10 +46,43 @@ pub fn fresh_baseline(size_bytes: u64, reltuples: f64, reliable: bool) -> Option
     reliable.then(|| bytes_per_tuple(size_bytes, reltuples))
 }
 
+/// A bloat factor as a verdict shows it beside `threshold`: two decimals, more when
+/// two would cross the threshold (1.996 is not "2.00 < 2"), and when even six would,
+/// cut toward the side the factor is on.
+pub fn shown_against(bloat: f64, threshold: f64) -> String {
+    let at_or_above = bloat >= threshold;
+    for digits in 2..=6 {
+        let shown = format!("{bloat:.digits$}");
+        if shown
+            .parse::<f64>()
+            .is_ok_and(|s| (s >= threshold) == at_or_above)
+        {
+            return shown;
+        }
+    }
+    let scale = 1e6;
+    let cut = if at_or_above {
+        (bloat * scale).ceil()
+    } else {
+        (bloat * scale).floor()
+    };
+    format!("{:.6}", cut / scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_verdict_never_shows_a_factor_on_the_wrong_side() {
+        assert_eq!(shown_against(1.3, 2.0), "1.30");
+        assert_eq!(shown_against(1.996, 2.0), "1.996");
+        assert_eq!(shown_against(1.99999999, 2.0), "1.999999");
+        assert_eq!(shown_against(2.0, 2.0), "2.00");
+        assert_eq!(shown_against(1.504, 1.505), "1.50");
+        assert_eq!(shown_against(2.0999, 2.1), "2.0999");
+    }
 
     #[test]
     fn ratio_and_bloat() {
@@ -75,6 +108,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_shown_factor_agrees_with_the_verdict(bloat in 0.5f64..4.0, threshold in 1.0f64..3.0) {
+            let shown: f64 = shown_against(bloat, threshold).parse().unwrap();
+            prop_assert_eq!(shown >= threshold, bloat >= threshold);
+        }
+
         #[test]
         fn ratchet_never_rises(best in 1.0f64..1e6, ratio in 0.0f64..1e6, reliable: bool) {
             let after = ratchet(Some(best), ratio, reliable).unwrap();

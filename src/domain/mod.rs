@@ -22,5 +22,7 @@ pub mod settings;
 pub mod sift;
 pub mod standing;
 pub mod stored;
+pub mod target_error;
 pub mod units;
 pub mod window;
+pub mod words;

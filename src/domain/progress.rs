@@ -58,18 +58,26 @@ pub fn wait_kind(phase: &str, lock_wait: bool) -> Option<&'static str> {
 /// The processes a rebuild waits for: `pg_blocking_pids`, and the locker the wait
 /// phase is at when that one is not among them. `None`: it is not waiting. An empty
 /// list: it waits, for whom the server does not say (0 stands for a prepared
-/// transaction).
+/// transaction). `ours` (the rebuild itself, and the connection that looks at it) are
+/// never among them: a REINDEX CONCURRENTLY waits a moment for the snapshot of the
+/// very look that asks whom it waits for, and an index never waits for itself.
 pub fn blocking(
     lock_wait: bool,
     blocking_pids: &[i32],
     current_locker: Option<i32>,
+    ours: &[i32],
 ) -> Option<Vec<i32>> {
-    if !lock_wait && blocking_pids.is_empty() {
-        return None;
-    }
-    let mut pids = blocking_pids.to_vec();
-    if let Some(locker) = current_locker.filter(|pid| *pid != 0 && !pids.contains(pid)) {
+    let others = |pid: &i32| !ours.contains(pid);
+    let mut pids: Vec<i32> = blocking_pids.iter().copied().filter(others).collect();
+    if let Some(locker) =
+        current_locker.filter(|pid| *pid != 0 && others(pid) && !pids.contains(pid))
+    {
         pids.push(locker);
+    }
+    let only_ours = pids.is_empty()
+        && (!blocking_pids.is_empty() || current_locker.is_some_and(|pid| pid != 0));
+    if (!lock_wait && pids.is_empty()) || only_ours {
+        return None;
     }
     Some(pids)
 }
@@ -165,11 +173,23 @@ mod tests {
 
     #[test]
     fn blockers_are_the_blocking_pids_and_the_current_locker() {
-        assert_eq!(blocking(false, &[], Some(0)), None);
-        assert_eq!(blocking(true, &[], None), Some(vec![]));
-        assert_eq!(blocking(true, &[42], Some(42)), Some(vec![42]));
-        assert_eq!(blocking(true, &[42], Some(7)), Some(vec![42, 7]));
-        assert_eq!(blocking(false, &[0], None), Some(vec![0]));
+        assert_eq!(blocking(false, &[], Some(0), &[]), None);
+        assert_eq!(blocking(true, &[], None, &[]), Some(vec![]));
+        assert_eq!(blocking(true, &[42], Some(42), &[]), Some(vec![42]));
+        assert_eq!(blocking(true, &[42], Some(7), &[]), Some(vec![42, 7]));
+        assert_eq!(blocking(false, &[0], None, &[]), Some(vec![0]));
+    }
+
+    #[test]
+    fn a_rebuild_never_waits_for_itself_or_the_look_at_it() {
+        // 100: the rebuild; 200: the connection that looks at it.
+        let ours = [100, 200];
+        assert_eq!(blocking(true, &[200], Some(200), &ours), None);
+        assert_eq!(blocking(true, &[], Some(100), &ours), None);
+        assert_eq!(blocking(true, &[200, 42], Some(200), &ours), Some(vec![42]));
+        assert_eq!(blocking(true, &[], Some(42), &ours), Some(vec![42]));
+        // Waiting, for whom the server does not say: still waiting.
+        assert_eq!(blocking(true, &[], None, &ours), Some(vec![]));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! settings that decided it. Settings resolve here in Rust (wildcards, most specific
 //! first), so the scan that judged the index records its standing with its row.
 
+use super::bloat::shown_against;
 use super::plan::{CandidateReason, Verdict};
 use super::settings::Origin;
 use super::units::format_size;
@@ -62,8 +63,8 @@ impl Standing {
         let factor = self.rebuild_scale_factor;
         match &self.verdict {
             Verdict::Candidate(CandidateReason::Bloated) => format!(
-                "candidate: bloat {:.2} ≥ {factor}",
-                self.bloat.unwrap_or(f64::NAN)
+                "candidate: bloat {} ≥ {factor}",
+                shown_against(self.bloat.unwrap_or(f64::NAN), factor)
             ),
             Verdict::Candidate(CandidateReason::NoBaseline) => {
                 "candidate: no baseline yet, its bloat is unknown (initial_baseline = rebuild)"
@@ -71,7 +72,7 @@ impl Standing {
             }
             Verdict::Candidate(CandidateReason::Forced) => "candidate: forced".to_owned(),
             Verdict::Healthy => match self.bloat {
-                Some(bloat) => format!("bloat {bloat:.2} < {factor}"),
+                Some(bloat) => format!("bloat {} < {factor}", shown_against(bloat, factor)),
                 None => "no baseline yet".to_owned(),
             },
             Verdict::BelowSizeThreshold
@@ -128,6 +129,8 @@ mod tests {
         assert_eq!(candidate.code(), "candidate");
         let healthy = standing(Verdict::Healthy, Some(1.3));
         assert_eq!(healthy.why(), "bloat 1.30 < 2");
+        let near = standing(Verdict::Healthy, Some(1.996));
+        assert_eq!(near.why(), "bloat 1.996 < 2");
         assert!(!healthy.is_candidate());
         assert_eq!(
             standing(Verdict::BelowSizeThreshold, None).why(),

@@ -11,7 +11,7 @@
 use super::work::Work;
 use super::DatabaseError;
 use crate::credentials::SecretSource;
-use crate::domain::bloat::{bytes_per_tuple, estimated_bloat};
+use crate::domain::bloat::{bytes_per_tuple, estimated_bloat, shown_against};
 use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
 use crate::domain::inspect::{budget_spent, ReadKind};
@@ -167,8 +167,9 @@ impl<S: SecretSource> Work<'_, S> {
                     confirmation.confirmed_bloat = Some(round2(bloat));
                     confirmation.false_alarm = bloat < assessment.settings.rebuild_scale_factor;
                     let look = format!(
-                        "ANALYZE {table} ({stale}): reltuples {} → {tuples}, estimated bloat {bloat:.2}",
-                        index.reltuples
+                        "ANALYZE {table} ({stale}): reltuples {} → {tuples}, estimated bloat {}",
+                        index.reltuples,
+                        shown_against(bloat, assessment.settings.rebuild_scale_factor)
                     );
                     Ok((look, Some(ratio)))
                 }

@@ -26,6 +26,20 @@ pub(super) struct Running {
     pub trace: Option<RebuildTrace>,
 }
 
+impl Running {
+    /// Why `index` waits for this rebuild: never for itself when it is its own.
+    pub(super) fn holds_back(&self, index: &QualifiedName) -> String {
+        if self.index == *index {
+            "its rebuild, started by an earlier invocation, is still running in the server; a later invocation records how it ends".to_owned()
+        } else {
+            format!(
+                "waits for the rebuild of {} still running on this target",
+                self.index
+            )
+        }
+    }
+}
+
 impl<S: SecretSource> Work<'_, S> {
     /// Returns the rebuilds still running.
     pub(super) async fn follow_earlier_rebuilds(
@@ -169,5 +183,25 @@ impl<S: SecretSource> Work<'_, S> {
             trace,
             adopted: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_never_waits_for_its_own_rebuild() {
+        let running = Running {
+            index: QualifiedName::new("public", "orders_pkey"),
+            trace: None,
+        };
+        let own = running.holds_back(&QualifiedName::new("public", "orders_pkey"));
+        assert!(!own.contains("waits for"), "{own}");
+        assert!(own.starts_with("its rebuild, started by an earlier invocation"));
+        assert_eq!(
+            running.holds_back(&QualifiedName::new("public", "orders_x")),
+            "waits for the rebuild of public.orders_pkey still running on this target"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod follow;
 mod hazards;
 mod inspect;
 mod leftovers;
+mod outcome;
 mod rebuild;
 mod servers;
 mod settle;
@@ -19,6 +20,7 @@ mod watch;
 mod work;
 
 pub use crate::domain::fleet::Progress;
+pub use outcome::TargetOutcome;
 pub use servers::Rebuilds;
 
 use std::collections::HashSet;
@@ -38,6 +40,7 @@ use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection,
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
 use crate::domain::stored;
+use crate::domain::target_error::{classify, Stopped, TargetErrorClass, Unanswered};
 use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
 use crate::free_storage::Readings;
@@ -93,44 +96,32 @@ enum DatabaseError {
     Secret(#[from] SecretError),
 }
 
+impl DatabaseError {
+    fn class(&self) -> TargetErrorClass {
+        let stopped = match self {
+            DatabaseError::Target(TargetError::Connect(error)) => {
+                Stopped::Connecting(error.sqlstate())
+            }
+            DatabaseError::Target(TargetError::Query { error, .. }) => Stopped::Working(
+                error.sqlstate(),
+                if error.is_connection_lost() {
+                    Unanswered::ConnectionLost
+                } else {
+                    Unanswered::UnexpectedAnswer
+                },
+            ),
+            DatabaseError::Control(_) => Stopped::Control,
+            DatabaseError::Secret(_) => Stopped::Credentials,
+        };
+        classify(stopped)
+    }
+}
+
 impl From<OpenError<TargetError>> for DatabaseError {
     fn from(error: OpenError<TargetError>) -> Self {
         match error {
             OpenError::Secret(e) => DatabaseError::Secret(e),
             OpenError::Open(e) => DatabaseError::Target(e),
-        }
-    }
-}
-
-/// What an invocation did with one target.
-pub struct TargetOutcome {
-    pub reports: Vec<TargetReport>,
-    pub progress: Progress,
-    /// False when another invocation holds the target: its progress is theirs to say.
-    pub served: bool,
-}
-
-impl TargetOutcome {
-    fn served((reports, progress): (Vec<TargetReport>, Progress)) -> TargetOutcome {
-        TargetOutcome {
-            reports,
-            progress,
-            served: true,
-        }
-    }
-
-    /// Why the target stands where it stands, in a line for `target_progress`.
-    pub fn reason(&self) -> Option<String> {
-        let reasons: Vec<&str> = self
-            .reports
-            .iter()
-            .filter_map(|r| r.reason.as_deref())
-            .collect();
-        let deferred: usize = self.reports.iter().map(|r| r.deferred.len()).sum();
-        match (reasons.is_empty(), deferred) {
-            (false, _) => Some(reasons.join("; ")),
-            (true, 0) => None,
-            (true, n) => Some(format!("{n} index(es) deferred; the run's report says why")),
         }
     }
 }
@@ -145,14 +136,14 @@ pub async fn process_target<S: SecretSource>(
     // What this target costs before a rebuild can start counts from here: a fresh
     // invocation pays the lease, and the earlier databases of the target, too.
     let began = Instant::now();
-    let failed = |reason: String| {
+    let failed = |class: TargetErrorClass, reason: String| {
         let mut report = TargetReport::new(&entry.name, None);
-        report.fail(reason);
+        report.fail(class, reason);
         TargetOutcome::served((vec![report], Progress::Done))
     };
     let spec = match &entry.spec {
         Ok(spec) => spec,
-        Err(problem) => return failed(problem.clone()),
+        Err(problem) => return failed(TargetErrorClass::Configuration, problem.clone()),
     };
     let leased = ctx.request.mode.changes_targets();
     if leased {
@@ -175,7 +166,7 @@ pub async fn process_target<S: SecretSource>(
                     served: false,
                 };
             }
-            Err(error) => return failed(error.to_string()),
+            Err(error) => return failed(TargetErrorClass::Control, error.to_string()),
         }
     }
     let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began))
@@ -189,7 +180,7 @@ pub async fn process_target<S: SecretSource>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(target = %entry.name, panic = %message, "a bug stopped the work on this target");
-            failed(format!(
+            failed(TargetErrorClass::Internal, format!(
                 "internal error, the work on this target stopped (please report it): {message}"
             ))
         });
@@ -214,7 +205,7 @@ async fn process_databases<S: SecretSource>(
             Ok(database) => vec![database],
             Err(problem) => {
                 let mut report = TargetReport::new(target, None);
-                report.fail(problem.to_string());
+                report.fail(TargetErrorClass::Order, problem.to_string());
                 return (vec![report], progress);
             }
         }
@@ -226,8 +217,8 @@ async fn process_databases<S: SecretSource>(
         match process_database(ctx, target, spec, database.as_deref(), began, &mut report).await {
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
-                tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
-                report.fail(error.to_string());
+                tracing::warn!(target = %target, database = database.as_deref(), error = %error, "target failed");
+                report.fail(error.class(), error.to_string());
             }
         }
         reports.push(report);
@@ -251,7 +242,7 @@ async fn process_database<S: SecretSource>(
         .await?;
     report.server_version = Some(db.server.to_string());
     if let Some(refusal) = db.server.refusal() {
-        report.fail(refusal);
+        report.fail(TargetErrorClass::Version, refusal);
         return Ok(Progress::Done);
     }
     if db.in_recovery {
@@ -341,10 +332,13 @@ async fn process_database<S: SecretSource>(
     if let Some(wanted) = &ctx.request.index {
         match assessments.iter().find(|a| a.index.name == *wanted) {
             None => {
-                report.skip(format!(
-                    "index {wanted} does not exist in database {}",
-                    db.database_name
-                ));
+                report.fail(
+                    TargetErrorClass::Order,
+                    format!(
+                        "the order names index {wanted}, which does not exist in database {}",
+                        db.database_name
+                    ),
+                );
                 return Ok(Progress::Done);
             }
             Some(a) if !a.is_candidate() && a.deferral().is_none() => {
@@ -380,10 +374,11 @@ async fn process_database<S: SecretSource>(
             report.defer(
                 &candidate.assessment.index.name,
                 DeferralKind::RebuildRunning,
-                format!(
-                    "waits for the rebuild of {} still running on this target",
-                    busy.index
-                ),
+                running
+                    .iter()
+                    .find(|r| r.index == candidate.assessment.index.name)
+                    .unwrap_or(busy)
+                    .holds_back(&candidate.assessment.index.name),
             );
         }
         return Ok(Progress::Blocked);

@@ -21,6 +21,7 @@ use crate::domain::failure::FailureClass;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 use crate::domain::settings::IndexSettings;
 use crate::domain::units::format_size;
+use crate::domain::words::plural;
 use crate::report::{InProgress, TargetReport};
 use crate::target_db::{RebuildSession, Rebuilder};
 
@@ -113,7 +114,10 @@ impl<S: SecretSource> Work<'_, S> {
             }
         }
         if !report.failed.is_empty() {
-            report.reason = Some(format!("{} rebuild(s) failed", report.failed.len()));
+            report.reason = Some(format!(
+                "{} failed",
+                plural(report.failed.len() as u64, "rebuild", "rebuilds")
+            ));
         }
         // After a stop the rest waits for a later run, not the next hop; so does work
         // of which this hop could start nothing (an identical next hop would not either).
@@ -199,7 +203,7 @@ impl<S: SecretSource> Work<'_, S> {
             adopted: false,
         };
         tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
-            size_bytes = index.size_bytes, estimated_bloat = ?assessment.bloat, pid = rebuilder.backend_pid,
+            size_bytes = index.size_bytes, estimated_bloat = assessment.bloat, pid = rebuilder.backend_pid,
             outlives_invocation = fit == Fit::StartAndLeave, "reindex started");
         let outcome = self
             .run_under_watch(assessment, &started, rebuilder, fit, report)

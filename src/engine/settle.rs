@@ -143,7 +143,7 @@ impl<S: SecretSource> Work<'_, S> {
                 .await?;
             tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %shown,
                 size_before = started.size_before, size_after = rebuilt.size_bytes, duration_ms,
-                adopted = started.adopted, note = ?note, "reindex completed");
+                adopted = started.adopted, note = note.as_deref(), "reindex completed");
             report.reindexed.push(Reindexed {
                 index: shown,
                 table: started.table.clone(),

@@ -19,6 +19,7 @@ use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{Assessment, CandidateReason};
+use crate::domain::words::plural;
 use crate::report::{Deferred, TargetReport};
 use crate::target_db::Rebuilder;
 
@@ -186,7 +187,8 @@ impl<'a, S: SecretSource> Work<'a, S> {
     fn no_room(&self, refused: &Refused, limit: u32) -> String {
         match refused {
             Refused::Invocation(max) => format!(
-                "this invocation already watches {max} rebuild(s) (INDEX_PILOT_MAX_CONCURRENT_REBUILDS) and none ended in time; a later run tries again"
+                "this invocation already watches {} (INDEX_PILOT_MAX_CONCURRENT_REBUILDS) and none ended in time; a later run tries again",
+                plural(*max as u64, "rebuild", "rebuilds")
             ),
             Refused::Server(holders) => {
                 let held: Vec<String> = holders
@@ -202,9 +204,9 @@ impl<'a, S: SecretSource> Work<'a, S> {
                     })
                     .collect();
                 format!(
-                    "server {} already runs {} rebuild(s) (max_rebuilds_per_server {limit}): {}; a later run tries again",
+                    "server {} already runs {} (max_rebuilds_per_server {limit}): {}; a later run tries again",
                     self.server,
-                    holders.len(),
+                    plural(holders.len() as u64, "rebuild", "rebuilds"),
                     if held.is_empty() {
                         "ended just now".to_owned()
                     } else {

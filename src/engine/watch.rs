@@ -133,7 +133,7 @@ impl Watch<'_> {
             }
             if waited > max_wait && cancelled_after.is_none() {
                 tracing::warn!(index = %started.index, waited_s = waited.as_secs(),
-                    blocked_by = ?blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>(),
+                    blocked_by = %blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>().join("; "),
                     "the rebuild waited longer than max_rebuild_wait: cancelling it");
                 cancelled_after = Some(waited);
                 if let Err(error) = canceller.cancel().await {

@@ -113,6 +113,18 @@ pub enum ConnectError {
     Tls(String),
 }
 
+impl ConnectError {
+    /// The server's SQLSTATE, when it answered at all.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            ConnectError::Postgres { error, .. } | ConnectError::LoginRefused { error, .. } => {
+                error.sqlstate()
+            }
+            ConnectError::Tls(_) => None,
+        }
+    }
+}
+
 /// SQLSTATE class 28: invalid authorization (wrong password, unknown role, no
 /// pg_hba.conf entry).
 fn is_login_refusal(error: &PgError) -> bool {

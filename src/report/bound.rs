@@ -10,6 +10,8 @@ use std::cmp::Reverse;
 use std::io;
 
 use super::{Report, TargetReport};
+use crate::domain::units::format_size;
+use crate::domain::words::plural;
 
 /// Entries kept per list and target. Serialised, an entry takes about 100 bytes (an
 /// estimate) to 350 (a deferral naming its blocker): at 50, a target with all twelve
@@ -136,12 +138,13 @@ fn keep_largest<T>(list: &mut Vec<T>, cap: usize, size: impl Fn(&T) -> Option<u6
 
 /// Said once per report when a list was cut.
 fn cut_note(cap: usize, max_entries: usize, max_bytes: usize) -> String {
-    let kb = max_bytes / 1024;
+    let size = format_size(max_bytes as u64);
     let what = match cap {
-        0 => format!("to keep the report under {kb} KB, per-index lists are left out"),
+        0 => format!("to keep the report under {size}, per-index lists are left out"),
         _ if cap < max_entries => format!(
-            "to keep the report under {kb} KB, lists are cut to {cap} entries per target \
-             (not {max_entries}), {KEPT}"
+            "to keep the report under {size}, lists are cut to {} per target \
+             (not {max_entries}), {KEPT}",
+            plural(cap as u64, "entry", "entries")
         ),
         _ => format!("lists are cut to {cap} entries per target, {KEPT}"),
     };
@@ -150,14 +153,14 @@ fn cut_note(cap: usize, max_entries: usize, max_bytes: usize) -> String {
 
 /// Said when even empty lists leave the report too large (a great many targets).
 fn too_large_note(max_bytes: usize, cut: bool) -> String {
-    let kb = max_bytes / 1024;
+    let size = format_size(max_bytes as u64);
     if cut {
         format!(
-            "the report is larger than {kb} KB even with every per-index list left out \
+            "the report is larger than {size} even with every per-index list left out \
              (each target's `omitted` counts them): its log event may be cut short. {WHERE}"
         )
     } else {
-        format!("the report is larger than {kb} KB: its log event may be cut short")
+        format!("the report is larger than {size}: its log event may be cut short")
     }
 }
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::{Deferred, Report, TargetReport};
+use super::{Deferred, Report, Status, TargetReport};
 use crate::domain::deferral::DeferralKind;
+use crate::domain::target_error::TargetErrorClass;
 
 /// Environment variable naming the CloudWatch namespace.
 pub const NAMESPACE_VAR: &str = "INDEX_PILOT_METRICS_NAMESPACE";
@@ -25,6 +26,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("LargestEstimatedBloat", "None"),
     ("RebuildSeconds", "Seconds"),
     ("BlockedSeconds", "Seconds"),
+    ("TargetErrors", "Count"),
     ("Hop", "Count"),
 ];
 
@@ -33,6 +35,8 @@ pub const INVOCATION_DIMENSIONS: &[&str] = &["Mode"];
 pub const TARGET_DIMENSIONS: &[&str] = &["Target", "Database"];
 /// Added to either set in the documents that count `Deferred` by kind.
 pub const REASON_DIMENSION: &str = "Reason";
+/// Added to either set in the documents that count `TargetErrors` by class.
+pub const ERROR_CLASS_DIMENSION: &str = "ErrorClass";
 
 fn unit(name: &str) -> &'static str {
     METRICS
@@ -105,7 +109,33 @@ fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
         ("LargestEstimatedBloat", largest),
         ("RebuildSeconds", rebuild_ms as f64 / 1000.0),
         ("BlockedSeconds", blocked_ms as f64 / 1000.0),
+        (
+            "TargetErrors",
+            if t.status == Status::Error { 1.0 } else { 0.0 },
+        ),
     ]
+}
+
+/// One document per class present, each counting `TargetErrors` of that class.
+fn error_documents(
+    namespace: &str,
+    timestamp_ms: u64,
+    dimensions: &[(&str, String)],
+    counts: &BTreeMap<TargetErrorClass, usize>,
+) -> Vec<Value> {
+    counts
+        .iter()
+        .map(|(class, count)| {
+            let mut dims = dimensions.to_vec();
+            dims.push((ERROR_CLASS_DIMENSION, class.as_str().to_owned()));
+            document(
+                namespace,
+                timestamp_ms,
+                &dims,
+                &[("TargetErrors", *count as f64)],
+            )
+        })
+        .collect()
 }
 
 fn deferred_by_kind(deferred: &[Deferred]) -> BTreeMap<DeferralKind, usize> {
@@ -140,13 +170,15 @@ fn deferred_documents(
 
 /// The EMF documents for one finished invocation: the invocation's (dimension
 /// `Mode`), then per target its own (`Target`, `Database`) followed by its
-/// deferrals by kind (`Target`, `Database`, `Reason`), last the invocation's
-/// deferrals by kind (`Mode`, `Reason`).
+/// deferrals by kind (`Target`, `Database`, `Reason`) and its error by class
+/// (`Target`, `Database`, `ErrorClass`), last the invocation's deferrals by kind
+/// (`Mode`, `Reason`) and target errors by class (`Mode`, `ErrorClass`).
 pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
     let mode = report.mode.as_str().to_owned();
     let mut totals: Vec<(&'static str, f64)> = Vec::new();
     let mut docs = Vec::new();
     let mut deferred: BTreeMap<DeferralKind, usize> = BTreeMap::new();
+    let mut errors: BTreeMap<TargetErrorClass, usize> = BTreeMap::new();
     for t in &report.targets {
         let values = target_values(t);
         for (name, value) in &values {
@@ -169,6 +201,11 @@ pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
             &dimensions,
             &by_kind,
         ));
+        if let (Status::Error, Some(class)) = (t.status, t.error_class) {
+            *errors.entry(class).or_insert(0) += 1;
+            let one = BTreeMap::from([(class, 1)]);
+            docs.extend(error_documents(namespace, timestamp_ms, &dimensions, &one));
+        }
     }
     totals.push(("Hop", f64::from(report.hop)));
     let invocation = [("Mode", mode)];
@@ -178,6 +215,12 @@ pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
         timestamp_ms,
         &invocation,
         &deferred,
+    ));
+    docs.extend(error_documents(
+        namespace,
+        timestamp_ms,
+        &invocation,
+        &errors,
     ));
     docs
 }

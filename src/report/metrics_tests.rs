@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::plan::Mode;
+use crate::domain::target_error::TargetErrorClass;
 use crate::report::{Failed, InProgress, Quarantined, Reindexed, Report, TargetReport};
 
 fn reindexed(size_before: u64, size_after: u64, duration_ms: u64) -> Reindexed {
@@ -95,7 +96,8 @@ fn assert_valid_emf(doc: &Value) {
                 assert!(
                     INVOCATION_DIMENSIONS.contains(&name)
                         || TARGET_DIMENSIONS.contains(&name)
-                        || name == REASON_DIMENSION,
+                        || name == REASON_DIMENSION
+                        || name == ERROR_CLASS_DIMENSION,
                     "undocumented dimension {name}"
                 );
                 assert!(doc[name].is_string(), "dimension {name} a string member");
@@ -221,6 +223,13 @@ fn every_documented_metric_is_in_the_readme() {
             "README lacks the row of {name}"
         );
     }
+    for class in TargetErrorClass::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", class.as_str())),
+            "README lacks the target error class {}",
+            class.as_str()
+        );
+    }
     for kind in DeferralKind::ALL {
         assert!(
             readme.contains(&format!("| `{}` |", kind.as_str())),
@@ -252,4 +261,70 @@ fn metrics_count_every_entry_the_bounded_report_leaves_out() {
     );
     assert_eq!(metric(&docs[0], "Deferred"), many as f64);
     assert_eq!(metric(&docs[1], "Deferred"), many as f64);
+}
+
+#[test]
+fn target_errors_are_counted_per_target_and_per_invocation_by_class() {
+    let failing = |name: &str, class| {
+        let mut t = TargetReport::new(name, None);
+        t.fail(class, "it failed");
+        t
+    };
+    let report = Report {
+        targets: vec![
+            failing("a", TargetErrorClass::Login),
+            TargetReport::new("fine", None),
+            failing("b", TargetErrorClass::Connect),
+            failing("c", TargetErrorClass::Login),
+        ],
+        ..Report::new(Mode::Run)
+    };
+    let docs = emf_documents(&report, "Test", 1);
+    docs.iter().for_each(|d| {
+        let mut d = d.clone();
+        d["_aws"]["CloudWatchMetrics"][0]["Namespace"] = "Test".into();
+        assert_valid_emf(&d);
+    });
+    assert_eq!(metric(&docs[0], "TargetErrors"), 3.0);
+    let plain: Vec<(String, f64)> = docs
+        .iter()
+        .filter(|d| d.get("Target").is_some() && d.get(ERROR_CLASS_DIMENSION).is_none())
+        .map(|d| {
+            (
+                d["Target"].as_str().unwrap().to_owned(),
+                metric(d, "TargetErrors"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        plain,
+        [
+            ("a".into(), 1.0),
+            ("fine".into(), 0.0),
+            ("b".into(), 1.0),
+            ("c".into(), 1.0)
+        ]
+    );
+    let by_class: Vec<(Option<&str>, Option<&str>, &str, f64)> = docs
+        .iter()
+        .filter(|d| d.get(ERROR_CLASS_DIMENSION).is_some())
+        .map(|d| {
+            (
+                d["Target"].as_str(),
+                d["Mode"].as_str(),
+                d[ERROR_CLASS_DIMENSION].as_str().unwrap(),
+                metric(d, "TargetErrors"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_class,
+        [
+            (Some("a"), None, "login", 1.0),
+            (Some("b"), None, "connect", 1.0),
+            (Some("c"), None, "login", 1.0),
+            (None, Some("run"), "connect", 1.0),
+            (None, Some("run"), "login", 2.0),
+        ]
+    );
 }

@@ -12,6 +12,7 @@ use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::hazard::Hazard;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+use crate::domain::target_error::TargetErrorClass;
 
 mod bound;
 pub mod metrics;
@@ -78,6 +79,9 @@ pub struct TargetReport {
     pub status: Status,
     /// Why the target was skipped or failed.
     pub reason: Option<String>,
+    /// What kind of error, when `status` is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<TargetErrorClass>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
     /// Where the database stands with its maintenance windows, when it has any.
@@ -135,6 +139,7 @@ impl TargetReport {
             database,
             status: Status::Ok,
             reason: None,
+            error_class: None,
             server_version: None,
             window: None,
             scanned: 0,
@@ -157,8 +162,9 @@ impl TargetReport {
         }
     }
 
-    pub fn fail(&mut self, reason: impl Into<String>) {
+    pub fn fail(&mut self, class: TargetErrorClass, reason: impl Into<String>) {
         self.status = Status::Error;
+        self.error_class = Some(class);
         self.reason = Some(reason.into());
     }
 

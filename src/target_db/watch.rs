@@ -36,8 +36,9 @@ fn rebuild_state_of(row: &Row) -> Result<RebuildState, PgError> {
     let blocking_pids: Vec<i32> =
         column::<Option<Vec<i32>>>(row, "blocking_pids")?.unwrap_or_default();
     let current_locker: Option<i32> = column(row, "current_locker_pid")?;
+    let ours: Vec<i32> = column(row, "our_pids")?;
     let phase = column::<Option<String>>(row, "phase")?.unwrap_or_else(|| "starting".to_owned());
-    let waiting_for = progress::blocking(lock_wait, &blocking_pids, current_locker);
+    let waiting_for = progress::blocking(lock_wait, &blocking_pids, current_locker, &ours);
     Ok(RebuildState {
         wait_kind: progress::wait_kind(&phase, waiting_for.is_some()),
         phase,

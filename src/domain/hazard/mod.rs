@@ -23,6 +23,7 @@ pub use vacuum::{vacuum_hazard, Ages, Vacuum};
 
 use super::deferral::DeferralKind;
 use super::units::{format_elapsed, format_size};
+use super::words::plural;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "hazard", rename_all = "snake_case")]
@@ -153,7 +154,8 @@ impl Hazard {
                 )
             }
             Hazard::StandbysUnseen { count } => format!(
-                "this role may not see how far {count} standby(s) lag (GRANT pg_read_all_stats to it, or set max_replica_lag and max_replica_lag_bytes to off)"
+                "this role may not see how far {} (GRANT pg_read_all_stats to it, or set max_replica_lag and max_replica_lag_bytes to off)",
+                plural(*count as u64, "standby lags", "standbys lag")
             ),
             Hazard::AuroraReplicaLag { replica, max_lag } => format!(
                 "Aurora reader {:?} lags {} behind ({})",
@@ -166,7 +168,9 @@ impl Hazard {
                 streaming,
                 names,
             } => format!(
-                "synchronous_standby_names ({names:?}) asks for {required} synchronous standby(s) and {streaming} stream(s): every commit of the rebuild would wait"
+                "synchronous_standby_names ({names:?}) asks for {}, and {} streaming: every commit of the rebuild would wait",
+                plural(u64::from(*required), "synchronous standby", "synchronous standbys"),
+                plural(u64::from(*streaming), "standby is", "standbys are")
             ),
             Hazard::SlotRetains {
                 slot,

@@ -370,7 +370,7 @@ mod tests {
         let hazard = replication.hazard(&limits(), GB).unwrap();
         assert_eq!(
             hazard.describe(),
-            "synchronous_standby_names (\"replica1\") asks for 1 synchronous standby(s) and 0 stream(s): every commit of the rebuild would wait"
+            "synchronous_standby_names (\"replica1\") asks for 1 synchronous standby, and 0 standbys are streaming: every commit of the rebuild would wait"
         );
         replication.standbys[0].sync_state = Some("sync".into());
         assert_eq!(replication.hazard(&limits(), GB), None);

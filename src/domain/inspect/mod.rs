@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use super::settings::IndexSettings;
 use super::units::{format_elapsed, format_size};
 use super::window::WindowState;
+use super::words::plural;
 
 /// How long a read that hit `max_inspect_time` on an index is not tried again there.
 /// An index that took longer than that to read will take as long next time (it only
@@ -162,7 +163,7 @@ impl Refusal {
 }
 
 fn days(duration: Duration) -> String {
-    format!("{} days", duration.as_secs() / 86_400)
+    plural(duration.as_secs() / 86_400, "day", "days")
 }
 
 /// What ends a permitted read first.

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineSource;
-use super::bloat::{estimated_bloat, expected_reclaim};
+use super::bloat::{estimated_bloat, expected_reclaim, shown_against};
 use super::deferral::DeferralKind;
 use super::eligibility::{IndexInfo, Ineligible};
 use super::ident::QualifiedName;
 use super::settings::{IndexSettings, Origin};
+use super::units::format_size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +27,14 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, in the order the README lists them (an unknown mode is refused
+    /// with this list). `as_str` names each one.
+    pub const ALL: [Mode; 4] = [Mode::Run, Mode::DryRun, Mode::Baseline, Mode::Reindex];
+
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|mode| mode.as_str() == name)
+    }
+
     /// Its name in events and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -213,10 +222,10 @@ impl Assessment {
                 "quarantined after failed rebuilds (see index_pilot.quarantined); an operator releases it".to_owned()
             }
             Verdict::BelowSizeThreshold => format!(
-                "{} bytes is below index_size_threshold ({} bytes) or minimum_reliable_index_size ({} bytes); force ignores them",
-                self.index.size_bytes,
-                self.settings.index_size_threshold,
-                self.settings.minimum_reliable_index_size
+                "{} is below index_size_threshold ({}) or minimum_reliable_index_size ({}); force ignores them",
+                format_size(self.index.size_bytes),
+                format_size(self.settings.index_size_threshold),
+                format_size(self.settings.minimum_reliable_index_size)
             ),
             Verdict::AwaitingEstimate => format!(
                 "first seen at its database's first scan: judged once its baseline is estimated ({})",
@@ -231,8 +240,8 @@ impl Assessment {
                 )
             }
             Verdict::Healthy => format!(
-                "estimated bloat {:.2} is below index_rebuild_scale_factor {}; force ignores it",
-                self.bloat.unwrap_or(1.0),
+                "estimated bloat {} is below index_rebuild_scale_factor {}; force ignores it",
+                shown_against(self.bloat.unwrap_or(1.0), self.settings.rebuild_scale_factor),
                 self.settings.rebuild_scale_factor
             ),
             Verdict::Candidate(_) => "a candidate".to_owned(),

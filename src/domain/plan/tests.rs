@@ -109,6 +109,11 @@ fn tiny_indexes_are_never_candidates_even_below_a_zero_threshold() {
         run(),
     );
     assert_eq!(assessed[0].verdict, Verdict::BelowSizeThreshold);
+    // Sizes in words as pg_size_pretty writes them, as everywhere else.
+    assert_eq!(
+        assessed[0].why_not(),
+        "8192 bytes is below index_size_threshold (0 bytes) or minimum_reliable_index_size (128 kB); force ignores them"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{bloat, elapsed_ms, heading, took};
 use crate::domain::units::format_size;
+use crate::domain::words::plural;
 use crate::report::table::{draw, number, text};
 use crate::report::TargetReport;
 
@@ -221,6 +222,36 @@ pub(super) fn forecast(out: &mut String, t: &TargetReport) {
             number("rebuilt at"),
             text("expected"),
         ],
+        rows,
+        2,
+    ));
+}
+
+/// `dry_run`: the indexes a run would leave alone, by name, with their estimate.
+pub(super) fn left_alone(out: &mut String, t: &TargetReport) {
+    if t.left_alone.is_empty() {
+        return;
+    }
+    heading(
+        out,
+        &format!(
+            "{} at or above the size threshold, not bloated enough to rebuild:",
+            plural(t.left_alone.len() as u64, "index", "indexes")
+        ),
+    );
+    let rows = t
+        .left_alone
+        .iter()
+        .map(|e| {
+            vec![
+                e.index.clone(),
+                format_size(e.size_bytes),
+                bloat(e.estimated_bloat),
+            ]
+        })
+        .collect();
+    out.push_str(&draw(
+        &[text("index"), number("size"), number("est. bloat")],
         rows,
         2,
     ));

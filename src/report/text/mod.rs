@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use super::{Report, Status, TargetReport};
 use crate::domain::plan::Mode;
+use crate::domain::target_error::TargetErrorClass;
 use crate::domain::units::{format_elapsed, format_size};
+use crate::domain::words::plural;
 
 mod lists;
 
 use lists::{
-    confirmations, forecast, in_progress, leftovers_and_quarantine, plan, rebuilt, waiting,
+    confirmations, forecast, in_progress, left_alone, leftovers_and_quarantine, plan, rebuilt,
+    waiting,
 };
 
 /// The reports of one local invocation and the hops that continued it.
@@ -76,10 +79,11 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
         Some(database) => format!("{}, database {database}", t.name),
         None => t.name.clone(),
     };
-    let status = match t.status {
-        Status::Ok => "ok",
-        Status::Skipped => "skipped",
-        Status::Error => "error",
+    let status = match (t.status, t.error_class) {
+        (Status::Ok, _) => "ok".to_owned(),
+        (Status::Skipped, _) => "skipped".to_owned(),
+        (Status::Error, None) => "error".to_owned(),
+        (Status::Error, Some(class)) => format!("error ({})", class.as_str()),
     };
     let version = t
         .server_version
@@ -93,14 +97,22 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     if let Some(window) = &t.window {
         let _ = writeln!(out, "  maintenance window: {window}");
     }
+    // A target that stopped before its scan has nothing to count or plan.
+    if t.status != Status::Ok && t.scanned == 0 {
+        return;
+    }
     let _ = writeln!(
         out,
         "  {} scanned, {}",
-        plural(t.scanned, "index", "indexes"),
-        plural(t.candidates, "candidate", "candidates")
+        plural(t.scanned as u64, "index", "indexes"),
+        plural(t.candidates as u64, "candidate", "candidates")
     );
     if let Some(set) = t.baselines_set {
-        let _ = writeln!(out, "  {set} baselines set from the current sizes");
+        let _ = writeln!(
+            out,
+            "  {} set from the current sizes",
+            plural(set as u64, "baseline", "baselines")
+        );
     }
     if !t.baseline_sources.is_empty() {
         let sources: Vec<String> = t
@@ -120,13 +132,7 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     waiting(out, t);
     leftovers_and_quarantine(out, t);
     forecast(out, t);
-    if !t.left_alone.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n  {} more at or above their size threshold, not bloated enough to rebuild",
-            t.left_alone.len()
-        );
-    }
+    left_alone(out, t);
     if !t.omitted.is_empty() {
         let cut: Vec<String> = t
             .omitted
@@ -139,11 +145,6 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
             cut.join(", ")
         );
     }
-}
-
-/// `1 index`, `3 indexes`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn heading(out: &mut String, title: &str) {
@@ -196,7 +197,7 @@ fn totals(out: &mut String, reports: &[Report]) {
         let _ = writeln!(
             out,
             "  a run would rebuild {}, expected saving {}",
-            plural(planned.len(), "index", "indexes"),
+            plural(planned.len() as u64, "index", "indexes"),
             format_size(saving)
         );
     }
@@ -204,7 +205,7 @@ fn totals(out: &mut String, reports: &[Report]) {
         let _ = writeln!(
             out,
             "  rebuilt {}: {} → {}, saved {}, in {}",
-            plural(rebuilt.len(), "index", "indexes"),
+            plural(rebuilt.len() as u64, "index", "indexes"),
             format_size(before),
             format_size(after),
             format_size(before.saturating_sub(after)),
@@ -213,12 +214,38 @@ fn totals(out: &mut String, reports: &[Report]) {
     }
     let _ = writeln!(
         out,
-        "  {} ({} with errors), {} scanned, {} deferred, {} failed, {} in quarantine",
-        plural(last.len(), "target", "targets"),
-        last.iter().filter(|t| t.status == Status::Error).count(),
-        plural(in_last(|t| t.scanned), "index", "indexes"),
+        "  {} ({}), {} scanned, {} deferred, {} failed, {} in quarantine",
+        plural(last.len() as u64, "target", "targets"),
+        errors(&last),
+        plural(in_last(|t| t.scanned) as u64, "index", "indexes"),
         in_last(|t| t.deferred.len()),
         all().map(|t| t.failed.len()).sum::<usize>(),
         in_last(|t| t.quarantined.len()),
     );
 }
+
+/// `0 with errors`, or `3 with errors: 1 connect, 2 login`.
+fn errors(targets: &[&TargetReport]) -> String {
+    let failed: Vec<&&TargetReport> = targets
+        .iter()
+        .filter(|t| t.status == Status::Error)
+        .collect();
+    let by_class: Vec<String> = TargetErrorClass::ALL
+        .iter()
+        .filter_map(|class| {
+            let n = failed
+                .iter()
+                .filter(|t| t.error_class == Some(*class))
+                .count();
+            (n > 0).then(|| format!("{n} {}", class.as_str()))
+        })
+        .collect();
+    if by_class.is_empty() {
+        format!("{} with errors", failed.len())
+    } else {
+        format!("{} with errors: {}", failed.len(), by_class.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests;
