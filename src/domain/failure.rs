@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// Others were in the way: a lock timeout, our own cancel after too long a wait,
-    /// a deadlock. Retried in a later run.
+    /// a deadlock. Retried in a later run, and never quarantined: a weekly
+    /// anti-wraparound vacuum says nothing about the index.
     Blocked,
     /// The index itself or the right to rebuild it: permission denied, an expression
     /// that fails, duplicates in a unique index, a row too large, corruption.
@@ -85,14 +86,17 @@ pub enum PastRebuild {
 }
 
 /// Failures of an index in a row, newest first, up to its last completed rebuild.
-/// Failures of the server (`Target`) and of a vanished index (`Gone`) say nothing
-/// about the index: they neither count nor break the series.
+/// Failures of the server (`Target`), of a vanished index (`Gone`) and of a rebuild
+/// others held up (`Blocked`) say nothing about the index: they neither count nor
+/// break the series.
 pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
     let mut count = 0;
     for past in history {
         match past {
             PastRebuild::Completed => break,
-            PastRebuild::Failed(FailureClass::Target | FailureClass::Gone) => {}
+            PastRebuild::Failed(
+                FailureClass::Target | FailureClass::Gone | FailureClass::Blocked,
+            ) => {}
             PastRebuild::Failed(_) => count += 1,
         }
     }
@@ -103,8 +107,8 @@ pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
 pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) -> bool {
     match class {
         FailureClass::Index => true,
-        FailureClass::Target | FailureClass::Gone => false,
-        FailureClass::Blocked | FailureClass::Other => in_a_row >= quarantine_after,
+        FailureClass::Target | FailureClass::Gone | FailureClass::Blocked => false,
+        FailureClass::Other => in_a_row >= quarantine_after,
     }
 }
 
@@ -162,16 +166,21 @@ mod tests {
         let other = Failed(FailureClass::Other);
         let disk_full = Failed(FailureClass::Target);
         assert_eq!(failures_in_a_row(&[]), 0);
-        assert_eq!(failures_in_a_row(&[blocked, other, Completed, other]), 2);
-        assert_eq!(failures_in_a_row(&[blocked, disk_full, blocked]), 2);
-        assert_eq!(failures_in_a_row(&[Completed, blocked]), 0);
+        assert_eq!(
+            failures_in_a_row(&[other, blocked, other, Completed, other]),
+            2
+        );
+        assert_eq!(failures_in_a_row(&[blocked, disk_full, blocked]), 0);
+        assert_eq!(failures_in_a_row(&[Completed, other]), 0);
     }
 
     #[test]
     fn quarantine_at_once_or_after_a_series() {
         assert!(quarantines(FailureClass::Index, 1, 3));
-        assert!(!quarantines(FailureClass::Blocked, 2, 3));
-        assert!(quarantines(FailureClass::Blocked, 3, 3));
+        // A lock timeout or our own cancel, however often: others were in the way.
+        assert!(!quarantines(FailureClass::Blocked, 3, 3));
+        assert!(!quarantines(FailureClass::Blocked, 100, 3));
+        assert!(!quarantines(FailureClass::Other, 2, 3));
         assert!(quarantines(FailureClass::Other, 4, 3));
         assert!(!quarantines(FailureClass::Target, 10, 3));
         assert!(!quarantines(FailureClass::Gone, 10, 3));
