@@ -7,6 +7,7 @@ mod migrate;
 mod reads;
 mod rebuilds;
 mod runs;
+mod slots;
 mod windows;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};

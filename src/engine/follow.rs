@@ -32,6 +32,13 @@ impl<S: SecretSource> Work<'_, S> {
         &mut self,
         report: &mut TargetReport,
     ) -> Result<Vec<Running>, DatabaseError> {
+        // A database of this name dropped (and created again) leaves rows nobody
+        // settles: their rebuilds, their indexes, went with it.
+        let (rebuilds, quarantined) = self.ctx.control.close_recreated_database(self.key).await?;
+        if rebuilds + quarantined > 0 {
+            tracing::info!(target = %self.key.target, database = %self.key.database_name,
+                rebuilds, quarantined, "closed what an earlier database of this name left");
+        }
         let mut running = Vec::new();
         let mut ended = Vec::new();
         for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {

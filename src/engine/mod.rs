@@ -72,6 +72,9 @@ pub struct RunContext<'a, S> {
     pub setup: Duration,
     /// How often a running rebuild's progress is logged.
     pub progress_interval: Duration,
+    /// Every target of the configuration, by name: a rebuild recorded for another
+    /// name has nobody to settle it.
+    pub configured: &'a [&'a str],
 }
 
 impl<S> RunContext<'_, S> {
@@ -276,10 +279,17 @@ async fn process_database<S: SecretSource>(
         Vec::new()
     };
 
-    let (stored, quarantine) = tokio::try_join!(
+    let (stored, mut quarantine) = tokio::try_join!(
         ctx.control.load_index_states(&key),
         ctx.control.quarantined(&key),
     )?;
+    // An index dropped since it was quarantined has nothing left to release by hand.
+    let oids: Vec<u32> = quarantine.iter().map(|q| q.index_oid).collect();
+    let gone = db.missing_indexes(&oids).await?;
+    if mode.changes_targets() {
+        ctx.control.release_gone_indexes(&key, &gone).await?;
+    }
+    quarantine.retain(|q| !gone.contains(&q.index_oid));
     let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
     report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
     let selection = Selection {

@@ -13,12 +13,13 @@ use super::rebuild::Planned;
 use super::servers::{Refused, Watching};
 use super::work::{Stop, Work};
 use super::DatabaseError;
-use crate::control::ReindexStart;
+use crate::control::{ReindexStart, ServerRebuild};
 use crate::credentials::SecretSource;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{Assessment, CandidateReason};
+use crate::domain::slot::{slot, Slot as SlotOf};
 use crate::report::{Deferred, TargetReport};
 use crate::target_db::Rebuilder;
 
@@ -126,7 +127,17 @@ impl<'a, S: SecretSource> Work<'a, S> {
             Fit::Wait | Fit::StartAndLeave => Duration::ZERO,
         };
         let rebuilds: &'a super::Rebuilds = self.ctx.rebuilds;
-        match rebuilds.start(self.ctx.control, start, patience).await? {
+        let mut taken = rebuilds.start(self.ctx.control, start, patience).await?;
+        // Rows whose server process has ended hold no slot: once they are seen to,
+        // the server may have room after all.
+        if let Err(Refused::Server(holders)) = &taken {
+            if self.free_stale_slots(holders).await? {
+                taken = rebuilds
+                    .start(self.ctx.control, start, Duration::ZERO)
+                    .await?;
+            }
+        }
+        match taken {
             Ok((history_id, watching)) => Ok(Some(Slot {
                 history_id,
                 watching,
@@ -142,6 +153,26 @@ impl<'a, S: SecretSource> Work<'a, S> {
                 Ok(None)
             }
         }
+    }
+
+    /// Looks at the server processes of the rebuilds that hold this server's slots:
+    /// one that has ended frees its slot, and is closed when nobody will settle it.
+    /// Whether any slot was freed.
+    async fn free_stale_slots(&self, holders: &[ServerRebuild]) -> Result<bool, DatabaseError> {
+        let configured = |target: &str| self.ctx.configured.contains(&target);
+        let mut freed = false;
+        for (history_id, seen) in self.db.slot_holders(holders, configured).await? {
+            let control = self.ctx.control;
+            match slot(seen) {
+                SlotOf::Held => continue,
+                SlotOf::Freed => control.free_slot(history_id).await?,
+                SlotOf::Closed(why) => control.close_abandoned(history_id, why.describe()).await?,
+            }
+            tracing::info!(target = %self.key.target, server = %self.server, history_id,
+                ended = ?slot(seen), "a recorded rebuild's server process has ended: its slot is free");
+            freed = true;
+        }
+        Ok(freed)
     }
 
     /// Right before the statement: still inside the window, still within the
