@@ -21,7 +21,7 @@ use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{Assessment, CandidateReason};
 use crate::domain::slot::{slot, Slot as SlotOf};
 use crate::report::{Deferred, TargetReport};
-use crate::target_db::Rebuilder;
+use crate::target_db::{RebuildSession, Rebuilder};
 
 /// The rebuild's place among those its server runs: its history row, counted until
 /// dropped (or abandoned when the rebuild does not start after all).
@@ -211,6 +211,34 @@ impl<'a, S: SecretSource> Work<'a, S> {
             Some(deferred) => Err(deferred),
             None => Ok(fit),
         })
+    }
+
+    /// Sets the rebuild's session; false when the server refuses it. A setting the
+    /// server refuses (maintenance_work_mem above its maximum, say) is the target's
+    /// problem: the target is in error, nothing more starts on it, no index is blamed.
+    pub(super) async fn prepare_session(
+        &mut self,
+        assessment: &Assessment,
+        rebuilder: &Rebuilder,
+        report: &mut TargetReport,
+    ) -> bool {
+        let index = &assessment.index.name;
+        let Err(error) = rebuilder
+            .prepare(RebuildSession::from(&*assessment.settings))
+            .await
+        else {
+            return true;
+        };
+        let why = format!(
+            "the rebuild session could not be prepared for {index} (a setting of index_pilot.settings the server refuses?): {error}"
+        );
+        tracing::warn!(target = %self.key.target, database = %self.key.database_name,
+            index = %index, error = %error, "the rebuild session could not be prepared");
+        report.fail(why.clone());
+        let stop = Stop::Setup(why);
+        report.deferred.push(stop.deferral(index));
+        self.stop = Some(stop);
+        false
     }
 
     /// Why a rebuild found no room, for the report.
