@@ -250,3 +250,29 @@ async fn the_quarantine_of_a_dropped_index_is_released() {
         .get(0);
     assert!(released_by.contains("no longer exists"), "{released_by}");
 }
+
+/// The sweep: a row of a removed target whose process has ended is closed by the next
+/// run of any target on its server, also when that run wants no slot.
+#[tokio::test]
+async fn a_removed_targets_ended_rebuild_is_closed_by_the_next_run_on_its_server() {
+    let fx = Fixture::new("swept").await;
+    fx.create_table("work", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    assert_eq!(
+        rebuilt(&fx.invoke_main(json!({"mode": "run"})).await),
+        ["public.work_id"]
+    );
+    let control = fx.control().await;
+    let server = server_key(&control).await;
+    let oid = database_oid(&fx.target().await).await;
+    let id = record_running(&control, &server, ("retired", "old", oid), 999_999, "now()").await;
+
+    let quiet = fx.invoke_main(json!({"mode": "run"})).await;
+    assert!(rebuilt(&quiet).is_empty(), "{}", json(&quiet));
+    let (status, class, error, _) = row(&control, id).await;
+    assert_eq!(
+        (status.as_str(), class.as_deref()),
+        ("failed", Some("gone"))
+    );
+    assert!(error.unwrap().contains("no longer configured"));
+}

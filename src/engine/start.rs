@@ -158,7 +158,10 @@ impl<'a, S: SecretSource> Work<'a, S> {
     /// Looks at the server processes of the rebuilds that hold this server's slots:
     /// one that has ended frees its slot, and is closed when nobody will settle it.
     /// Whether any slot was freed.
-    async fn free_stale_slots(&self, holders: &[ServerRebuild]) -> Result<bool, DatabaseError> {
+    pub(super) async fn free_stale_slots(
+        &self,
+        holders: &[ServerRebuild],
+    ) -> Result<bool, DatabaseError> {
         let configured = |target: &str| self.ctx.configured.contains(&target);
         let mut freed = false;
         for (history_id, seen) in self.db.slot_holders(holders, configured).await? {
