@@ -345,8 +345,8 @@ impl<S: SecretSource> Work<'_, S> {
             Some(FailureClass::Target) if sqlstate.as_deref() == Some(PERMISSION_DENIED) => {
                 let table = QualifiedName::new(index.name.schema.clone(), index.table.clone());
                 let why = what_to_grant(&self.role(), &table.quoted(), self.db.server.0);
-                report.fail(why.clone());
-                self.stop = Some(Stop::Setup(why));
+                report.fail(why);
+                self.stop = Some(Stop::Setup);
             }
             Some(FailureClass::Blocked) => self.stop = Some(Stop::Blocked(failed)),
             Some(FailureClass::Target) => self.stop = Some(Stop::Target(failed)),

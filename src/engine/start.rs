@@ -237,10 +237,9 @@ impl<'a, S: SecretSource> Work<'a, S> {
         );
         tracing::warn!(target = %self.key.target, database = %self.key.database_name,
             index = %index, error = %error, "the rebuild session could not be prepared");
-        report.fail(why.clone());
-        let stop = Stop::Setup(why);
-        report.deferred.push(stop.deferral(index));
-        self.stop = Some(stop);
+        report.fail(why);
+        report.deferred.push(Stop::Setup.deferral(index));
+        self.stop = Some(Stop::Setup);
         false
     }
 

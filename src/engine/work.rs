@@ -32,8 +32,8 @@ pub(super) enum Stop {
     /// The server cannot take rebuilds now (disk full, read-only, …).
     Target(String),
     /// The target's setup keeps every rebuild from running (a right the role lacks,
-    /// a setting the server refuses): said once, for the target.
-    Setup(String),
+    /// a setting the server refuses): said once, in the target's error.
+    Setup,
     /// No room: the server runs as many rebuilds as it may, or this invocation
     /// watches as many as it may.
     NoRoom(String),
@@ -53,7 +53,8 @@ impl Stop {
             Stop::Target(why) => format!(
                 "not started: the server refused rebuilds for now ({why}); a later run tries again"
             ),
-            Stop::NoRoom(why) | Stop::Setup(why) => format!("not started: {why}"),
+            Stop::NoRoom(why) => format!("not started: {why}"),
+            Stop::Setup => "not started: this target's setup keeps every rebuild from running; the target's error says what to change".to_owned(),
             Stop::Blocker(blocker) => format!(
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()
@@ -65,7 +66,7 @@ impl Stop {
     fn kind(&self) -> DeferralKind {
         match self {
             Stop::Blocked(_) => DeferralKind::Blocked,
-            Stop::Target(_) | Stop::Setup(_) => DeferralKind::ServerRefused,
+            Stop::Target(_) | Stop::Setup => DeferralKind::ServerRefused,
             Stop::NoRoom(_) => DeferralKind::ServerBusy,
             Stop::Blocker(_) => DeferralKind::Blocker,
             Stop::Hazard(hazard) => hazard.kind(),
