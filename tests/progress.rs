@@ -125,7 +125,8 @@ async fn running_rebuilds_log_phase_and_percent_done_ours_and_adopted() {
     let started = &first.targets[0].in_progress;
     assert_eq!(started.len(), 1, "{first:?}");
     let ours = progress_lines(&fx.target_db, from);
-    assert!(!ours.is_empty(), "{ours:#?}");
+    // progress_interval asks for a line every 200ms: the looks come once a second.
+    assert!(!ours.is_empty() && ours.len() <= 2, "{ours:#?}");
     for line in &ours {
         assert_eq!(line["index"], "public.lazy_0_k");
         assert_eq!(line["pid"], started[0].pid);
