@@ -2,7 +2,8 @@
 //! behind a name, a network that swallows packets: connections stay open, nothing
 //! comes back) must not freeze the watch: it still cancels a rebuild that waited too
 //! long, and still leaves one running to the server when the invocation's time is up.
-//! The invocation then ends with the control database's error, not at Lambda's kill.
+//! The invocation then ends with the control database's error, not at Lambda's kill;
+//! and a target that stops answering ends with the invocation's time.
 
 mod common;
 
@@ -83,7 +84,7 @@ async fn a_silent_control_database_does_not_keep_the_watch_from_cancelling() {
     let invocation =
         tokio::time::timeout(Duration::from_secs(120), fx.invoke(json!({"mode": "run"})));
     let (report, cancelled_after) = tokio::join!(invocation, watch);
-    let report = report.expect("the invocation ended although the control database is silent");
+    let report = report.expect("the invocation must end although the control database is silent");
     assert!(
         cancelled_after < Duration::from_secs(15),
         "{cancelled_after:?}"
@@ -109,7 +110,7 @@ async fn a_silent_control_database_does_not_keep_the_watch_past_its_time() {
         fx.invoke_within(json!({"mode": "run"}), Duration::from_secs(8)),
     );
     let (report, _) = tokio::join!(invocation, black_hole_once_started(&proxy, &observer));
-    let report = report.expect("the invocation ended although the control database is silent");
+    let report = report.expect("the invocation must end although the control database is silent");
     // The time-up came at the end of the budget; what followed is the control
     // database's bound, once (then it is given up).
     assert!(
@@ -130,4 +131,39 @@ async fn a_silent_control_database_does_not_keep_the_watch_past_its_time() {
     while reindex_running(&observer).await && began.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A target that stops answering once the work on it has begun (here its scan
+/// connection, black-holed as soon as the rebuild connection opens: the next look at
+/// the sessions before the rebuild never comes back) ends with the invocation's time:
+/// the target is in error, the invocation ends.
+#[tokio::test]
+async fn a_silent_target_ends_with_the_invocations_time() {
+    let fx = Fixture::new("silent_target").await;
+    fx.create_table("calm", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    let proxy = Proxy::start(fx.cluster.port).await;
+    let fx = fx.target_at(proxy.port);
+    let silence = async {
+        while proxy.accepted() < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        proxy.black_hole_first();
+    };
+    let began = Instant::now();
+    let invocation = tokio::time::timeout(
+        Duration::from_secs(90),
+        fx.invoke_within(json!({"mode": "run"}), Duration::from_secs(8)),
+    );
+    let (report, ()) = tokio::join!(invocation, silence);
+    let report = report.expect("the invocation must end although the target is silent");
+    assert!(
+        began.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        began.elapsed()
+    );
+    let target = &report.targets[0];
+    assert_eq!(target.status, Status::Error, "{}", json(target));
+    let reason = target.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("no answer from the target"), "{reason}");
 }

@@ -32,7 +32,7 @@ use crate::config::{TargetEntry, TargetSpec};
 use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
-use crate::domain::budget::Budget;
+use crate::domain::budget::{target_bound, Budget};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
@@ -181,9 +181,18 @@ pub async fn process_target<S: SecretSource>(
             Err(error) => return failed(error.to_string()),
         }
     }
-    let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began))
-        .catch_unwind()
-        .await
+    // A server or network that stops answering (accepting, never replying) must not
+    // keep the invocation past its time: the target's work ends with it.
+    let bound = target_bound(ctx.budget.left(), ctx.lease_slack);
+    let work = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began)).catch_unwind();
+    let Ok(worked) = tokio::time::timeout(bound, work).await else {
+        tracing::warn!(target = %entry.name, bound_s = bound.as_secs(), "the target did not answer in time");
+        return failed(format!(
+            "no answer from the target within this invocation's time ({}s): its server or the network stopped answering; a later run takes it again",
+            bound.as_secs()
+        ));
+    };
+    let outcome = worked
         .map(TargetOutcome::served)
         .unwrap_or_else(|panic| {
             let message = panic

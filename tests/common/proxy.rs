@@ -12,15 +12,20 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-/// Relays what `from` sends to `to`, dropping it while `black_hole` is set.
-async fn pass_on(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, black_hole: Arc<AtomicBool>) {
+/// Relays what `from` sends to `to`, dropping it while either black hole (the
+/// proxy's, the connection's) is set.
+async fn pass_on(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    (black_hole, own): (Arc<AtomicBool>, Arc<AtomicBool>),
+) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         let read = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
-        if black_hole.load(Ordering::SeqCst) {
+        if black_hole.load(Ordering::SeqCst) || own.load(Ordering::SeqCst) {
             continue;
         }
         if to.write_all(&buffer[..read]).await.is_err() {
@@ -30,12 +35,15 @@ async fn pass_on(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, black_hole: Ar
     let _ = to.shutdown().await;
 }
 
+/// One relayed connection: how to cut it, and its own black hole.
+type Relayed = (AbortHandle, Arc<AtomicBool>);
+
 pub struct Proxy {
     pub port: u16,
     /// The port of the server new connections are relayed to.
     upstream: Arc<AtomicU16>,
     black_hole: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    connections: Arc<Mutex<Vec<Relayed>>>,
     accept: AbortHandle,
 }
 
@@ -44,7 +52,7 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy port");
         let port = listener.local_addr().expect("proxy address").port();
         let upstream = Arc::new(AtomicU16::new(upstream_port));
-        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let connections: Arc<Mutex<Vec<Relayed>>> = Arc::default();
         let black_hole = Arc::new(AtomicBool::new(false));
         let (accepted, relay_to, hole) =
             (connections.clone(), upstream.clone(), black_hole.clone());
@@ -54,16 +62,17 @@ impl Proxy {
                 let Ok(outbound) = TcpStream::connect(("127.0.0.1", upstream_port)).await else {
                     continue;
                 };
-                let hole = hole.clone();
+                let holes = (hole.clone(), Arc::new(AtomicBool::new(false)));
+                let own = holes.1.clone();
                 let relay = tokio::spawn(async move {
                     let (in_read, in_write) = inbound.into_split();
                     let (out_read, out_write) = outbound.into_split();
                     tokio::join!(
-                        pass_on(in_read, out_write, hole.clone()),
-                        pass_on(out_read, in_write, hole)
+                        pass_on(in_read, out_write, holes.clone()),
+                        pass_on(out_read, in_write, holes)
                     );
                 });
-                accepted.lock().unwrap().push(relay.abort_handle());
+                accepted.lock().unwrap().push((relay.abort_handle(), own));
             }
         })
         .abort_handle();
@@ -83,7 +92,7 @@ impl Proxy {
 
     /// Breaks the newest connection: both its sockets are closed.
     pub fn cut_newest(&self) {
-        if let Some(newest) = self.connections.lock().unwrap().last() {
+        if let Some((newest, _)) = self.connections.lock().unwrap().last() {
             newest.abort();
         }
     }
@@ -94,6 +103,14 @@ impl Proxy {
         self.black_hole.store(true, Ordering::SeqCst);
     }
 
+    /// From now on nothing goes through the first connection accepted; the others
+    /// go on as before.
+    pub fn black_hole_first(&self) {
+        if let Some((_, own)) = self.connections.lock().unwrap().first() {
+            own.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// From now on new connections reach the server on `upstream_port`; every
     /// connection to the old one breaks, as they would with a host that is gone.
     pub fn switch_to(&self, upstream_port: u16) {
@@ -102,7 +119,7 @@ impl Proxy {
     }
 
     fn cut_all(&self) {
-        for connection in self.connections.lock().unwrap().iter() {
+        for (connection, _) in self.connections.lock().unwrap().iter() {
             connection.abort();
         }
     }
