@@ -269,8 +269,7 @@ fn progress_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
 
 impl Config {
     pub fn from_environment(env: &Environment) -> Result<Config, ConfigError> {
-        // Whether INDEX_PILOT_SSLMODE was given matters: IAM endpoints default to
-        // verify-full, the others to prefer.
+        // IAM endpoints do not take it (see `iam_tls`); the others default to prefer.
         let env_mode: Option<SslMode> = env
             .sslmode
             .as_deref()
@@ -302,7 +301,7 @@ impl Config {
             },
             (None, None, Some(json)) => {
                 let (login, tls) =
-                    RawControlIam::parse(json, env_mode, &tls).map_err(ConfigError::ControlIam)?;
+                    RawControlIam::parse(json, &tls).map_err(ConfigError::ControlIam)?;
                 Endpoint {
                     source: Source::Iam(Box::new(login)),
                     tls,
@@ -311,11 +310,7 @@ impl Config {
             (None, None, None) => return Err(ConfigError::NoControlDatabase),
             _ => return Err(ConfigError::TwoControlDatabases),
         };
-        let targets = parse_targets(
-            env.targets.as_deref().ok_or(ConfigError::NoTargets)?,
-            &tls,
-            env_mode,
-        )?;
+        let targets = parse_targets(env.targets.as_deref().ok_or(ConfigError::NoTargets)?, &tls)?;
         let max_hops = count_var(MAX_HOPS_VAR, env.max_hops.as_deref(), 50, 0..=10_000)?;
         let shard_size = count_var(SHARD_SIZE_VAR, env.shard_size.as_deref(), 25, 1..=10_000)?;
         let max_concurrent_rebuilds = count_var(

@@ -280,6 +280,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         windows: &windows,
         setup: budget.whole().saturating_sub(budget.left()),
         progress_interval: app.config.progress_interval,
+        configured: &known,
     };
     let entries = targets
         .iter()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::steps::batch;
+use common::steps::{batch, entry};
 use common::{json, Fixture};
 use serde_json::json;
 use tokio_postgres::Client;
@@ -37,7 +37,10 @@ async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
     assert_eq!(failed["sqlstate"], "P0001");
     assert_eq!(failed["class"], "index");
     assert_eq!(failed["quarantined"], true);
-    assert!(failed["error"].as_str().unwrap().contains("picky refuses"));
+    // A raise may quote row values: only its kind, object and SQLSTATE are kept.
+    let error = failed["error"].as_str().unwrap();
+    assert!(!error.contains("picky refuses"), "{error}");
+    assert!(error.contains("SQLSTATE P0001"), "{error}");
     let listed = json(&first)["quarantined"][0].clone();
     assert_eq!(listed["index"], "public.fussy_picky", "{first:?}");
 
@@ -91,12 +94,15 @@ async fn an_index_that_cannot_be_rebuilt_is_quarantined_until_released() {
     assert_eq!(json(&released)["quarantined"], json!([]));
 }
 
-/// Permission denied (42501: the role does not own the table) is not going to pass
-/// by itself: quarantined at once.
+/// Permission denied (42501: the role does not own the tables, the usual mistake) is
+/// the target's setup, not the index's fault: the target is in error once, saying
+/// what to grant; no index is quarantined, and the other candidates are not tried
+/// one by one into the same wall.
 #[tokio::test]
-async fn permission_denied_quarantines_at_once() {
+async fn permission_denied_is_the_targets_setup_and_quarantines_nothing() {
     let fx = Fixture::new("denied").await;
     fx.create_table("owned", 100_000).await;
+    fx.create_table("other", 100_000).await;
     batch(
         &fx.target().await,
         "CREATE ROLE lowly LOGIN; GRANT pg_read_all_stats TO lowly;",
@@ -105,23 +111,70 @@ async fn permission_denied_quarantines_at_once() {
     let lowly = fx.url_as_role("lowly");
     let fx = fx.with_targets(json!([{"name": "main", "url": lowly}]));
     fx.set(&[], "index_size_threshold", "1MB").await;
-    let report = fx.invoke_main(json!({"mode": "run"})).await;
+    let run = fx.invoke(json!({"mode": "run"})).await;
+    let report = entry(&run, "main");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
     let failed = json(&report.failed[0]);
     assert_eq!(failed["sqlstate"], "42501", "{report:?}");
-    assert_eq!(failed["class"], "index");
-    assert_eq!(failed["quarantined"], true);
+    assert_eq!(failed["class"], "target");
+    assert_eq!(failed["quarantined"], false);
+    let target = json(report);
+    assert_eq!(target["status"], "error", "{target}");
+    let reason = target["reason"].as_str().unwrap();
+    assert!(reason.contains("OWNER TO \"lowly\""), "{reason}");
+    assert_eq!(report.deferred.len(), 1, "{report:?}");
+    assert_eq!(target["deferred"][0]["kind"], "server_refused");
+    let control = fx.control().await;
+    assert_eq!(
+        count(&control, "SELECT count(*) FROM index_pilot.quarantine").await,
+        0
+    );
+    assert_eq!(
+        count(&control, "SELECT count(*) FROM index_pilot.reindex_history").await,
+        1,
+        "only one rebuild was tried"
+    );
 }
 
-/// A rebuild blocked by a lock timeout is retried by later runs; after
-/// quarantine_after failures in a row the index is quarantined. Its leftovers are
-/// dropped once the blocker is gone.
+/// A setting the server refuses in the rebuild session (maintenance_work_mem above
+/// its maximum) is the target's problem: nothing runs, nothing is recorded against
+/// the index, the target is in error saying so.
 #[tokio::test]
-async fn a_blocked_rebuild_is_retried_then_quarantined_after_repeated_failures() {
+async fn a_session_setting_the_server_refuses_is_the_targets_problem() {
+    let fx = Fixture::new("refused_setting").await;
+    fx.create_table("roomy", 100_000).await;
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    fx.set(&[], "maintenance_work_mem", "3TB").await;
+    let run = fx.invoke(json!({"mode": "run"})).await;
+    let report = entry(&run, "main");
+    let target = json(report);
+    assert!(report.failed.is_empty(), "{target}");
+    assert_eq!(target["status"], "error", "{target}");
+    let reason = target["reason"].as_str().unwrap();
+    assert!(reason.contains("could not be prepared"), "{reason}");
+    assert!(reason.contains("22023"), "{reason}");
+    let control = fx.control().await;
+    assert_eq!(
+        count(&control, "SELECT count(*) FROM index_pilot.quarantine").await,
+        0
+    );
+    assert_eq!(
+        count(&control, "SELECT count(*) FROM index_pilot.reindex_history").await,
+        0
+    );
+}
+
+/// A rebuild blocked by a lock timeout is retried by later runs and never
+/// quarantined, however often (a weekly anti-wraparound vacuum holds its table for
+/// hours): more runs than quarantine_after fail, none quarantines. Its leftovers are
+/// dropped once the blocker is gone, and the index is rebuilt.
+#[tokio::test]
+async fn a_blocked_rebuild_is_retried_and_never_quarantined() {
     let fx = Fixture::new("stubborn").await;
     fx.create_table("busy", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
     fx.set(&[], "lock_timeout", "500ms").await;
-    fx.set(&[], "quarantine_after", "3").await;
+    fx.set(&[], "quarantine_after", "2").await;
     let holder = fx.target().await;
     batch(
         &holder,
@@ -133,13 +186,14 @@ async fn a_blocked_rebuild_is_retried_then_quarantined_after_repeated_failures()
         let failed = json(&report.failed[0]);
         assert_eq!(failed["class"], "blocked", "run {run}: {report:?}");
         assert_eq!(failed["sqlstate"], "55P03");
-        assert_eq!(failed["quarantined"], run == 3, "run {run}: {report:?}");
+        assert_eq!(failed["quarantined"], false, "run {run}: {report:?}");
+        assert_eq!(json(&report)["quarantined"], json!([]), "run {run}");
     }
-    let fourth = fx.invoke_main(json!({"mode": "run"})).await;
-    assert!(fourth.failed.is_empty(), "{fourth:?}");
-    let listed = &json(&fourth)["quarantined"][0];
-    assert_eq!(listed["failures"], 3, "{fourth:?}");
-    assert_eq!(listed["sqlstate"], "55P03");
+    let control = fx.control().await;
+    assert_eq!(
+        count(&control, "SELECT count(*) FROM index_pilot.quarantine").await,
+        0
+    );
 
     batch(&holder, "COMMIT").await;
     let after = fx.invoke_main(json!({"mode": "run"})).await;
@@ -158,6 +212,8 @@ async fn a_blocked_rebuild_is_retried_then_quarantined_after_repeated_failures()
         ],
         "{after:?}"
     );
+    let rebuilt: Vec<&str> = after.reindexed.iter().map(|r| r.index.as_str()).collect();
+    assert_eq!(rebuilt, ["public.busy_id"], "{after:?}");
     let invalid = count(
         &fx.target().await,
         "SELECT count(*) FROM pg_index WHERE NOT indisvalid",
@@ -222,7 +278,9 @@ async fn the_rebuild_session_resets_timeouts_and_applies_settings() {
         "CREATE FUNCTION tell(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
          BEGIN
              IF current_setting('pilot.tell', true) = 'on' THEN
-                 RAISE EXCEPTION 'session: %', concat_ws(',',
+                 -- feature_not_supported: a class whose message is kept (a raise's
+                 -- own, P0001, may quote row values and is left out).
+                 RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = 'session: ' || concat_ws(',',
                      current_setting('statement_timeout'),
                      current_setting('idle_session_timeout', true),
                      current_setting('idle_in_transaction_session_timeout'),
@@ -306,7 +364,7 @@ fn told(report: &index_pilot::report::TargetReport) -> String {
 }
 
 /// An error whose detail quotes row values (here a unique violation, as a corrupt
-/// unique index would raise) keeps its SQLSTATE and message in the report and the
+/// unique index would raise) keeps its SQLSTATE and kind in the report and the
 /// history, never the values.
 #[tokio::test]
 async fn row_values_in_an_error_stay_out_of_reports_and_history() {
@@ -341,7 +399,7 @@ async fn row_values_in_an_error_stay_out_of_reports_and_history() {
         failed["error"]
             .as_str()
             .unwrap()
-            .contains("could not create unique index"),
+            .contains("integrity constraint violation"),
         "{failed}"
     );
     assert!(!serde_json::to_string(&report)
@@ -358,6 +416,9 @@ async fn row_values_in_an_error_stay_out_of_reports_and_history() {
         .await
         .unwrap()
         .get(0);
-    assert!(stored.contains("could not create unique index"), "{stored}");
+    assert!(
+        stored.contains("integrity constraint violation"),
+        "{stored}"
+    );
     assert!(!stored.contains("someone@example.com"), "{stored}");
 }

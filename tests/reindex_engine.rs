@@ -660,10 +660,8 @@ async fn a_failed_statement_has_ended_in_the_server_when_it_returns() {
         let error = index_pilot::pg::execute_to_the_end(&worker, slow_rollback)
             .await
             .expect_err("the statement fails");
-        assert!(
-            error.to_string().contains("fails after its work"),
-            "{error}"
-        );
+        // A raise's own words are left out (they may quote row values): its code says.
+        assert_eq!(error.sqlstate(), Some("P0001"), "{error}");
         let locks: i64 = observer
             .query_one("SELECT count(*) FROM pg_locks WHERE pid = $1", &[&pid])
             .await
@@ -695,7 +693,7 @@ async fn concurrent_first_invocations_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 }
 
 /// A forced order skips windows and size limits: it reaches exactly the one database

@@ -117,11 +117,7 @@ pub(super) struct RawControlIam {
 }
 
 impl RawControlIam {
-    pub fn parse(
-        json: &str,
-        env_mode: Option<SslMode>,
-        default_tls: &Tls,
-    ) -> Result<(IamLogin, Tls), String> {
+    pub fn parse(json: &str, default_tls: &Tls) -> Result<(IamLogin, Tls), String> {
         let raw: RawControlIam = serde_json::from_str(json)
             .map_err(|e| format!("is not a valid IAM entry (a JSON object such as {{\"auth\": \"iam\", \"host\": ..., \"user\": ..., \"database\": ...}}): {e}"))?;
         let fields = IamFields {
@@ -134,20 +130,21 @@ impl RawControlIam {
             region: raw.region,
         };
         let login = fields.login("the control database".to_owned())?;
-        let tls = iam_tls(raw.sslmode, env_mode, raw.sslrootcert, default_tls)?;
+        let tls = iam_tls(raw.sslmode, raw.sslrootcert, default_tls)?;
         Ok((login, tls))
     }
 }
 
-/// IAM implies TLS: RDS refuses IAM logins without it, and a token is a password.
-/// The entry's sslmode, else `INDEX_PILOT_SSLMODE` when set, else `verify-full`.
+/// IAM implies TLS: RDS refuses IAM logins without it, and a token is a password, so
+/// the server it goes to must prove who it is. The entry's own sslmode, else
+/// `verify-full`: the global `INDEX_PILOT_SSLMODE` (often `require`, for the other
+/// endpoints) never lowers it.
 pub(super) fn iam_tls(
     entry_mode: Option<SslMode>,
-    env_mode: Option<SslMode>,
     root_cert: Option<PathBuf>,
     default_tls: &Tls,
 ) -> Result<Tls, String> {
-    let mode = entry_mode.or(env_mode).unwrap_or(SslMode::VerifyFull);
+    let mode = entry_mode.unwrap_or(SslMode::VerifyFull);
     if let SslMode::Disable | SslMode::Prefer = mode {
         return Err(format!(
             "uses IAM authentication with sslmode {}, which may send the token without TLS (RDS refuses IAM logins without TLS): use verify-full, verify-ca or require",
@@ -287,23 +284,46 @@ mod tests {
     }
 
     #[test]
-    fn iam_needs_tls_whatever_the_environment_says() {
+    fn the_global_sslmode_never_lowers_an_iam_endpoint() {
         let with_mode = |mode: &str| Environment {
             sslmode: Some(mode.into()),
             ..env(ORDERS)
         };
+        // INDEX_PILOT_SSLMODE=require (the template's default) is for the other
+        // endpoints: a token is a password, sent only to a server that proves its name.
+        for global in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+            let config = Config::from_environment(&with_mode(global)).unwrap();
+            let spec = config.targets[0].spec.as_ref().unwrap();
+            assert_eq!(spec.endpoint.tls.mode, SslMode::VerifyFull, "{global}");
+        }
+        let config = Config::from_environment(&with_mode("require")).unwrap();
+        // The control database follows the environment's sslmode when it is not IAM.
+        assert_eq!(config.control.tls.mode, SslMode::Require);
+        let iam_control = Environment {
+            control_url: None,
+            control_iam: Some(r#"{"host": "c", "user": "u", "database": "d"}"#.into()),
+            ..with_mode("require")
+        };
+        let config = Config::from_environment(&iam_control).unwrap();
+        assert_eq!(config.control.tls.mode, SslMode::VerifyFull);
+        // The entry's own sslmode chooses, within TLS.
+        let own = Config::from_environment(&env(
+            r#"{"name": "o", "auth": "iam", "host": "h", "user": "u", "database": "d",
+                "sslmode": "verify-ca"}"#,
+        ))
+        .unwrap();
+        let spec = own.targets[0].spec.as_ref().unwrap();
+        assert_eq!(spec.endpoint.tls.mode, SslMode::VerifyCa);
         for refused in ["disable", "prefer"] {
-            let problem = problem(&with_mode(refused));
+            let problem = problem(&env(&format!(
+                r#"{{"name": "o", "auth": "iam", "host": "h", "user": "u", "database": "d",
+                    "sslmode": "{refused}"}}"#
+            )));
             assert!(
                 problem.contains("RDS refuses IAM logins without TLS"),
                 "{problem}"
             );
         }
-        let config = Config::from_environment(&with_mode("require")).unwrap();
-        let spec = config.targets[0].spec.as_ref().unwrap();
-        assert_eq!(spec.endpoint.tls.mode, SslMode::Require);
-        // The control database follows the environment's sslmode when it is not IAM.
-        assert_eq!(config.control.tls.mode, SslMode::Require);
     }
 
     #[test]

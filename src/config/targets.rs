@@ -45,11 +45,7 @@ struct RawTarget {
     free_storage: Option<Value>,
 }
 
-fn parse_target(
-    raw: RawTarget,
-    default_tls: &Tls,
-    env_mode: Option<SslMode>,
-) -> Result<TargetSpec, String> {
+fn parse_target(raw: RawTarget, default_tls: &Tls) -> Result<TargetSpec, String> {
     let iam = IamFields {
         auth: raw.auth,
         host: raw.host,
@@ -67,7 +63,7 @@ fn parse_target(
             return Err("has auth and also url or secret; give one".to_owned());
         }
         let login = iam.login(format!("target {:?}", raw.name))?;
-        let tls = iam_tls(raw.sslmode, env_mode, raw.sslrootcert, default_tls)?;
+        let tls = iam_tls(raw.sslmode, raw.sslrootcert, default_tls)?;
         return Ok(TargetSpec {
             endpoint: Endpoint {
                 source: Source::Iam(Box::new(login)),
@@ -105,7 +101,6 @@ fn parse_target(
 pub(super) fn parse_targets(
     json: &str,
     default_tls: &Tls,
-    env_mode: Option<SslMode>,
 ) -> Result<Vec<TargetEntry>, ConfigError> {
     let value: Value =
         serde_json::from_str(json).map_err(|e| ConfigError::TargetsNotJson(e.to_string()))?;
@@ -130,7 +125,7 @@ pub(super) fn parse_targets(
         let spec = match serde_json::from_value::<RawTarget>(entry) {
             Err(e) => Err(format!("is not a valid target entry: {e}")),
             Ok(raw) if raw.name.is_empty() => Err("has an empty name".to_owned()),
-            Ok(raw) => parse_target(raw, default_tls, env_mode),
+            Ok(raw) => parse_target(raw, default_tls),
         };
         targets.push(TargetEntry {
             spec: spec

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the targets view: still configured, last success, why it failed; quarantine counts in words",
         include_str!("migrations/0011_targets_view.sql"),
     ),
+    (
+        12,
+        "no stale slots: a rebuild whose server process has ended holds no slot",
+        include_str!("migrations/0012_stale_slots.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -7,6 +7,7 @@ mod migrate;
 mod reads;
 mod rebuilds;
 mod runs;
+mod slots;
 mod windows;
 
 pub use aside::{LeftoverRecord, QuarantineEntry};
@@ -14,14 +15,22 @@ pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};
 
+use std::time::Duration;
+
 use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Client;
 
 use crate::domain::forecast::Anchor;
 use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::{Changes, StateRow, StoredStates};
-use crate::pg::{column, PgError};
+use crate::pg::{column, Answered, PgError};
+
+/// Every control statement is short: the server ends one at this statement_timeout
+/// (sql/prepare_session.sql), and one without an answer at all (a failover, a
+/// network that swallows packets) is given up a little later.
+const ANSWER_WITHIN: Duration = Duration::from_secs(20);
+/// The schema's migration, at start-up, may rewrite tables.
+const MIGRATED_WITHIN: Duration = Duration::from_secs(300);
 
 /// Index states written per statement: a first scan of a large database writes every
 /// index, and one statement of 100,000 rows holds them all in memory twice (the
@@ -84,7 +93,7 @@ impl DatabaseKey {
 }
 
 pub struct ControlStore {
-    client: Client,
+    client: Answered,
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -98,7 +107,19 @@ impl ControlStore {
         tls: &crate::pg::Tls,
     ) -> Result<ControlStore, ControlError> {
         let mut client = crate::pg::connect(config, tls).await?;
-        migrate::migrate(&mut client).await?;
+        tokio::time::timeout(MIGRATED_WITHIN, migrate::migrate(&mut client))
+            .await
+            .map_err(|_| {
+                ControlError::Migrate(format!(
+                    "no answer from the server within {}s",
+                    MIGRATED_WITHIN.as_secs()
+                ))
+            })??;
+        let client = Answered::new(client, ANSWER_WITHIN);
+        client
+            .query_one(include_str!("sql/prepare_session.sql"), &[])
+            .await
+            .map_err(failed("preparing the session"))?;
         Ok(ControlStore { client })
     }
 
@@ -130,7 +151,8 @@ impl ControlStore {
     /// What the control database holds of one database's indexes, read row by row
     /// (a large database has a hundred thousand).
     pub async fn load_index_states(&self, db: &DatabaseKey) -> Result<StoredStates, ControlError> {
-        self.read_index_states(db)
+        self.client
+            .bounded(self.read_index_states(db))
             .await
             .map_err(failed("loading index states"))
     }

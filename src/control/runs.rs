@@ -25,8 +25,13 @@ pub struct TargetProgress<'a> {
 /// A rebuild holding one of a server's slots.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerRebuild {
+    pub history_id: i64,
     pub target: String,
     pub database_name: String,
+    pub database_oid: u32,
+    /// Its server process, as the target reported it when the rebuild started.
+    pub backend_pid: Option<i32>,
+    pub backend_start: Option<SystemTime>,
     pub index: String,
     pub running_ms: i64,
 }
@@ -158,8 +163,12 @@ impl ControlStore {
         rows.iter()
             .map(|row| {
                 Ok(ServerRebuild {
+                    history_id: column(row, "id")?,
                     target: column(row, "target")?,
                     database_name: column(row, "database_name")?,
+                    database_oid: column(row, "database_oid")?,
+                    backend_pid: column(row, "backend_pid")?,
+                    backend_start: column(row, "backend_start")?,
                     index: column(row, "index")?,
                     running_ms: column(row, "running_ms")?,
                 })

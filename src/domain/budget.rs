@@ -64,6 +64,13 @@ pub fn wait_for_earlier_rebuild(
     }
 }
 
+/// How long the work on one target may take, `left` of the budget when it begins and
+/// `margin` kept for the end of the invocation: the budget, then half the margin (at
+/// least a few seconds) for what follows a time-up (settling, the lease, the report).
+pub fn target_bound(left: Duration, margin: Duration) -> Duration {
+    left + (margin / 2).max(Duration::from_secs(5))
+}
+
 /// The time of one invocation: its whole allowance, counted from its start.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
@@ -244,5 +251,15 @@ mod tests {
         // One that a fresh invocation fits after its setup is worth waiting for.
         assert_eq!(fit(ms(1900), ms(1000), ms(2000)), Fit::Wait);
         assert_eq!(budget.fit(ms(1900), ms(300)), Fit::Start);
+    }
+
+    #[test]
+    fn a_targets_work_ends_within_the_invocation() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(target_bound(minute, minute), Duration::from_secs(90));
+        assert_eq!(
+            target_bound(minute, Duration::ZERO),
+            Duration::from_secs(65)
+        );
     }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// Others were in the way: a lock timeout, our own cancel after too long a wait,
-    /// a deadlock. Retried in a later run.
+    /// a deadlock. Retried in a later run, and never quarantined: a weekly
+    /// anti-wraparound vacuum says nothing about the index.
     Blocked,
     /// The index itself or the right to rebuild it: permission denied, an expression
     /// that fails, duplicates in a unique index, a row too large, corruption.
@@ -47,6 +48,26 @@ impl FailureClass {
     }
 }
 
+/// insufficient_privilege: the role may not rebuild the index (it does not own the
+/// table). The target's setup, not the index's fault: no quarantine, and the rest of
+/// the target's candidates would hit the same wall.
+pub const PERMISSION_DENIED: &str = "42501";
+
+/// What to grant `role` so that it may rebuild the indexes of `table` (both as they
+/// are written in SQL), on a server of `server_version_num`.
+pub fn what_to_grant(role: &str, table: &str, server_version_num: i32) -> String {
+    let maintain = if server_version_num >= 170_000 {
+        format!(
+            ", or GRANT MAINTAIN ON TABLE {table} TO {role} (GRANT pg_maintain TO {role} for every table)"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "the role {role} may not rebuild the indexes of {table} (SQLSTATE {PERMISSION_DENIED}): make it the owner of the tables whose indexes it rebuilds (ALTER TABLE {table} OWNER TO {role}){maintain}; nothing more is tried on this target until then, and no index is quarantined for it"
+    )
+}
+
 /// Classifies a failed REINDEX or DROP INDEX by its SQLSTATE (`None`: no word from
 /// the server).
 pub fn classify(sqlstate: Option<&str>) -> FailureClass {
@@ -59,8 +80,9 @@ pub fn classify(sqlstate: Option<&str>) -> FailureClass {
         "55P03" | "57014" | "40P01" | "40001" => FailureClass::Blocked,
         // undefined_table, undefined_object: dropped between the scan and the rebuild
         "42P01" | "42704" => FailureClass::Gone,
-        // read_only_sql_transaction; admin_shutdown, crash_shutdown, cannot_connect_now
-        "25006" | "57P01" | "57P02" | "57P03" => FailureClass::Target,
+        // read_only_sql_transaction; admin_shutdown, crash_shutdown, cannot_connect_now;
+        // insufficient_privilege (the target's setup)
+        "25006" | "57P01" | "57P02" | "57P03" | PERMISSION_DENIED => FailureClass::Target,
         // data_corrupted, index_corrupted; program_limit_exceeded (an index row too large)
         "XX001" | "XX002" | "54000" => FailureClass::Index,
         // feature_not_supported: this index cannot be rebuilt concurrently
@@ -70,7 +92,7 @@ pub fn classify(sqlstate: Option<&str>) -> FailureClass {
             // system errors (I/O), connection exceptions
             "53" | "58" | "08" => FailureClass::Target,
             // data exceptions (a failing expression), integrity violations (duplicates),
-            // PL/pgSQL raise, access rules and undefined functions (permission denied)
+            // PL/pgSQL raise, undefined functions
             "22" | "23" | "P0" | "42" => FailureClass::Index,
             _ => FailureClass::Other,
         },
@@ -85,14 +107,17 @@ pub enum PastRebuild {
 }
 
 /// Failures of an index in a row, newest first, up to its last completed rebuild.
-/// Failures of the server (`Target`) and of a vanished index (`Gone`) say nothing
-/// about the index: they neither count nor break the series.
+/// Failures of the server (`Target`), of a vanished index (`Gone`) and of a rebuild
+/// others held up (`Blocked`) say nothing about the index: they neither count nor
+/// break the series.
 pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
     let mut count = 0;
     for past in history {
         match past {
             PastRebuild::Completed => break,
-            PastRebuild::Failed(FailureClass::Target | FailureClass::Gone) => {}
+            PastRebuild::Failed(
+                FailureClass::Target | FailureClass::Gone | FailureClass::Blocked,
+            ) => {}
             PastRebuild::Failed(_) => count += 1,
         }
     }
@@ -103,8 +128,8 @@ pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
 pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) -> bool {
     match class {
         FailureClass::Index => true,
-        FailureClass::Target | FailureClass::Gone => false,
-        FailureClass::Blocked | FailureClass::Other => in_a_row >= quarantine_after,
+        FailureClass::Target | FailureClass::Gone | FailureClass::Blocked => false,
+        FailureClass::Other => in_a_row >= quarantine_after,
     }
 }
 
@@ -118,7 +143,7 @@ mod tests {
             ("55P03", FailureClass::Blocked),
             ("57014", FailureClass::Blocked),
             ("40P01", FailureClass::Blocked),
-            ("42501", FailureClass::Index),
+            ("42501", FailureClass::Target),
             ("23505", FailureClass::Index),
             ("22012", FailureClass::Index),
             ("P0001", FailureClass::Index),
@@ -142,6 +167,22 @@ mod tests {
     }
 
     #[test]
+    fn a_permission_error_says_what_to_grant() {
+        let before_17 = what_to_grant("app", "public.orders", 160_004);
+        assert!(
+            before_17.contains("ALTER TABLE public.orders OWNER TO app"),
+            "{before_17}"
+        );
+        assert!(!before_17.contains("MAINTAIN"), "{before_17}");
+        let from_17 = what_to_grant("app", "public.orders", 170_000);
+        assert!(
+            from_17.contains("GRANT MAINTAIN ON TABLE public.orders TO app"),
+            "{from_17}"
+        );
+        assert!(from_17.contains("no index is quarantined"), "{from_17}");
+    }
+
+    #[test]
     fn class_names_round_trip() {
         for class in [
             FailureClass::Blocked,
@@ -162,16 +203,21 @@ mod tests {
         let other = Failed(FailureClass::Other);
         let disk_full = Failed(FailureClass::Target);
         assert_eq!(failures_in_a_row(&[]), 0);
-        assert_eq!(failures_in_a_row(&[blocked, other, Completed, other]), 2);
-        assert_eq!(failures_in_a_row(&[blocked, disk_full, blocked]), 2);
-        assert_eq!(failures_in_a_row(&[Completed, blocked]), 0);
+        assert_eq!(
+            failures_in_a_row(&[other, blocked, other, Completed, other]),
+            2
+        );
+        assert_eq!(failures_in_a_row(&[blocked, disk_full, blocked]), 0);
+        assert_eq!(failures_in_a_row(&[Completed, other]), 0);
     }
 
     #[test]
     fn quarantine_at_once_or_after_a_series() {
         assert!(quarantines(FailureClass::Index, 1, 3));
-        assert!(!quarantines(FailureClass::Blocked, 2, 3));
-        assert!(quarantines(FailureClass::Blocked, 3, 3));
+        // A lock timeout or our own cancel, however often: others were in the way.
+        assert!(!quarantines(FailureClass::Blocked, 3, 3));
+        assert!(!quarantines(FailureClass::Blocked, 100, 3));
+        assert!(!quarantines(FailureClass::Other, 2, 3));
         assert!(quarantines(FailureClass::Other, 4, 3));
         assert!(!quarantines(FailureClass::Target, 10, 3));
         assert!(!quarantines(FailureClass::Gone, 10, 3));

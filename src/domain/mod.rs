@@ -20,6 +20,7 @@ pub mod progress;
 pub mod server;
 pub mod settings;
 pub mod sift;
+pub mod slot;
 pub mod standing;
 pub mod stored;
 pub mod target_error;

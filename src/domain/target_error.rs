@@ -24,7 +24,8 @@ pub enum TargetErrorClass {
     Version,
     /// The control database failed while this target was worked on.
     Control,
-    /// The target's entry in `INDEX_PILOT_TARGETS` is not valid.
+    /// The target's entry in `INDEX_PILOT_TARGETS` is not valid, or a value of
+    /// `index_pilot.settings` is one its server refuses.
     Configuration,
     /// A `reindex` order names something the target has not got (the index).
     Order,

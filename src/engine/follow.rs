@@ -1,7 +1,8 @@
 //! Rebuilds earlier invocations left running in the server: each is known by the
 //! process id and process start the target reported (never by comparing clocks). One
 //! due to end soon is waited for; one still running is reported with its progress;
-//! one that has ended is settled like any other.
+//! one that has ended is settled like any other. Rows of the same server whose process
+//! has ended are swept first (see `free_stale_slots`).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -46,6 +47,23 @@ impl<S: SecretSource> Work<'_, S> {
         &mut self,
         report: &mut TargetReport,
     ) -> Result<Vec<Running>, DatabaseError> {
+        // A database of this name dropped (and created again) leaves rows nobody
+        // settles: their rebuilds, their indexes, went with it.
+        let (rebuilds, quarantined) = self.ctx.control.close_recreated_database(self.key).await?;
+        if rebuilds + quarantined > 0 {
+            tracing::info!(target = %self.key.target, database = %self.key.database_name,
+                rebuilds, quarantined, "closed what an earlier database of this name left");
+        }
+        // Rows of this server whose process has ended, whoever recorded them (a target
+        // since removed, say), are settled now rather than when a slot is wanted.
+        let holders = self
+            .ctx
+            .control
+            .rebuilds_on_server(&self.server.key)
+            .await?;
+        if !holders.is_empty() {
+            self.free_stale_slots(&holders).await?;
+        }
         let mut running = Vec::new();
         let mut ended = Vec::new();
         for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {

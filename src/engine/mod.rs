@@ -34,7 +34,7 @@ use crate::config::{TargetEntry, TargetSpec};
 use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
-use crate::domain::budget::Budget;
+use crate::domain::budget::{target_bound, Budget};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
@@ -75,6 +75,9 @@ pub struct RunContext<'a, S> {
     pub setup: Duration,
     /// How often a running rebuild's progress is logged.
     pub progress_interval: Duration,
+    /// Every target of the configuration, by name: a rebuild recorded for another
+    /// name has nobody to settle it.
+    pub configured: &'a [&'a str],
 }
 
 impl<S> RunContext<'_, S> {
@@ -169,9 +172,18 @@ pub async fn process_target<S: SecretSource>(
             Err(error) => return failed(TargetErrorClass::Control, error.to_string()),
         }
     }
-    let outcome = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began))
-        .catch_unwind()
-        .await
+    // A server or network that stops answering (accepting, never replying) must not
+    // keep the invocation past its time: the target's work ends with it.
+    let bound = target_bound(ctx.budget.left(), ctx.lease_slack);
+    let work = AssertUnwindSafe(process_databases(ctx, &entry.name, spec, began)).catch_unwind();
+    let Ok(worked) = tokio::time::timeout(bound, work).await else {
+        tracing::warn!(target = %entry.name, bound_s = bound.as_secs(), "the target did not answer in time");
+        return failed(TargetErrorClass::Connect, format!(
+            "no answer from the target within this invocation's time ({}s): its server or the network stopped answering; a later run takes it again",
+            bound.as_secs()
+        ));
+    };
+    let outcome = worked
         .map(TargetOutcome::served)
         .unwrap_or_else(|panic| {
             let message = panic
@@ -267,10 +279,17 @@ async fn process_database<S: SecretSource>(
         Vec::new()
     };
 
-    let (stored, quarantine) = tokio::try_join!(
+    let (stored, mut quarantine) = tokio::try_join!(
         ctx.control.load_index_states(&key),
         ctx.control.quarantined(&key),
     )?;
+    // An index dropped since it was quarantined has nothing left to release by hand.
+    let oids: Vec<u32> = quarantine.iter().map(|q| q.index_oid).collect();
+    let gone = db.missing_indexes(&oids).await?;
+    if mode.changes_targets() {
+        ctx.control.release_gone_indexes(&key, &gone).await?;
+    }
+    quarantine.retain(|q| !gone.contains(&q.index_oid));
     let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
     report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
     let selection = Selection {

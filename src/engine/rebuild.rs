@@ -17,13 +17,15 @@ use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::{predicted_rebuild, Fit};
 use crate::domain::deferral::DeferralKind;
-use crate::domain::failure::FailureClass;
+use crate::domain::failure::{what_to_grant, FailureClass, PERMISSION_DENIED};
+use crate::domain::ident::QualifiedName;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 use crate::domain::settings::IndexSettings;
+use crate::domain::target_error::TargetErrorClass;
 use crate::domain::units::format_size;
 use crate::domain::words::plural;
 use crate::report::{InProgress, TargetReport};
-use crate::target_db::{RebuildSession, Rebuilder};
+use crate::target_db::Rebuilder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -113,7 +115,8 @@ impl<S: SecretSource> Work<'_, S> {
                 }
             }
         }
-        if !report.failed.is_empty() {
+        // A target in error (its setup) keeps its own reason.
+        if !report.failed.is_empty() && report.reason.is_none() {
             report.reason = Some(format!(
                 "{} failed",
                 plural(report.failed.len() as u64, "rebuild", "rebuilds")
@@ -183,6 +186,12 @@ impl<S: SecretSource> Work<'_, S> {
                 return not_started.map(|looked| looked.err().unwrap_or(Outcome::NotStarted));
             }
         };
+        if !self.prepare_session(assessment, &rebuilder, report).await {
+            self.ctx.control.abandon_reindex(history_id).await?;
+            drop(watching);
+            self.rebuilder = Some(rebuilder);
+            return Ok(Outcome::NotStarted);
+        }
         self.started_any = true;
         let started = Started {
             history_id,
@@ -258,7 +267,6 @@ impl<S: SecretSource> Work<'_, S> {
         report: &mut TargetReport,
     ) -> Result<Outcome, DatabaseError> {
         let index = &assessment.index;
-        let settings = &assessment.settings;
         let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
         let began = Instant::now();
         let watched = Watch {
@@ -271,7 +279,7 @@ impl<S: SecretSource> Work<'_, S> {
             target: &self.key.target,
             progress_interval: self.ctx.progress_interval,
         }
-        .run(rebuilder.reindex(&index.name, RebuildSession::from(&**settings)))
+        .run(rebuilder.reindex(&index.name))
         .await;
         let took = Took {
             duration_ms: elapsed_ms(began),
@@ -337,7 +345,14 @@ impl<S: SecretSource> Work<'_, S> {
             .last()
             .map(|f| f.error.clone())
             .unwrap_or_default();
+        let sqlstate = report.failed.last().and_then(|f| f.sqlstate.clone());
         match failure {
+            Some(FailureClass::Target) if sqlstate.as_deref() == Some(PERMISSION_DENIED) => {
+                let table = QualifiedName::new(index.name.schema.clone(), index.table.clone());
+                let why = what_to_grant(&self.role(), &table.quoted(), self.db.server.0);
+                report.fail(TargetErrorClass::Permission, why);
+                self.stop = Some(Stop::Setup);
+            }
             Some(FailureClass::Blocked) => self.stop = Some(Stop::Blocked(failed)),
             Some(FailureClass::Target) => self.stop = Some(Stop::Target(failed)),
             Some(_) => {}

@@ -13,15 +13,17 @@ use super::rebuild::Planned;
 use super::servers::{Refused, Watching};
 use super::work::{Stop, Work};
 use super::DatabaseError;
-use crate::control::ReindexStart;
+use crate::control::{ReindexStart, ServerRebuild};
 use crate::credentials::SecretSource;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{Assessment, CandidateReason};
+use crate::domain::slot::{slot, Slot as SlotOf};
+use crate::domain::target_error::TargetErrorClass;
 use crate::domain::words::plural;
 use crate::report::{Deferred, TargetReport};
-use crate::target_db::Rebuilder;
+use crate::target_db::{RebuildSession, Rebuilder};
 
 /// The rebuild's place among those its server runs: its history row, counted until
 /// dropped (or abandoned when the rebuild does not start after all).
@@ -127,7 +129,17 @@ impl<'a, S: SecretSource> Work<'a, S> {
             Fit::Wait | Fit::StartAndLeave => Duration::ZERO,
         };
         let rebuilds: &'a super::Rebuilds = self.ctx.rebuilds;
-        match rebuilds.start(self.ctx.control, start, patience).await? {
+        let mut taken = rebuilds.start(self.ctx.control, start, patience).await?;
+        // Rows whose server process has ended hold no slot: once they are seen to,
+        // the server may have room after all.
+        if let Err(Refused::Server(holders)) = &taken {
+            if self.free_stale_slots(holders).await? {
+                taken = rebuilds
+                    .start(self.ctx.control, start, Duration::ZERO)
+                    .await?;
+            }
+        }
+        match taken {
             Ok((history_id, watching)) => Ok(Some(Slot {
                 history_id,
                 watching,
@@ -143,6 +155,29 @@ impl<'a, S: SecretSource> Work<'a, S> {
                 Ok(None)
             }
         }
+    }
+
+    /// Looks at the server processes of the rebuilds that hold this server's slots:
+    /// one that has ended frees its slot, and is closed when nobody will settle it.
+    /// Whether any slot was freed.
+    pub(super) async fn free_stale_slots(
+        &self,
+        holders: &[ServerRebuild],
+    ) -> Result<bool, DatabaseError> {
+        let configured = |target: &str| self.ctx.configured.contains(&target);
+        let mut freed = false;
+        for (history_id, seen) in self.db.slot_holders(holders, configured).await? {
+            let control = self.ctx.control;
+            match slot(seen) {
+                SlotOf::Held => continue,
+                SlotOf::Freed => control.free_slot(history_id).await?,
+                SlotOf::Closed(why) => control.close_abandoned(history_id, why.describe()).await?,
+            }
+            tracing::info!(target = %self.key.target, server = %self.server, history_id,
+                ended = ?slot(seen), "a recorded rebuild's server process has ended: its slot is free");
+            freed = true;
+        }
+        Ok(freed)
     }
 
     /// Right before the statement: still inside the window, still within the
@@ -181,6 +216,33 @@ impl<'a, S: SecretSource> Work<'a, S> {
             Some(deferred) => Err(deferred),
             None => Ok(fit),
         })
+    }
+
+    /// Sets the rebuild's session; false when the server refuses it. A setting the
+    /// server refuses (maintenance_work_mem above its maximum, say) is the target's
+    /// problem: the target is in error, nothing more starts on it, no index is blamed.
+    pub(super) async fn prepare_session(
+        &mut self,
+        assessment: &Assessment,
+        rebuilder: &Rebuilder,
+        report: &mut TargetReport,
+    ) -> bool {
+        let index = &assessment.index.name;
+        let Err(error) = rebuilder
+            .prepare(RebuildSession::from(&*assessment.settings))
+            .await
+        else {
+            return true;
+        };
+        let why = format!(
+            "the rebuild session could not be prepared for {index} (a setting of index_pilot.settings the server refuses?): {error}"
+        );
+        tracing::warn!(target = %self.key.target, database = %self.key.database_name,
+            index = %index, error = %error, "the rebuild session could not be prepared");
+        report.fail(TargetErrorClass::Configuration, why);
+        report.deferred.push(Stop::Setup.deferral(index));
+        self.stop = Some(Stop::Setup);
+        false
     }
 
     /// Why a rebuild found no room, for the report.

@@ -3,7 +3,9 @@
 //! phase and progress (logged at a steady interval), the copy it builds (recorded at
 //! once, so a later invocation knows it), and whether it waits for others. One that
 //! has waited longer than `max_rebuild_wait` is cancelled, ours only, by its
-//! connection's own cancel key.
+//! connection's own cancel key. Every look is bounded: a control database or a scan
+//! connection that stops answering (a failover) must not keep the watch from its
+//! cancel and from the end of the invocation's time.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -18,8 +20,31 @@ use crate::domain::progress::Cadence;
 use crate::pg::PgError;
 use crate::target_db::{RebuildState, Rebuilder, TargetDb};
 
-/// How often a running rebuild is looked at.
-pub(super) const POLL: Duration = Duration::from_millis(250);
+/// How often a running rebuild is looked at: at most once a second.
+pub(super) const POLL: Duration = Duration::from_secs(1);
+
+/// How long one look may wait for its answer before the watch goes on without it.
+const LOOK_WITHIN: Duration = Duration::from_secs(5);
+
+/// `look`, or `None` (logged) when it fails or goes unanswered within [`LOOK_WITHIN`].
+async fn look<T, E: std::fmt::Display>(
+    index: &QualifiedName,
+    what: &'static str,
+    look: impl Future<Output = Result<T, E>>,
+) -> Option<T> {
+    match tokio::time::timeout(LOOK_WITHIN, look).await {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            tracing::warn!(index = %index, error = %error, "{what} failed; the watch goes on");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(index = %index, within_s = LOOK_WITHIN.as_secs(),
+                "{what}: no answer in time; the watch goes on");
+            None
+        }
+    }
+}
 
 pub(super) enum RunEnd {
     /// The statement returned.
@@ -89,27 +114,29 @@ impl Watch<'_> {
             }
             let since_last = last_look.elapsed();
             last_look = Instant::now();
-            let state = match db
-                .rebuild_state(rebuilder.backend_pid, Some(rebuilder.backend_start))
-                .await
-            {
-                Ok(Some(state)) => state,
-                // Between its statements, or just ended: the statement tells.
-                Ok(None) => continue,
-                Err(error) => {
-                    tracing::warn!(index = %started.index, error = %error, "cannot look at the rebuild; it goes on");
-                    continue;
-                }
+            let looked = look(
+                &started.index,
+                "looking at the rebuild",
+                db.rebuild_state(rebuilder.backend_pid, Some(rebuilder.backend_start)),
+            )
+            .await;
+            // Between its statements, just ended (the statement tells), or not seen.
+            let Some(Some(state)) = looked else {
+                continue;
             };
             if let Some(copy) = state
                 .index_oid
                 .filter(|oid| *oid != started.trace.index_oid_before)
             {
                 if !copy_seen {
-                    copy_seen = true;
-                    if let Err(error) = control.record_copy(started.history_id, copy).await {
-                        tracing::warn!(index = %started.index, error = %error, "the rebuild's copy was not recorded");
-                    }
+                    let recorded = look(
+                        &started.index,
+                        "recording the rebuild's copy",
+                        control.record_copy(started.history_id, copy),
+                    )
+                    .await;
+                    // Tried again at the next look when it did not go through.
+                    copy_seen = recorded.is_some();
                 }
             }
             match &state.waiting_for {
@@ -117,11 +144,14 @@ impl Watch<'_> {
                     waited += since_last;
                     if *pids != waiting_pids && !pids.is_empty() {
                         waiting_pids.clone_from(pids);
-                        match db.sessions(started.trace.table_oid, ours, Some(pids)).await {
-                            Ok(sessions) => blocked_by = waiting_for(&sessions),
-                            Err(error) => {
-                                tracing::warn!(error = %error, "cannot look at the sessions a rebuild waits for")
-                            }
+                        let sessions = look(
+                            &started.index,
+                            "looking at the sessions the rebuild waits for",
+                            db.sessions(started.trace.table_oid, ours, Some(pids)),
+                        )
+                        .await;
+                        if let Some(sessions) = sessions {
+                            blocked_by = waiting_for(&sessions);
                         }
                     }
                 }
@@ -136,9 +166,7 @@ impl Watch<'_> {
                     blocked_by = %blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>().join("; "),
                     "the rebuild waited longer than max_rebuild_wait: cancelling it");
                 cancelled_after = Some(waited);
-                if let Err(error) = canceller.cancel().await {
-                    tracing::warn!(index = %started.index, error = %error, "the cancel request failed");
-                }
+                look(&started.index, "the cancel request", canceller.cancel()).await;
             }
             if cadence.due(Instant::now()) {
                 log_progress(

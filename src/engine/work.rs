@@ -31,6 +31,9 @@ pub(super) enum Stop {
     Blocked(String),
     /// The server cannot take rebuilds now (disk full, read-only, …).
     Target(String),
+    /// The target's setup keeps every rebuild from running (a right the role lacks,
+    /// a setting the server refuses): said once, in the target's error.
+    Setup,
     /// No room: the server runs as many rebuilds as it may, or this invocation
     /// watches as many as it may.
     NoRoom(String),
@@ -51,6 +54,7 @@ impl Stop {
                 "not started: the server refused rebuilds for now ({why}); a later run tries again"
             ),
             Stop::NoRoom(why) => format!("not started: {why}"),
+            Stop::Setup => "not started: this target's setup keeps every rebuild from running; the target's error says what to change".to_owned(),
             Stop::Blocker(blocker) => format!(
                 "not started: {}; every REINDEX CONCURRENTLY in this database would wait for it",
                 blocker.describe()
@@ -62,7 +66,7 @@ impl Stop {
     fn kind(&self) -> DeferralKind {
         match self {
             Stop::Blocked(_) => DeferralKind::Blocked,
-            Stop::Target(_) => DeferralKind::ServerRefused,
+            Stop::Target(_) | Stop::Setup => DeferralKind::ServerRefused,
             Stop::NoRoom(_) => DeferralKind::ServerBusy,
             Stop::Blocker(_) => DeferralKind::Blocker,
             Stop::Hazard(hazard) => hazard.kind(),
@@ -190,6 +194,11 @@ impl<'a, S: SecretSource> Work<'a, S> {
         }
         let config = another_connection(self.endpoint, self.connection, self.ctx.signer).await?;
         Ok(Rebuilder::open(&config, &self.endpoint.tls).await?)
+    }
+
+    /// The role this target is worked on as, as SQL writes it.
+    pub fn role(&self) -> String {
+        crate::domain::ident::quote_ident(self.connection.get_user().unwrap_or_default())
     }
 
     /// The rebuild connection, open.

@@ -11,9 +11,11 @@ use tokio_postgres::Row;
 pub struct ServerError {
     pub sqlstate: String,
     pub severity: String,
+    /// For data exceptions (class 22), integrity violations (class 23) and PL/pgSQL
+    /// raises (class P0) only the kind of error and the object it names: their
+    /// message and detail quote row values (`invalid input syntax for type integer:
+    /// "4111…"`, a RAISE text), which may be personal data or secrets.
     pub message: String,
-    /// Left out for data exceptions (class 22) and integrity violations (class 23):
-    /// their detail quotes row values, which may be personal data.
     pub detail: Option<String>,
     pub schema: Option<String>,
     pub table: Option<String>,
@@ -63,22 +65,59 @@ impl PgError {
     }
 }
 
-fn carries_row_values(sqlstate: &str) -> bool {
-    sqlstate.starts_with("22") || sqlstate.starts_with("23")
+/// What a message that may quote row values is replaced with: its kind, by class.
+fn withheld(sqlstate: &str) -> Option<&'static str> {
+    match sqlstate.get(..2)? {
+        "22" => Some("data exception"),
+        "23" => Some("integrity constraint violation"),
+        "P0" => Some("PL/pgSQL error"),
+        _ => None,
+    }
+}
+
+/// The object a withheld message was about, as the server named it in its fields.
+fn named_object(db: &tokio_postgres::error::DbError) -> String {
+    let table = match (db.schema(), db.table()) {
+        (Some(schema), Some(table)) => Some(format!("{schema}.{table}")),
+        (None, Some(table)) => Some(table.to_owned()),
+        _ => None,
+    };
+    [
+        table.map(|t| format!("table {t}")),
+        db.column().map(|c| format!("column {c}")),
+        db.constraint().map(|c| format!("constraint {c}")),
+        db.datatype().map(|d| format!("type {d}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 impl From<&tokio_postgres::Error> for PgError {
     fn from(error: &tokio_postgres::Error) -> Self {
         if let Some(db) = error.as_db_error() {
             let sqlstate = db.code().code().to_owned();
+            let (message, detail) = match withheld(&sqlstate) {
+                Some(kind) => {
+                    let object = named_object(db);
+                    let on = if object.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on {object}")
+                    };
+                    (
+                        format!("{kind}{on} (the server's message is left out: it may quote row values)"),
+                        None,
+                    )
+                }
+                None => (db.message().to_owned(), db.detail().map(str::to_owned)),
+            };
             return PgError::Server(Box::new(ServerError {
-                detail: db
-                    .detail()
-                    .filter(|_| !carries_row_values(&sqlstate))
-                    .map(str::to_owned),
+                detail,
                 sqlstate,
                 severity: db.severity().to_owned(),
-                message: db.message().to_owned(),
+                message,
                 schema: db.schema().map(str::to_owned),
                 table: db.table().map(str::to_owned),
                 constraint: db.constraint().map(str::to_owned),
@@ -145,8 +184,10 @@ mod tests {
 
     #[test]
     fn row_values_stay_out() {
-        assert!(carries_row_values("23505"));
-        assert!(carries_row_values("22012"));
-        assert!(!carries_row_values("42501"));
+        assert_eq!(withheld("23505"), Some("integrity constraint violation"));
+        assert_eq!(withheld("22P02"), Some("data exception"));
+        assert_eq!(withheld("P0001"), Some("PL/pgSQL error"));
+        assert_eq!(withheld("42501"), None);
+        assert_eq!(withheld("5"), None);
     }
 }

@@ -1,8 +1,10 @@
 //! Opening PostgreSQL connections (with TLS as configured); their errors, typed.
 
+mod answered;
 mod error;
 mod tls;
 
+pub use answered::Answered;
 pub use error::{column, PgError, ServerError};
 
 use tls::SharedTls;
@@ -140,6 +142,7 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
+    keep_alive(&mut config);
     let place = Place::of(&config);
     let failed = |error: tokio_postgres::Error| {
         let error = PgError::from(error);
@@ -165,6 +168,25 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
         client
     };
     Ok(client)
+}
+
+/// A peer that vanished (a failover, a host gone, a network cut) is noticed within
+/// about a minute instead of the system's two hours: TCP keepalives on an idle
+/// connection (a rebuild's connection is idle for hours while the server builds), and
+/// a bound on data sent and never acknowledged. A URL's own keepalive settings stay.
+fn keep_alive(config: &mut Config) {
+    use std::time::Duration;
+    // tokio-postgres' defaults: on, after two hours of silence.
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(60));
+    }
 }
 
 /// How many connections are open in this process.

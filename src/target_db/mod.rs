@@ -7,6 +7,7 @@ mod hazards;
 mod measure;
 mod rebuild;
 mod scan;
+mod stale;
 mod watch;
 
 pub(crate) use bounded::ReadError;

@@ -74,7 +74,9 @@ impl Rebuilder {
         }
     }
 
-    async fn prepare(&self, session: RebuildSession) -> Result<(), PgError> {
+    /// Sets what one rebuild or drop sets in its session. A value the server refuses
+    /// is the target's problem (its settings), not the index's.
+    pub async fn prepare(&self, session: RebuildSession) -> Result<(), PgError> {
         let lock_timeout_ms = session.lock_timeout.as_millis().max(1).to_string();
         let work_mem_kb = session
             .maintenance_work_mem
@@ -91,34 +93,28 @@ impl Rebuilder {
         Ok(())
     }
 
-    /// Runs a concurrent index statement to its end, also in the server when it fails
-    /// (the engine's next checks, on another connection, must not see it at work).
-    async fn run(
-        &self,
-        template: &str,
-        index: &QualifiedName,
-        session: RebuildSession,
-    ) -> Result<(), PgError> {
-        self.prepare(session).await?;
-        crate::pg::execute_to_the_end(&self.client, &statement(template, index)).await
+    /// The rebuild's statement, in a session [`Rebuilder::prepare`] made ready.
+    pub async fn reindex(&self, index: &QualifiedName) -> Result<(), PgError> {
+        crate::pg::execute_to_the_end(
+            &self.client,
+            &statement(include_str!("sql/reindex_index.sql"), index),
+        )
+        .await
     }
 
-    pub async fn reindex(
-        &self,
-        index: &QualifiedName,
-        session: RebuildSession,
-    ) -> Result<(), PgError> {
-        self.run(include_str!("sql/reindex_index.sql"), index, session)
-            .await
-    }
-
+    /// Drops a leftover, to the end also in the server when it fails (the engine's
+    /// next checks, on another connection, must not see it at work).
     pub async fn drop_index(
         &self,
         index: &QualifiedName,
         session: RebuildSession,
     ) -> Result<(), PgError> {
-        self.run(include_str!("sql/drop_index.sql"), index, session)
-            .await
+        self.prepare(session).await?;
+        crate::pg::execute_to_the_end(
+            &self.client,
+            &statement(include_str!("sql/drop_index.sql"), index),
+        )
+        .await
     }
 }
 

@@ -2,7 +2,8 @@
 -- process id ($1) and that process's start ($2; NULL for rebuilds recorded before it
 -- was kept). Its phase and progress, whether it waits for a lock, and for whom
 -- (never the query text of anyone), and who is ourselves: the rebuild and this
--- connection, which looks at it.
+-- connection, which looks at it. pg_blocking_pids() takes the lock manager's locks:
+-- it is called only while the rebuild waits on a lock.
 -- No row: that process is gone or runs something else.
 SELECT p.phase,
        p.index_relid,
@@ -14,7 +15,8 @@ SELECT p.phase,
        p.lockers_done,
        nullif(p.current_locker_pid, 0)::int4 AS current_locker_pid,
        a.wait_event_type = 'Lock'           AS waiting,
-       pg_blocking_pids(a.pid)              AS blocking_pids,
+       CASE WHEN a.wait_event_type = 'Lock'
+            THEN pg_blocking_pids(a.pid) END AS blocking_pids,
        ARRAY[a.pid, pg_backend_pid()]::int4[] AS our_pids
 FROM pg_stat_activity a
 LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid
