@@ -440,3 +440,20 @@ mod compiled_matches_scanning {
         }
     }
 }
+
+/// The rebuild session sets lock_timeout (milliseconds) and maintenance_work_mem (kB)
+/// with set_config: a value the server refuses (above its int4 maximum) would fail
+/// every rebuild's preparation, so it is refused where it is read.
+#[test]
+fn values_the_rebuild_session_would_refuse_are_refused() {
+    // 2147483647 ms is PostgreSQL's largest lock_timeout (24 days 20 h 31 min).
+    assert!(Setting::parse(SettingKey::LockTimeout, "24d").is_ok());
+    let err = Setting::parse(SettingKey::LockTimeout, "25d").unwrap_err();
+    assert!(err.contains("2147483647 ms"), "{err}");
+    assert!(Setting::parse(SettingKey::LockTimeout, "1000d").is_err());
+    // 2147483647 kB is its largest maintenance_work_mem (2 TB less 1 kB).
+    assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "1TB").is_ok());
+    let err = Setting::parse(SettingKey::MaintenanceWorkMem, "2TB").unwrap_err();
+    assert!(err.contains("2147483647 kB"), "{err}");
+    assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "1023kB").is_err());
+}
