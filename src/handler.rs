@@ -22,6 +22,7 @@ use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
+use crate::domain::preflight::{naming_no_target, ControlRows, Finding};
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
@@ -196,8 +197,12 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         |config| async move { ControlStore::open(&config, control_tls).await },
     )
     .await?;
-    let settings = Settings::from_rows(&control.load_settings().await?)?;
-    let windows = MaintenanceWindows::from_rows(&control.load_maintenance_windows().await?)?;
+    let rows = ControlRows {
+        settings: control.load_settings().await?,
+        windows: control.load_maintenance_windows().await?,
+    };
+    let settings = Settings::from_rows(&rows.settings)?;
+    let windows = MaintenanceWindows::from_rows(&rows.windows)?;
 
     let selected: Vec<String> = known
         .iter()
@@ -211,6 +216,13 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         .collect();
     let function_arn = &context.invoked_function_arn;
     let mut report = Report::new(request.mode);
+    if matches!(request.mode, Mode::Check | Mode::DryRun) {
+        // Against every configured target, whichever this invocation looks at.
+        report.configuration = naming_no_target(&rows.settings, &rows.windows, &known)
+            .into_iter()
+            .map(|row| Finding::NamesNothing(row).into())
+            .collect();
+    }
     if !unknown.is_empty() {
         report.notes.push(format!(
             "no longer configured, left out: {}",
@@ -269,6 +281,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         lease_slack: app.config.safety_margin,
         rebuilds: &rebuilds,
         windows: &windows,
+        rows: &rows,
         setup: budget.whole().saturating_sub(budget.left()),
         progress_interval: app.config.progress_interval,
     };

@@ -11,6 +11,7 @@ mod follow;
 mod hazards;
 mod inspect;
 mod leftovers;
+mod preflight;
 mod rebuild;
 mod servers;
 mod settle;
@@ -35,6 +36,7 @@ use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
+use crate::domain::preflight::Preflight;
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
 use crate::domain::stored;
@@ -67,6 +69,9 @@ pub struct RunContext<'a, S> {
     /// The rebuilds this invocation watches, per server and in all.
     pub rebuilds: &'a Rebuilds,
     pub windows: &'a MaintenanceWindows,
+    /// The settings and windows rows as stored, for the preflight of `check` and
+    /// `dry_run`.
+    pub rows: &'a crate::domain::preflight::ControlRows,
     /// What the invocation spent before its targets' work (the control database):
     /// every invocation pays it before it can start a rebuild.
     pub setup: Duration,
@@ -227,6 +232,12 @@ async fn process_databases<S: SecretSource>(
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
                 tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
+                if matches!(ctx.request.mode, Mode::Check | Mode::DryRun) {
+                    if let DatabaseError::Target(TargetError::Connect(e)) = &error {
+                        let refused = matches!(e, crate::pg::ConnectError::LoginRefused { .. });
+                        report.preflight = Some(Preflight::unreachable(refused, error.to_string()));
+                    }
+                }
                 report.fail(error.to_string());
             }
         }
@@ -250,6 +261,17 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
+    match ctx.request.mode {
+        Mode::Check => {
+            preflight::check(ctx, target, spec, &db, report).await?;
+            return Ok(Progress::Done);
+        }
+        Mode::DryRun if db.server.refusal().is_some() || db.in_recovery => {
+            preflight::refused(ctx, target, spec, &db, report).await?;
+            return Ok(Progress::Done);
+        }
+        _ => {}
+    }
     if let Some(refusal) = db.server.refusal() {
         report.fail(refusal);
         return Ok(Progress::Done);
@@ -354,8 +376,11 @@ async fn process_database<S: SecretSource>(
         }
     }
 
-    let candidates = candidates_in_order(assessments);
+    let mut candidates = candidates_in_order(assessments);
     report.candidates = candidates.len();
+    if mode == Mode::DryRun {
+        candidates = preflight::dry_run(ctx, target, spec, &db, candidates, report).await?;
+    }
     report.plan = candidates.iter().map(PlannedIndex::from).collect();
     if mode == Mode::DryRun {
         report.left_alone = dry_run::left_alone(assessments);

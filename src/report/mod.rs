@@ -38,6 +38,10 @@ pub struct Report {
     /// A scheduled run over many targets: the shards it handed out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardDispatch>,
+    /// `check` and `dry_run`: rows of the control database that name no configured
+    /// target (a misspelled target in a window lifts the restriction it meant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<crate::domain::preflight::Checked>,
     /// The targets handed to the next hop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub continued_with: Vec<String>,
@@ -55,6 +59,7 @@ impl Report {
             duration_ms: 0,
             notes: Vec::new(),
             shards: Vec::new(),
+            configuration: Vec::new(),
             continued_with: Vec::new(),
             targets: Vec::new(),
         }
@@ -80,6 +85,9 @@ pub struct TargetReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// `check` and `dry_run`: what the target's setup lets index-pilot do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<crate::domain::preflight::Preflight>,
     /// Where the database stands with its maintenance windows, when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
@@ -136,6 +144,7 @@ impl TargetReport {
             status: Status::Ok,
             reason: None,
             server_version: None,
+            preflight: None,
             window: None,
             scanned: 0,
             candidates: 0,

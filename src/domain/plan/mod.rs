@@ -23,6 +23,9 @@ pub enum Mode {
     Baseline,
     /// One named index.
     Reindex,
+    /// Look at each target's setup (login, rights, version, extensions, the rows
+    /// that name it) and change nothing anywhere.
+    Check,
 }
 
 impl Mode {
@@ -33,6 +36,7 @@ impl Mode {
             Mode::DryRun => "dry_run",
             Mode::Baseline => "baseline",
             Mode::Reindex => "reindex",
+            Mode::Check => "check",
         }
     }
 

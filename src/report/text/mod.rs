@@ -10,6 +10,7 @@ use crate::domain::plan::Mode;
 use crate::domain::units::{format_elapsed, format_size};
 
 mod lists;
+mod preflight;
 
 use lists::{
     confirmations, forecast, in_progress, leftovers_and_quarantine, plan, rebuilt, waiting,
@@ -50,6 +51,7 @@ fn invocation(out: &mut String, report: &Report) {
     for note in &report.notes {
         let _ = writeln!(out, "  note: {note}");
     }
+    preflight::configuration(out, &report.configuration);
     for shard in &report.shards {
         let outcome = shard.error.as_deref().unwrap_or("invoked");
         let _ = writeln!(
@@ -89,6 +91,10 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     let _ = writeln!(out, "{name}: {status}{version}");
     if let Some(reason) = &t.reason {
         let _ = writeln!(out, "  {reason}");
+    }
+    preflight::target(out, t);
+    if mode == Mode::Check {
+        return;
     }
     if let Some(window) = &t.window {
         let _ = writeln!(out, "  maintenance window: {window}");

@@ -1,0 +1,149 @@
+//! The preflight of one database: mode `check` is only this; `dry_run` starts with it
+//! and holds the candidates this role may not rebuild out of its plan. Catalog reads
+//! only: nothing is written to the target or the control database.
+
+use std::collections::HashMap;
+
+use super::{DatabaseError, RunContext};
+use crate::config::TargetSpec;
+use crate::domain::deferral::DeferralKind;
+use crate::domain::plan::Candidate;
+use crate::domain::preflight::{
+    judge, naming_no_database, Facts, Finding, ObjectLookup, Preflight,
+};
+use crate::report::TargetReport;
+use crate::target_db::{TableRight, TargetDb, TargetError};
+
+/// What the preflight looks at in one database; `tables`: the tables whose rights
+/// count (`None`: every table that has an index).
+pub(super) async fn look<S>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+    db: &TargetDb,
+    tables: Option<&[u32]>,
+) -> Result<(Facts, Vec<TableRight>), TargetError> {
+    let (role, read_all_stats) = db.role().await?;
+    let pgstattuple = db.pgstattuple_access().await?;
+    let rights = db.table_rights(tables).await?;
+    let denied: Vec<&TableRight> = rights.iter().filter(|r| !r.may_rebuild).collect();
+    let mut owners: Vec<String> = denied.iter().map(|r| r.owner.clone()).collect();
+    owners.sort();
+    owners.dedup();
+    // The databases this target visits: the one its URL or secret names is the one
+    // the connection reached.
+    let databases: Vec<String> = spec
+        .database_names()
+        .into_iter()
+        .map(|name| name.unwrap_or_else(|| db.database_name.clone()))
+        .collect();
+    let names: Vec<&str> = databases.iter().map(String::as_str).collect();
+    let rows = ctx.rows;
+    let mut unmatched = naming_no_database(&rows.settings, &rows.windows, target, &names);
+    for lookup in
+        ObjectLookup::for_database(&rows.settings, target, &db.database_name, names.len() == 1)
+    {
+        if !db.names_anything(&lookup).await? {
+            unmatched.push(lookup.unmatched());
+        }
+    }
+    let facts = Facts {
+        role,
+        server: db.server,
+        in_recovery: db.in_recovery,
+        read_all_stats,
+        pgstattuple,
+        tables: rights.len(),
+        not_rebuildable: denied.iter().map(|r| r.table.clone()).collect(),
+        owners,
+        unmatched,
+    };
+    Ok((facts, rights))
+}
+
+/// The report's status from a blocking finding: a standby is skipped, the rest is
+/// an error.
+fn settle(report: &mut TargetReport, preflight: Preflight) {
+    if let Some(blocking) = preflight.blocking() {
+        match blocking.finding {
+            Finding::Standby => report.skip(blocking.message.clone()),
+            _ => report.fail(blocking.message.clone()),
+        }
+    }
+    report.preflight = Some(preflight);
+}
+
+/// Mode `check`: every table that has an index counts.
+pub(super) async fn check<S>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+    db: &TargetDb,
+    report: &mut TargetReport,
+) -> Result<(), DatabaseError> {
+    let (facts, _) = look(ctx, target, spec, db, None).await?;
+    settle(report, judge(&facts));
+    Ok(())
+}
+
+/// A `dry_run` of a server it will not work on (refused version, standby): the
+/// preflight says so, with the rest of what it sees.
+pub(super) async fn refused<S>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+    db: &TargetDb,
+    report: &mut TargetReport,
+) -> Result<(), DatabaseError> {
+    let (facts, _) = look(ctx, target, spec, db, Some(&[])).await?;
+    settle(report, judge(&facts));
+    Ok(())
+}
+
+/// `dry_run`: the candidates' tables count. The candidates this role may not rebuild
+/// leave the plan, deferred with what to grant: a run would only fail on them.
+pub(super) async fn dry_run<'c, S>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+    db: &TargetDb,
+    candidates: Vec<Candidate<'c>>,
+    report: &mut TargetReport,
+) -> Result<Vec<Candidate<'c>>, DatabaseError> {
+    let mut tables: Vec<u32> = candidates
+        .iter()
+        .map(|c| c.assessment.index.table_oid)
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    let (facts, rights) = look(ctx, target, spec, db, Some(&tables)).await?;
+    let preflight = judge(&facts);
+    let denied: HashMap<u32, &str> = rights
+        .iter()
+        .filter(|r| !r.may_rebuild)
+        .map(|r| (r.table_oid, r.table.as_str()))
+        .collect();
+    let grant = preflight.findings.iter().find_map(|c| match &c.finding {
+        Finding::NoRebuildRight { grant, .. } => Some(grant.clone()),
+        _ => None,
+    });
+    let role = &facts.role;
+    let (kept, held): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|c| !denied.contains_key(&c.assessment.index.table_oid));
+    for candidate in held {
+        let index = &candidate.assessment.index;
+        let table = denied.get(&index.table_oid).copied().unwrap_or_default();
+        report.defer(
+            &index.name,
+            DeferralKind::Permission,
+            format!(
+                "role {role} may not rebuild it: it neither owns table {} nor has MAINTAIN on it; {}",
+                table,
+                grant.as_deref().unwrap_or_default()
+            ),
+        );
+    }
+    settle(report, preflight);
+    Ok(kept)
+}
