@@ -201,8 +201,9 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         settings: control.load_settings().await?,
         windows: control.load_maintenance_windows().await?,
     };
-    let settings = Settings::from_rows(&rows.settings)?;
-    let windows = MaintenanceWindows::from_rows(&rows.windows)?;
+    // A bad row stops only the databases it applies to (`engine`), not the invocation.
+    let settings = Settings::tolerant(&rows.settings);
+    let windows = MaintenanceWindows::tolerant(&rows.windows);
 
     let selected: Vec<String> = known
         .iter()
@@ -327,7 +328,8 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
             }
         }
     }
-    if request.mode.changes_targets() {
+    // The retention is a global setting: not purged while a row cannot be read.
+    if request.mode.changes_targets() && !settings.has_invalid_rows() {
         match control.purge_history(&settings.history_retention()).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "old history purged"),
             Ok(_) => {}

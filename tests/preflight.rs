@@ -184,3 +184,56 @@ async fn a_wrong_password_is_a_refused_login() {
     assert_eq!(main["preflight"]["findings"][0]["severity"], "blocking");
     assert!(!report.to_string().contains("the old one"));
 }
+
+/// A settings row or a window that cannot be read stops the databases it applies to
+/// and no other: a row for target `other` does not stop `main`.
+#[tokio::test]
+async fn a_bad_row_stops_only_the_databases_it_applies_to() {
+    let fx = Fixture::new("preflight_bad_rows").await;
+    fx.create_table("kept", 100_000).await;
+    let url = fx.url_as_role("postgres");
+    let fx = fx.with_targets(json!([
+        {"name": "main", "url": url},
+        {"name": "other", "url": url},
+        {"name": "third", "url": url}
+    ]));
+    fx.set(&[], "index_size_threshold", "1MB").await;
+    let control = fx.control().await;
+    // A row stored before values were checked where they are inserted.
+    batch(
+        &control,
+        "ALTER TABLE index_pilot.settings DROP CONSTRAINT IF EXISTS settings_value_check;
+         INSERT INTO index_pilot.settings (target, key, value)
+             VALUES ('other', 'index_size_threshold', 'big');
+         INSERT INTO index_pilot.maintenance_windows (target, starts_at, ends_at, time_zone)
+             VALUES ('third', '01:00', '02:00', 'Mars/Olympus');",
+    )
+    .await;
+    let report = json(&fx.invoke(json!({"mode": "dry_run"})).await);
+    let by_name = |name: &str| {
+        report["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let main = by_name("main");
+    assert_eq!(main["status"], "ok", "{main}");
+    assert_eq!(main["plan"][0]["index"], "public.kept_id", "{main}");
+    let other = by_name("other");
+    assert_eq!(other["status"], "error");
+    let reason = other["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("index_pilot.settings: setting #") && reason.contains("\"big\""),
+        "{reason}"
+    );
+    let third = by_name("third");
+    assert_eq!(third["status"], "error");
+    assert!(
+        third["reason"].as_str().unwrap().contains("Mars/Olympus"),
+        "{third}"
+    );
+    assert_eq!(third["plan"], json!([]));
+}

@@ -246,6 +246,23 @@ async fn process_databases<S: SecretSource>(
     (reports, progress)
 }
 
+/// A row of the control database that applies to this database and cannot be read:
+/// nothing is done here until it is fixed (windows do not hold back `reindex`).
+fn invalid_row<S>(ctx: &RunContext<'_, S>, target: &str, database: &str) -> Option<String> {
+    if let Some(error) = ctx.settings.invalid_for(target, database) {
+        return Some(format!(
+            "invalid row in index_pilot.settings: {error}; nothing is done in this database until it is fixed"
+        ));
+    }
+    if ctx.request.mode == Mode::Reindex {
+        return None;
+    }
+    let error = ctx.windows.invalid_for(target, database)?;
+    Some(format!(
+        "invalid row in index_pilot.maintenance_windows: {error}; nothing is done in this database until it is fixed"
+    ))
+}
+
 async fn process_database<S: SecretSource>(
     ctx: &RunContext<'_, S>,
     target: &str,
@@ -261,6 +278,13 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
+    if let Some(problem) = invalid_row(ctx, target, &db.database_name) {
+        if ctx.request.mode == Mode::Check {
+            preflight::check(ctx, target, spec, &db, report).await?;
+        }
+        report.fail(problem);
+        return Ok(Progress::Done);
+    }
     match ctx.request.mode {
         Mode::Check => {
             preflight::check(ctx, target, spec, &db, report).await?;
