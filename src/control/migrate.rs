@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "our own reads are bounded: max_inspect_size, max_inspect_time, reads that timed out",
         include_str!("migrations/0010_read_timeouts.sql"),
     ),
+    (
+        11,
+        "setting values checked when they are inserted",
+        include_str!("migrations/0011_setting_values.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.
