@@ -41,7 +41,11 @@ async fn check_and_dry_run_say_what_the_role_lacks_and_which_rows_name_nothing()
          INSERT INTO index_pilot.settings (target, database_name, key, value)
              VALUES ('main', 'nope', 'skip', 'true');
          INSERT INTO index_pilot.settings (target, schema_name, table_name, key, value)
-             VALUES ('main', 'public', 'own*', 'index_rebuild_scale_factor', '3');",
+             VALUES ('main', 'public', 'own*', 'index_rebuild_scale_factor', '3');
+         INSERT INTO index_pilot.settings (target, schema_name, table_name, key, value)
+             VALUES ('main', 'public', 'ownd', 'skip', 'true');
+         INSERT INTO index_pilot.settings (target, key, value)
+             VALUES ('mainn', 'skip', 'true');",
     )
     .await;
     let ids = |sql: &str| {
@@ -66,6 +70,7 @@ async fn check_and_dry_run_say_what_the_role_lacks_and_which_rows_name_nothing()
             "no_rebuild_right",
             "no_read_all_stats",
             "pgstattuple",
+            "names_nothing",
             "names_nothing",
             "names_nothing"
         ],
@@ -93,10 +98,17 @@ async fn check_and_dry_run_say_what_the_role_lacks_and_which_rows_name_nothing()
         ),
         (&json!(schema_row), &json!("schema"), &json!("pubic"))
     );
-    // The misspelled target in a window: it restricts nothing, and the report says so.
+    assert_eq!(
+        (&findings[5]["field"], &findings[5]["name"]),
+        (&json!("table"), &json!("ownd"))
+    );
+    // The misspelled targets: the window restricts nothing, the setting changes
+    // nothing, and the report says so.
     let configuration = &report["configuration"];
-    assert_eq!(configuration[0]["row"], "maintenance_window", "{report}");
-    assert_eq!(configuration[0]["name"], "mian");
+    assert_eq!(configuration[0]["row"], "setting", "{report}");
+    assert_eq!(configuration[0]["name"], "mainn");
+    assert_eq!(configuration[1]["row"], "maintenance_window", "{report}");
+    assert_eq!(configuration[1]["name"], "mian");
     assert_eq!(main["scanned"], 0, "check scans nothing");
 
     // A dry run no longer offers to rebuild what this role may not rebuild.
