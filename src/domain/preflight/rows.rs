@@ -62,9 +62,10 @@ pub fn naming_no_database(
         let database = row.scope.database.as_deref().filter(|d| none(d))?;
         Some(unmatched(RowKind::Setting, row.id, "database", database))
     });
+    // A window's database is a plain name, never a pattern.
     let windows = windows.iter().filter_map(|row| {
         matches(&row.target, target).then_some(())?;
-        let database = row.database.as_deref().filter(|d| none(d))?;
+        let database = row.database.as_deref().filter(|d| !databases.contains(d))?;
         Some(unmatched(RowKind::Window, row.id, "database", database))
     });
     settings.chain(windows).collect()

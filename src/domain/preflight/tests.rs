@@ -194,10 +194,12 @@ fn rows_naming_a_database_the_target_does_not_visit() {
     let windows = [
         window(5, "orders", Some("reprots")),
         window(6, "orders", Some("reports")),
+        // Not a pattern in a window: it names no database.
+        window(7, "orders", Some("rep*")),
     ];
     let found = naming_no_database(&settings, &windows, "orders", &["sales", "reports"]);
     let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
-    assert_eq!(ids, [2, 5]);
+    assert_eq!(ids, [2, 5, 7]);
     assert!(found.iter().all(|r| r.field == "database"));
 }
 
