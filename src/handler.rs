@@ -22,7 +22,7 @@ use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
-use crate::domain::preflight::{naming_no_target, ControlRows, Finding};
+use crate::domain::preflight::{matched_nowhere, naming_no_target, Checked, ControlRows, Finding};
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
 use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
@@ -312,6 +312,9 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         report.targets.extend(outcome.reports);
     }
     report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
+    report
+        .configuration
+        .extend(rows_for_any_target_naming_nothing(&request, &report));
     if request.mode == Mode::Run {
         let next = hand_over(&progress, hop, app.config.max_hops);
         report.notes.extend(next.notes);
@@ -337,6 +340,23 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         }
     }
     Ok(finish(report, &budget))
+}
+
+/// `check` and `dry_run` over every target: the settings rows for any target whose
+/// schema, table or index matched in no database. Only when every database was looked
+/// at: one that could not be might be where the row is meant.
+fn rows_for_any_target_naming_nothing(request: &Request, report: &Report) -> Vec<Checked> {
+    let looked = report.targets.iter().map(|t| t.preflight.as_ref());
+    if !matches!(request.mode, Mode::Check | Mode::DryRun)
+        || request.targets.is_some()
+        || looked.clone().any(|p| p.is_none_or(|p| p.role.is_none()))
+    {
+        return Vec::new();
+    }
+    matched_nowhere(looked.flatten().flat_map(|p| p.any_target.iter()))
+        .into_iter()
+        .map(|row| Finding::NamesNothing(row).into())
+        .collect()
 }
 
 /// Where `target` stands after this invocation, for the next ones and for people.

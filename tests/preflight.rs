@@ -45,7 +45,9 @@ async fn check_and_dry_run_say_what_the_role_lacks_and_which_rows_name_nothing()
          INSERT INTO index_pilot.settings (target, schema_name, table_name, key, value)
              VALUES ('main', 'public', 'ownd', 'skip', 'true');
          INSERT INTO index_pilot.settings (target, key, value)
-             VALUES ('mainn', 'skip', 'true');",
+             VALUES ('mainn', 'skip', 'true');
+         INSERT INTO index_pilot.settings (schema_name, key, value)
+             VALUES ('archiv', 'skip', 'true'), ('public', 'quarantine_after', '5');",
     )
     .await;
     let ids = |sql: &str| {
@@ -109,6 +111,13 @@ async fn check_and_dry_run_say_what_the_role_lacks_and_which_rows_name_nothing()
     assert_eq!(configuration[0]["name"], "mainn");
     assert_eq!(configuration[1]["row"], "maintenance_window", "{report}");
     assert_eq!(configuration[1]["name"], "mian");
+    // A row for any target whose schema no database has.
+    assert_eq!(
+        (&configuration[2]["field"], &configuration[2]["name"]),
+        (&json!("schema"), &json!("archiv")),
+        "{report}"
+    );
+    assert_eq!(configuration.as_array().unwrap().len(), 3, "{report}");
     assert_eq!(main["scanned"], 0, "check scans nothing");
 
     // A dry run no longer offers to rebuild what this role may not rebuild.

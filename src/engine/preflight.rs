@@ -47,6 +47,11 @@ pub(super) async fn look<S>(
             unmatched.push(lookup.unmatched());
         }
     }
+    let mut any_target = Vec::new();
+    for lookup in ObjectLookup::for_any_target(&rows.settings, &db.database_name) {
+        let found = db.names_anything(&lookup).await?;
+        any_target.push((lookup.unmatched(), found));
+    }
     let facts = Facts {
         role,
         server: db.server,
@@ -57,6 +62,7 @@ pub(super) async fn look<S>(
         not_rebuildable: denied.iter().map(|r| r.table.clone()).collect(),
         owners,
         unmatched,
+        any_target,
     };
     Ok((facts, rights))
 }

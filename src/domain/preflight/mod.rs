@@ -6,7 +6,8 @@
 mod rows;
 
 pub use rows::{
-    like_pattern, naming_no_database, naming_no_target, ControlRows, ObjectLookup, RowKind,
+    like_pattern, matched_nowhere, naming_no_database, naming_no_target, ControlRows, ObjectLookup,
+    RowKind,
 };
 
 use serde::Serialize;
@@ -58,6 +59,8 @@ pub struct Facts {
     pub owners: Vec<String>,
     /// Rows of the control database that name nothing in this target or database.
     pub unmatched: Vec<UnmatchedRow>,
+    /// Rows for any target looked for here, and whether they matched.
+    pub any_target: Vec<(UnmatchedRow, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -195,6 +198,10 @@ pub struct Preflight {
     /// The role the target's credentials log in as (`None`: no login).
     pub role: Option<String>,
     pub findings: Vec<Checked>,
+    /// Rows for any target looked for here, and whether they matched: the invocation
+    /// reports those that matched in no database.
+    #[serde(skip)]
+    pub any_target: Vec<(UnmatchedRow, bool)>,
 }
 
 impl Preflight {
@@ -208,6 +215,7 @@ impl Preflight {
         Preflight {
             role: None,
             findings: vec![finding.into()],
+            any_target: Vec::new(),
         }
     }
 
@@ -276,6 +284,7 @@ pub fn judge(facts: &Facts) -> Preflight {
     Preflight {
         role: Some(role.clone()),
         findings: findings.into_iter().map(Checked::from).collect(),
+        any_target: facts.any_target.clone(),
     }
 }
 

@@ -114,30 +114,73 @@ impl ObjectLookup {
                 Some(d) => matches(d, database),
                 None => only_database,
             })
-            .filter_map(|row| {
-                let scope = &row.scope;
-                let (field, name) = [
-                    ("index", &scope.index),
-                    ("table", &scope.table),
-                    ("schema", &scope.schema),
-                ]
-                .into_iter()
-                .find_map(|(field, name)| Some((field, name.as_deref()?)))?;
-                Some(ObjectLookup {
-                    id: row.id,
-                    schema: scope.schema.as_deref().map(like_pattern),
-                    table: scope.table.as_deref().map(like_pattern),
-                    index: scope.index.as_deref().map(like_pattern),
-                    field,
-                    name: name.to_owned(),
-                })
-            })
+            .filter_map(ObjectLookup::of)
             .collect()
+    }
+
+    /// The settings rows for any target that apply to this database (they name it, or
+    /// no database) and name a schema, table or index: such a row names nothing only
+    /// if it matches nothing in every database (see [`matched_nowhere`]).
+    pub fn for_any_target(settings: &[SettingRow], database: &str) -> Vec<ObjectLookup> {
+        settings
+            .iter()
+            .filter(|row| row.scope.target.is_none())
+            .filter(|row| {
+                row.scope
+                    .database
+                    .as_deref()
+                    .is_none_or(|d| matches(d, database))
+            })
+            .filter_map(ObjectLookup::of)
+            .collect()
+    }
+
+    fn of(row: &SettingRow) -> Option<ObjectLookup> {
+        {
+            let scope = &row.scope;
+            let (field, name) = [
+                ("index", &scope.index),
+                ("table", &scope.table),
+                ("schema", &scope.schema),
+            ]
+            .into_iter()
+            .find_map(|(field, name)| Some((field, name.as_deref()?)))?;
+            Some(ObjectLookup {
+                id: row.id,
+                schema: scope.schema.as_deref().map(like_pattern),
+                table: scope.table.as_deref().map(like_pattern),
+                index: scope.index.as_deref().map(like_pattern),
+                field,
+                name: name.to_owned(),
+            })
+        }
     }
 
     pub fn unmatched(&self) -> UnmatchedRow {
         unmatched(RowKind::Setting, self.id, self.field, &self.name)
     }
+}
+
+/// The rows for any target that were looked for in some database and matched in
+/// none: `seen` holds each look (the row as it would be reported, and whether it
+/// matched there).
+pub fn matched_nowhere<'a>(
+    seen: impl IntoIterator<Item = &'a (UnmatchedRow, bool)>,
+) -> Vec<UnmatchedRow> {
+    let mut rows: Vec<(UnmatchedRow, bool)> = Vec::new();
+    for (row, found) in seen {
+        match rows.iter_mut().find(|(r, _)| r.id == row.id) {
+            Some((_, matched)) => *matched |= found,
+            None => rows.push((row.clone(), *found)),
+        }
+    }
+    let mut nowhere: Vec<UnmatchedRow> = rows
+        .into_iter()
+        .filter(|(_, matched)| !matched)
+        .map(|(row, _)| row)
+        .collect();
+    nowhere.sort_by_key(|row| row.id);
+    nowhere
 }
 
 /// A settings pattern (`*` any run of characters, `?` one) as a `LIKE` pattern with

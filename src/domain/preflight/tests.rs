@@ -13,6 +13,7 @@ fn facts() -> Facts {
         not_rebuildable: Vec::new(),
         owners: Vec::new(),
         unmatched: Vec::new(),
+        any_target: Vec::new(),
     }
 }
 
@@ -228,4 +229,27 @@ fn like_patterns_keep_names_literal() {
     assert_eq!(like_pattern("orders_2*"), "orders\\_2%");
     assert_eq!(like_pattern("t?"), "t_");
     assert_eq!(like_pattern("100%\\"), "100\\%\\\\");
+}
+
+#[test]
+fn a_row_for_any_target_names_nothing_only_if_no_database_has_it() {
+    let settings = [
+        setting(1, None, None, Some("archiv")),
+        setting(2, None, Some("sales"), Some("public")),
+        setting(3, None, Some("other"), Some("public")),
+        setting(4, Some("orders"), None, Some("public")),
+    ];
+    let lookups = ObjectLookup::for_any_target(&settings, "sales");
+    assert_eq!(lookups.iter().map(|l| l.id).collect::<Vec<_>>(), [1, 2]);
+    let row = |id| lookups.iter().find(|l| l.id == id).unwrap().unmatched();
+    // Row 1 matched in no database, row 2 in one of two.
+    let seen = [
+        (row(1), false),
+        (row(2), false),
+        (row(1), false),
+        (row(2), true),
+    ];
+    let nowhere = matched_nowhere(&seen);
+    assert_eq!(nowhere.len(), 1);
+    assert_eq!((nowhere[0].id, nowhere[0].field), (1, "schema"));
 }

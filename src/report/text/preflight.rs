@@ -65,6 +65,7 @@ mod tests {
             not_rebuildable: vec!["public.a".into(), "public.b".into()],
             owners: vec!["app".into()],
             unmatched: Vec::new(),
+            any_target: Vec::new(),
         };
         let mut lacking = TargetReport::new("orders", None);
         let preflight = judge(&facts);
@@ -74,6 +75,7 @@ mod tests {
         clean.preflight = Some(Preflight {
             role: Some("pilot".into()),
             findings: Vec::new(),
+            any_target: Vec::new(),
         });
         let mut report = Report::new(Mode::Check);
         let window = WindowRow {
