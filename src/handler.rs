@@ -22,10 +22,10 @@ use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
-use crate::domain::preflight::{matched_nowhere, naming_no_target, Checked, ControlRows, Finding};
+use crate::domain::preflight::ControlRows;
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::window::{MaintenanceWindows, WindowError};
-use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
+use crate::engine::{configuration, process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError, Request};
 use crate::free_storage::{FreeStorageSource, Readings, READING_REUSE};
 use crate::iam_auth::TokenSigner;
@@ -217,13 +217,6 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         .collect();
     let function_arn = &context.invoked_function_arn;
     let mut report = Report::new(request.mode);
-    if matches!(request.mode, Mode::Check | Mode::DryRun) {
-        // Against every configured target, whichever this invocation looks at.
-        report.configuration = naming_no_target(&rows.settings, &rows.windows, &known)
-            .into_iter()
-            .map(|row| Finding::NamesNothing(row).into())
-            .collect();
-    }
     if !unknown.is_empty() {
         report.notes.push(format!(
             "no longer configured, left out: {}",
@@ -312,9 +305,8 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         report.targets.extend(outcome.reports);
     }
     report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
-    report
-        .configuration
-        .extend(rows_for_any_target_naming_nothing(&request, &report));
+    // Against every configured target, whichever this invocation looked at.
+    report.configuration = configuration(&request, &rows, &known, &report);
     if request.mode == Mode::Run {
         let next = hand_over(&progress, hop, app.config.max_hops);
         report.notes.extend(next.notes);
@@ -340,23 +332,6 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         }
     }
     Ok(finish(report, &budget))
-}
-
-/// `check` and `dry_run` over every target: the settings rows for any target whose
-/// schema, table or index matched in no database. Only when every database was looked
-/// at: one that could not be might be where the row is meant.
-fn rows_for_any_target_naming_nothing(request: &Request, report: &Report) -> Vec<Checked> {
-    let looked = report.targets.iter().map(|t| t.preflight.as_ref());
-    if !matches!(request.mode, Mode::Check | Mode::DryRun)
-        || request.targets.is_some()
-        || looked.clone().any(|p| p.is_none_or(|p| p.role.is_none()))
-    {
-        return Vec::new();
-    }
-    matched_nowhere(looked.flatten().flat_map(|p| p.any_target.iter()))
-        .into_iter()
-        .map(|row| Finding::NamesNothing(row).into())
-        .collect()
 }
 
 /// Where `target` stands after this invocation, for the next ones and for people.

@@ -20,6 +20,7 @@ mod watch;
 mod work;
 
 pub use crate::domain::fleet::Progress;
+pub use preflight::configuration;
 pub use servers::Rebuilds;
 
 use std::collections::HashSet;
@@ -36,7 +37,6 @@ use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::Budget;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
-use crate::domain::preflight::Preflight;
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
 use crate::domain::stored;
@@ -232,35 +232,13 @@ async fn process_databases<S: SecretSource>(
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
                 tracing::warn!(target = %target, database = ?database, error = %error, "target failed");
-                if matches!(ctx.request.mode, Mode::Check | Mode::DryRun) {
-                    if let DatabaseError::Target(TargetError::Connect(e)) = &error {
-                        let refused = matches!(e, crate::pg::ConnectError::LoginRefused { .. });
-                        report.preflight = Some(Preflight::unreachable(refused, error.to_string()));
-                    }
-                }
+                report.preflight = preflight::unreachable(ctx.request.mode, &error);
                 report.fail(error.to_string());
             }
         }
         reports.push(report);
     }
     (reports, progress)
-}
-
-/// A row of the control database that applies to this database and cannot be read:
-/// nothing is done here until it is fixed (windows do not hold back `reindex`).
-fn invalid_row<S>(ctx: &RunContext<'_, S>, target: &str, database: &str) -> Option<String> {
-    if let Some(error) = ctx.settings.invalid_for(target, database) {
-        return Some(format!(
-            "invalid row in index_pilot.settings: {error}; nothing is done in this database until it is fixed"
-        ));
-    }
-    if ctx.request.mode == Mode::Reindex {
-        return None;
-    }
-    let error = ctx.windows.invalid_for(target, database)?;
-    Some(format!(
-        "invalid row in index_pilot.maintenance_windows: {error}; nothing is done in this database until it is fixed"
-    ))
 }
 
 async fn process_database<S: SecretSource>(
@@ -278,23 +256,8 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
-    if let Some(problem) = invalid_row(ctx, target, &db.database_name) {
-        if ctx.request.mode == Mode::Check {
-            preflight::check(ctx, target, spec, &db, report).await?;
-        }
-        report.fail(problem);
+    if preflight::first(ctx, target, spec, &db, report).await? {
         return Ok(Progress::Done);
-    }
-    match ctx.request.mode {
-        Mode::Check => {
-            preflight::check(ctx, target, spec, &db, report).await?;
-            return Ok(Progress::Done);
-        }
-        Mode::DryRun if db.server.refusal().is_some() || db.in_recovery => {
-            preflight::refused(ctx, target, spec, &db, report).await?;
-            return Ok(Progress::Done);
-        }
-        _ => {}
     }
     if let Some(refusal) = db.server.refusal() {
         report.fail(refusal);

@@ -8,10 +8,14 @@ use super::{DatabaseError, RunContext};
 use crate::config::TargetSpec;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::plan::Candidate;
+use crate::domain::plan::Mode;
 use crate::domain::preflight::{
-    judge, naming_no_database, Facts, Finding, ObjectLookup, Preflight,
+    judge, matched_nowhere, naming_no_database, naming_no_target, Checked, ControlRows, Facts,
+    Finding, ObjectLookup, Preflight,
 };
-use crate::report::TargetReport;
+use crate::event::Request;
+use crate::pg::ConnectError;
+use crate::report::{Report, TargetReport};
 use crate::target_db::{TableRight, TargetDb, TargetError};
 
 /// What the preflight looks at in one database; `tables`: the tables whose rights
@@ -65,6 +69,94 @@ pub(super) async fn look<S>(
         any_target,
     };
     Ok((facts, rights))
+}
+
+/// A row of the control database that applies to this database and cannot be read:
+/// nothing is done here until it is fixed (windows do not hold back `reindex`).
+fn invalid_row<S>(ctx: &RunContext<'_, S>, target: &str, database: &str) -> Option<String> {
+    if let Some(error) = ctx.settings.invalid_for(target, database) {
+        return Some(format!(
+            "invalid row in index_pilot.settings: {error}; nothing is done in this database until it is fixed"
+        ));
+    }
+    if ctx.request.mode == Mode::Reindex {
+        return None;
+    }
+    let error = ctx.windows.invalid_for(target, database)?;
+    Some(format!(
+        "invalid row in index_pilot.maintenance_windows: {error}; nothing is done in this database until it is fixed"
+    ))
+}
+
+/// Before anything else in a database: a bad row that applies to it stops it; mode
+/// `check` is only the preflight; a `dry_run` of a server it will not work on shows
+/// the preflight. True when nothing more is to be done here.
+pub(super) async fn first<S>(
+    ctx: &RunContext<'_, S>,
+    target: &str,
+    spec: &TargetSpec,
+    db: &TargetDb,
+    report: &mut TargetReport,
+) -> Result<bool, DatabaseError> {
+    let mode = ctx.request.mode;
+    if let Some(problem) = invalid_row(ctx, target, &db.database_name) {
+        if mode == Mode::Check {
+            check(ctx, target, spec, db, report).await?;
+        }
+        report.fail(problem);
+        return Ok(true);
+    }
+    match mode {
+        Mode::Check => check(ctx, target, spec, db, report).await?,
+        Mode::DryRun if db.server.refusal().is_some() || db.in_recovery => {
+            refused(ctx, target, spec, db, report).await?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `check` and `dry_run` of a database that could not be reached: the failure is the
+/// preflight's finding.
+pub(super) fn unreachable(mode: Mode, error: &DatabaseError) -> Option<Preflight> {
+    if !matches!(mode, Mode::Check | Mode::DryRun) {
+        return None;
+    }
+    let DatabaseError::Target(TargetError::Connect(connect)) = error else {
+        return None;
+    };
+    let refused = matches!(connect, ConnectError::LoginRefused { .. });
+    Some(Preflight::unreachable(refused, error.to_string()))
+}
+
+/// The invocation's `configuration` findings (`check` and `dry_run`): rows whose
+/// target matches no configured target; once the targets' reports are in
+/// (`report.targets`), also the settings rows for any target whose schema, table
+/// or index matched in no database, when every database was looked at (one that
+/// could not be might be where the row is meant).
+pub fn configuration(
+    request: &Request,
+    rows: &ControlRows,
+    known: &[&str],
+    report: &Report,
+) -> Vec<Checked> {
+    if !matches!(request.mode, Mode::Check | Mode::DryRun) {
+        return Vec::new();
+    }
+    let mut found = naming_no_target(&rows.settings, &rows.windows, known);
+    let looked = report.targets.iter().map(|t| t.preflight.as_ref());
+    let all_looked = !report.targets.is_empty()
+        && request.targets.is_none()
+        && looked.clone().all(|p| p.is_some_and(|p| p.role.is_some()));
+    if all_looked {
+        found.extend(matched_nowhere(
+            looked.flatten().flat_map(|p| p.any_target.iter()),
+        ));
+    }
+    found
+        .into_iter()
+        .map(|row| Finding::NamesNothing(row).into())
+        .collect()
 }
 
 /// The report's status from a blocking finding: a standby is skipped, the rest is

@@ -164,8 +164,13 @@ impl Finding {
                     RowKind::Setting => "setting",
                     RowKind::Window => "maintenance window",
                 };
+                let nothing = match row.field {
+                    "target" => "no configured target",
+                    "database" => "none of the target's databases",
+                    _ => "nothing in the databases it applies to",
+                };
                 format!(
-                    "{what} #{} names {} {:?}, which matches nothing here: it governs nothing",
+                    "{what} #{} names {} {:?}, which matches {nothing}: it governs nothing",
                     row.id, row.field, row.name
                 )
             }

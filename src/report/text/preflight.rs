@@ -95,7 +95,7 @@ mod tests {
         report.targets = vec![lacking, clean];
         let shown = text::render(&[report]);
         for line in [
-            "  configuration:\n    warning: maintenance window #4 names target \"ordres\", which matches nothing here: it governs nothing",
+            "  configuration:\n    warning: maintenance window #4 names target \"ordres\", which matches no configured target: it governs nothing",
             "orders: error\n",
             "  preflight (logged in as pilot):\n    blocking: role pilot may not rebuild the indexes of 2 of 2 table(s) (public.a, public.b)",
             "GRANT app TO pilot",
