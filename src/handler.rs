@@ -23,9 +23,10 @@ use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
-use crate::domain::settings::{Settings, SettingsError};
-use crate::domain::window::{MaintenanceWindows, WindowError};
-use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetOutcome};
+use crate::domain::preflight::ControlRows;
+use crate::domain::settings::Settings;
+use crate::domain::window::MaintenanceWindows;
+use crate::engine::{configuration, process_target, Progress, Rebuilds, RunContext, TargetOutcome};
 use crate::event::{parse_event, EventError, Request};
 use crate::free_storage::{FreeStorageSource, Readings, READING_REUSE};
 use crate::iam_auth::TokenSigner;
@@ -39,12 +40,6 @@ pub enum HandlerError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Control(#[from] ControlError),
-    #[error("invalid settings in index_pilot.settings: {0}")]
-    Settings(#[from] SettingsError),
-    /// A window the DBA meant to keep rebuilds out of busy hours cannot be read:
-    /// nothing starts rather than something at the wrong time.
-    #[error("invalid row in index_pilot.maintenance_windows: {0}")]
-    Windows(#[from] WindowError),
     #[error("the event names target {name:?}, which is not configured (configured: {known})")]
     UnknownTarget { name: String, known: String },
     #[error("the order for target {target:?}: {problem}")]
@@ -88,7 +83,6 @@ impl From<HandlerError> for Diagnostic {
             | HandlerError::OrderDatabase { .. } => "InvalidEvent",
             HandlerError::Config(_) => "InvalidConfiguration",
             HandlerError::Control(_) => "ControlDatabaseError",
-            HandlerError::Settings(_) | HandlerError::Windows(_) => "InvalidSettings",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -198,14 +192,19 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
     )
     .await?;
     let mut notes = Vec::new();
-    if request.mode != Mode::DryRun {
+    if request.mode.writes_control() {
         // For the `targets` view only: no reason to stop the run.
         if let Err(error) = control.record_configuration(&known).await {
             notes.push(format!("the configured targets were not recorded: {error}"));
         }
     }
-    let settings = Settings::from_rows(&control.load_settings().await?)?;
-    let windows = MaintenanceWindows::from_rows(&control.load_maintenance_windows().await?)?;
+    let rows = ControlRows {
+        settings: control.load_settings().await?,
+        windows: control.load_maintenance_windows().await?,
+    };
+    // A bad row stops only the databases it applies to (`engine`), not the invocation.
+    let settings = Settings::tolerant(&rows.settings);
+    let windows = MaintenanceWindows::tolerant(&rows.windows);
 
     let selected: Vec<String> = known
         .iter()
@@ -278,6 +277,7 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         lease_slack: app.config.safety_margin,
         rebuilds: &rebuilds,
         windows: &windows,
+        rows: &rows,
         setup: budget.whole().saturating_sub(budget.left()),
         progress_interval: app.config.progress_interval,
         configured: &known,
@@ -308,6 +308,8 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
         report.targets.extend(outcome.reports);
     }
     report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
+    // Against every configured target, whichever this invocation looked at.
+    report.configuration = configuration(&request, &rows, &known, &report);
     if request.mode == Mode::Run {
         let next = hand_over(&progress, hop, app.config.max_hops);
         report.notes.extend(next.notes);
@@ -324,7 +326,8 @@ async fn invocation<S: SecretSource, R: ReInvoker>(
             }
         }
     }
-    if request.mode.changes_targets() {
+    // The retention is a global setting: not purged while a row cannot be read.
+    if request.mode.changes_targets() && !settings.has_invalid_rows() {
         match control.purge_history(&settings.history_retention()).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "old history purged"),
             Ok(_) => {}

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "no stale slots: a rebuild whose server process has ended holds no slot",
         include_str!("migrations/0012_stale_slots.sql"),
     ),
+    (
+        13,
+        "setting values checked when they are inserted",
+        include_str!("migrations/0013_setting_values.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -40,6 +40,8 @@ pub enum DeferralKind {
     Vacuum,
     /// The instance's free storage would not hold a second copy and its WAL.
     Disk,
+    /// This role may not rebuild it: it neither owns the table nor has MAINTAIN.
+    Permission,
 }
 
 impl DeferralKind {
@@ -63,10 +65,11 @@ impl DeferralKind {
             DeferralKind::Wraparound => "wraparound",
             DeferralKind::Vacuum => "vacuum",
             DeferralKind::Disk => "disk",
+            DeferralKind::Permission => "permission",
         }
     }
 
-    pub const ALL: [DeferralKind; 17] = [
+    pub const ALL: [DeferralKind; 18] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,
@@ -84,6 +87,7 @@ impl DeferralKind {
         DeferralKind::Wraparound,
         DeferralKind::Vacuum,
         DeferralKind::Disk,
+        DeferralKind::Permission,
     ];
 }
 

@@ -33,6 +33,12 @@ impl ServerVersion {
         }
     }
 
+    /// PostgreSQL 17 and newer know the MAINTAIN privilege (and the role pg_maintain),
+    /// which lets a role that does not own a table reindex it.
+    pub fn has_maintain(self) -> bool {
+        self.major() >= 17
+    }
+
     /// TOAST indexes can be rebuilt concurrently only where bug #17268 is fixed.
     pub fn toast_reindex_is_safe(self) -> bool {
         match self.major() {

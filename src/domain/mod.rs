@@ -16,6 +16,7 @@ pub mod hazard;
 pub mod ident;
 pub(crate) mod inspect;
 pub mod plan;
+pub mod preflight;
 pub mod progress;
 pub mod server;
 pub mod settings;

@@ -12,6 +12,7 @@ mod hazards;
 mod inspect;
 mod leftovers;
 mod outcome;
+mod preflight;
 mod rebuild;
 mod servers;
 mod settle;
@@ -21,6 +22,7 @@ mod work;
 
 pub use crate::domain::fleet::Progress;
 pub use outcome::TargetOutcome;
+pub use preflight::configuration;
 pub use servers::Rebuilds;
 
 use std::collections::HashSet;
@@ -70,6 +72,9 @@ pub struct RunContext<'a, S> {
     /// The rebuilds this invocation watches, per server and in all.
     pub rebuilds: &'a Rebuilds,
     pub windows: &'a MaintenanceWindows,
+    /// The settings and windows rows as stored, for the preflight of `check` and
+    /// `dry_run`.
+    pub rows: &'a crate::domain::preflight::ControlRows,
     /// What the invocation spent before its targets' work (the control database):
     /// every invocation pays it before it can start a rebuild.
     pub setup: Duration,
@@ -230,6 +235,7 @@ async fn process_databases<S: SecretSource>(
             Ok(outcome) => progress = progress.max(outcome),
             Err(error) => {
                 tracing::warn!(target = %target, database = database.as_deref(), error = %error, "target failed");
+                report.preflight = preflight::unreachable(ctx.request.mode, &error);
                 report.fail(error.class(), error.to_string());
             }
         }
@@ -253,6 +259,9 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
+    if preflight::first(ctx, target, spec, &db, report).await? {
+        return Ok(Progress::Done);
+    }
     if let Some(refusal) = db.server.refusal() {
         report.fail(TargetErrorClass::Version, refusal);
         return Ok(Progress::Done);
@@ -367,8 +376,11 @@ async fn process_database<S: SecretSource>(
         }
     }
 
-    let candidates = candidates_in_order(assessments);
+    let mut candidates = candidates_in_order(assessments);
     report.candidates = candidates.len();
+    if mode == Mode::DryRun {
+        candidates = preflight::dry_run(ctx, target, spec, &db, candidates, report).await?;
+    }
     report.plan = candidates.iter().map(PlannedIndex::from).collect();
     if mode == Mode::DryRun {
         report.left_alone = dry_run::left_alone(assessments);

@@ -39,6 +39,10 @@ pub struct Report {
     /// A scheduled run over many targets: the shards it handed out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardDispatch>,
+    /// `check` and `dry_run`: rows of the control database that name no configured
+    /// target (a misspelled target in a window lifts the restriction it meant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<crate::domain::preflight::Checked>,
     /// The targets handed to the next hop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub continued_with: Vec<String>,
@@ -56,6 +60,7 @@ impl Report {
             duration_ms: 0,
             notes: Vec::new(),
             shards: Vec::new(),
+            configuration: Vec::new(),
             continued_with: Vec::new(),
             targets: Vec::new(),
         }
@@ -84,6 +89,9 @@ pub struct TargetReport {
     pub error_class: Option<TargetErrorClass>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// `check` and `dry_run`: what the target's setup lets index-pilot do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<crate::domain::preflight::Preflight>,
     /// Where the database stands with its maintenance windows, when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
@@ -141,6 +149,7 @@ impl TargetReport {
             reason: None,
             error_class: None,
             server_version: None,
+            preflight: None,
             window: None,
             scanned: 0,
             candidates: 0,

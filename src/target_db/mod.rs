@@ -5,6 +5,7 @@
 mod bounded;
 mod hazards;
 mod measure;
+mod preflight;
 mod rebuild;
 mod scan;
 mod stale;
@@ -13,6 +14,7 @@ mod watch;
 pub(crate) use bounded::ReadError;
 pub use hazards::WalPosition;
 pub use measure::Pgstattuple;
+pub use preflight::TableRight;
 pub use rebuild::{RebuildSession, Rebuilder};
 pub use scan::InvalidIndex;
 pub use watch::RebuildState;

@@ -24,12 +24,21 @@ pub enum Mode {
     Baseline,
     /// One named index.
     Reindex,
+    /// Look at each target's setup (login, rights, version, extensions, the rows
+    /// that name it) and change nothing anywhere.
+    Check,
 }
 
 impl Mode {
     /// Every mode, in the order the README lists them (an unknown mode is refused
     /// with this list). `as_str` names each one.
-    pub const ALL: [Mode; 4] = [Mode::Run, Mode::DryRun, Mode::Baseline, Mode::Reindex];
+    pub const ALL: [Mode; 5] = [
+        Mode::Run,
+        Mode::DryRun,
+        Mode::Baseline,
+        Mode::Reindex,
+        Mode::Check,
+    ];
 
     pub fn from_name(name: &str) -> Option<Mode> {
         Mode::ALL.into_iter().find(|mode| mode.as_str() == name)
@@ -42,11 +51,18 @@ impl Mode {
             Mode::DryRun => "dry_run",
             Mode::Baseline => "baseline",
             Mode::Reindex => "reindex",
+            Mode::Check => "check",
         }
     }
 
     pub fn changes_targets(self) -> bool {
         matches!(self, Mode::Run | Mode::Reindex)
+    }
+
+    /// Whether it records anything in the control database (beyond creating or
+    /// migrating its schema): a dry run and a check leave it as they found it.
+    pub fn writes_control(self) -> bool {
+        !matches!(self, Mode::DryRun | Mode::Check)
     }
 }
 

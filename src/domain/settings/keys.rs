@@ -151,6 +151,10 @@ fn off_or<T>(
     }
 }
 
+/// The largest value of an integer GUC (int4): what set_config accepts at most for
+/// lock_timeout (in milliseconds) and maintenance_work_mem (in kB).
+const GUC_INT_MAX: u64 = i32::MAX as u64;
+
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
     match parse_duration(text) {
         Ok(d) if !d.is_zero() => Ok(d),
@@ -200,7 +204,14 @@ impl Setting {
             SettingKey::InitialBaseline => Setting::InitialBaseline(text.parse()?),
             SettingKey::ConfirmSizeThreshold => Setting::ConfirmSizeThreshold(off_or(text, size)?),
             SettingKey::LockTimeout => {
-                Setting::LockTimeout(positive_duration(text, "let a reindex wait forever")?)
+                match positive_duration(text, "let a reindex wait forever")? {
+                    d if d.as_millis() <= u128::from(GUC_INT_MAX) => Setting::LockTimeout(d),
+                    _ => {
+                        return Err(format!(
+                            "{text:?} is above {GUC_INT_MAX} ms, the largest lock_timeout PostgreSQL accepts"
+                        ))
+                    }
+                }
             }
             SettingKey::MaxBlockerAge => Setting::MaxBlockerAge(positive_duration(
                 text,
@@ -212,6 +223,11 @@ impl Setting {
             )?),
             SettingKey::QuarantineAfter => Setting::QuarantineAfter(whole_number(text, 1..=1000)?),
             SettingKey::MaintenanceWorkMem => match size(text)? {
+                bytes if bytes / 1024 > GUC_INT_MAX => {
+                    return Err(format!(
+                        "{text:?} is above {GUC_INT_MAX} kB, PostgreSQL's maximum"
+                    ))
+                }
                 bytes if bytes >= 1 << 20 => Setting::MaintenanceWorkMem(bytes),
                 _ => return Err(format!("{text:?} is below 1MB, PostgreSQL's minimum")),
             },

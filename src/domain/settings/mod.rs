@@ -112,6 +112,9 @@ pub enum SettingsError {
 pub struct Settings {
     rules: Vec<Rule>,
     lookup: RuleLookup,
+    /// Rows that could not be read, with the target and database they apply to: the
+    /// databases they reach do nothing until they are fixed, the others go on.
+    invalid: Vec<(Scope, SettingsError)>,
 }
 
 impl Settings {
@@ -131,9 +134,57 @@ impl Settings {
         ]
     }
 
+    /// Every row, the first bad one an error.
     pub fn from_rows(rows: &[SettingRow]) -> Result<Settings, SettingsError> {
+        let mut settings = Settings::tolerant(rows);
+        if settings.invalid.is_empty() {
+            return Ok(settings);
+        }
+        Err(settings.invalid.swap_remove(0).1)
+    }
+
+    /// Every good row; the bad ones are kept aside with the scope they apply to.
+    pub fn tolerant(rows: &[SettingRow]) -> Settings {
         let mut rules = Settings::built_in_rules();
+        let mut invalid = Vec::new();
         for row in rows {
+            match Settings::rule(row) {
+                Ok(rule) => rules.push(rule),
+                Err(error) => invalid.push((row.scope.clone(), error)),
+            }
+        }
+        // Most specific first. The sort is stable: rules of equal rank (the same row id
+        // twice) keep the order they came in, and the first one wins.
+        rules.sort_by_key(|rule| std::cmp::Reverse(rule.rank()));
+        let lookup = RuleLookup::new(&rules);
+        Settings {
+            rules,
+            lookup,
+            invalid,
+        }
+    }
+
+    /// The first bad row that applies to `database` of `target` (its target and
+    /// database match, or name none).
+    pub fn invalid_for(&self, target: &str, database: &str) -> Option<&SettingsError> {
+        let matches = |pattern: &Option<String>, name: &str| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| wildmatch::WildMatch::new(p).matches(name))
+        };
+        self.invalid
+            .iter()
+            .find(|(scope, _)| matches(&scope.target, target) && matches(&scope.database, database))
+            .map(|(_, error)| error)
+    }
+
+    /// Whether any row could not be read.
+    pub fn has_invalid_rows(&self) -> bool {
+        !self.invalid.is_empty()
+    }
+
+    fn rule(row: &SettingRow) -> Result<Rule, SettingsError> {
+        {
             let key =
                 SettingKey::from_name(row.key.trim()).ok_or_else(|| SettingsError::UnknownKey {
                     id: row.id,
@@ -156,13 +207,8 @@ impl Settings {
                     scope,
                 });
             }
-            rules.push(Rule::new(Origin::Row(row.id), &row.scope, setting));
+            Ok(Rule::new(Origin::Row(row.id), &row.scope, setting))
         }
-        // Most specific first. The sort is stable: rules of equal rank (the same row id
-        // twice) keep the order they came in, and the first one wins.
-        rules.sort_by_key(|rule| std::cmp::Reverse(rule.rank()));
-        let lookup = RuleLookup::new(&rules);
-        Ok(Settings { rules, lookup })
     }
 
     /// Applies every matching rule from the least specific to the most specific, so

@@ -440,3 +440,57 @@ mod compiled_matches_scanning {
         }
     }
 }
+
+/// The rebuild session sets lock_timeout (milliseconds) and maintenance_work_mem (kB)
+/// with set_config: a value the server refuses (above its int4 maximum) would fail
+/// every rebuild's preparation, so it is refused where it is read.
+#[test]
+fn values_the_rebuild_session_would_refuse_are_refused() {
+    // 2147483647 ms is PostgreSQL's largest lock_timeout (24 days 20 h 31 min).
+    assert!(Setting::parse(SettingKey::LockTimeout, "24d").is_ok());
+    let err = Setting::parse(SettingKey::LockTimeout, "25d").unwrap_err();
+    assert!(err.contains("2147483647 ms"), "{err}");
+    assert!(Setting::parse(SettingKey::LockTimeout, "1000d").is_err());
+    // 2147483647 kB is its largest maintenance_work_mem (2 TB less 1 kB).
+    assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "1TB").is_ok());
+    let err = Setting::parse(SettingKey::MaintenanceWorkMem, "2TB").unwrap_err();
+    assert!(err.contains("2147483647 kB"), "{err}");
+    assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "1023kB").is_err());
+}
+
+#[test]
+fn a_bad_row_stops_only_the_target_and_database_it_applies_to() {
+    let for_target = Scope {
+        target: Some("orders".into()),
+        ..Scope::default()
+    };
+    let for_database = Scope {
+        target: Some("bill*".into()),
+        database: Some("ledger".into()),
+        schema: Some("archive".into()),
+        ..Scope::default()
+    };
+    let settings = Settings::tolerant(&[
+        row(1, Scope::default(), "index_size_threshold", "1MB"),
+        row(2, for_target, "index_size_threshold", "big"),
+        row(3, for_database, "skip", "maybe"),
+    ]);
+    assert!(settings.has_invalid_rows());
+    let error = settings.invalid_for("orders", "any").expect("row 2");
+    assert!(error.to_string().contains("setting #2"), "{error}");
+    assert!(settings.invalid_for("billing", "ledger").is_some());
+    assert!(settings.invalid_for("billing", "other").is_none());
+    assert!(settings.invalid_for("shop", "any").is_none());
+    // The good rows still apply everywhere.
+    let shop = IndexSubject {
+        target: "shop",
+        database: "any",
+        schema: "public",
+        table: "t",
+        index: "i",
+    };
+    assert_eq!(settings.for_index(&shop).index_size_threshold, 1 << 20);
+    // A global bad row reaches every database.
+    let global = Settings::tolerant(&[row(4, Scope::default(), "skip", "maybe")]);
+    assert!(global.invalid_for("shop", "any").is_some());
+}

@@ -263,6 +263,10 @@ impl Window {
 #[derive(Debug, Default)]
 pub struct MaintenanceWindows {
     windows: Vec<Window>,
+    /// Rows that could not be read, with the target pattern and database they name:
+    /// nothing starts where they apply (better no rebuild than one at a time someone
+    /// ruled out); elsewhere they change nothing.
+    invalid: Vec<(WildMatch, Option<String>, WindowError)>,
 }
 
 impl MaintenanceWindows {
@@ -273,7 +277,34 @@ impl MaintenanceWindows {
                 .iter()
                 .map(Window::from_row)
                 .collect::<Result<_, _>>()?,
+            invalid: Vec::new(),
         })
+    }
+
+    /// Every good row; the bad ones kept aside with the target and database they name.
+    pub fn tolerant(rows: &[WindowRow]) -> MaintenanceWindows {
+        let mut parsed = MaintenanceWindows::default();
+        for row in rows {
+            match Window::from_row(row) {
+                Ok(window) => parsed.windows.push(window),
+                Err(error) => {
+                    parsed
+                        .invalid
+                        .push((WildMatch::new(&row.target), row.database.clone(), error))
+                }
+            }
+        }
+        parsed
+    }
+
+    /// The first bad row that names `database` of `target`.
+    pub fn invalid_for(&self, target: &str, database: &str) -> Option<&WindowError> {
+        self.invalid
+            .iter()
+            .find(|(pattern, db, _)| {
+                pattern.matches(target) && db.as_deref().is_none_or(|d| d == database)
+            })
+            .map(|(_, _, error)| error)
     }
 
     /// Whether `database` of `target` may start rebuilds at `now`.

@@ -403,3 +403,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bad_row_holds_back_only_the_databases_it_names() {
+    let mut bad = row(2, "mon-fri", "01:00", "02:00", "Mars/Olympus");
+    bad.target = "ord*".into();
+    bad.database = Some("sales".into());
+    let windows = MaintenanceWindows::tolerant(&[row(1, "mon-sun", "01:00", "02:00", "UTC"), bad]);
+    let error = windows.invalid_for("orders", "sales").expect("applies");
+    assert!(error.to_string().contains("#2"), "{error}");
+    assert!(windows.invalid_for("orders", "reports").is_none());
+    assert!(windows.invalid_for("billing", "sales").is_none());
+    // The good row still works.
+    assert!(windows.windows.len() == 1);
+    assert!(MaintenanceWindows::from_rows(&[row(3, "mon", "01:00", "02:00", "Mars")]).is_err());
+}

@@ -12,6 +12,7 @@ use crate::domain::units::{format_elapsed, format_size};
 use crate::domain::words::plural;
 
 mod lists;
+mod preflight;
 
 use lists::{
     confirmations, forecast, in_progress, left_alone, leftovers_and_quarantine, plan, rebuilt,
@@ -53,6 +54,7 @@ fn invocation(out: &mut String, report: &Report) {
     for note in &report.notes {
         let _ = writeln!(out, "  note: {note}");
     }
+    preflight::configuration(out, &report.configuration);
     for shard in &report.shards {
         let outcome = shard.error.as_deref().unwrap_or("invoked");
         let _ = writeln!(
@@ -93,6 +95,10 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     let _ = writeln!(out, "{name}: {status}{version}");
     if let Some(reason) = &t.reason {
         let _ = writeln!(out, "  {reason}");
+    }
+    preflight::target(out, t);
+    if mode == Mode::Check {
+        return;
     }
     if let Some(window) = &t.window {
         let _ = writeln!(out, "  maintenance window: {window}");
