@@ -136,24 +136,45 @@ async fn permission_denied_is_the_targets_setup_and_quarantines_nothing() {
     );
 }
 
-/// A setting the server refuses in the rebuild session (maintenance_work_mem above
-/// its maximum) is the target's problem: nothing runs, nothing is recorded against
-/// the index, the target is in error saying so.
+/// A setting the server would refuse in the rebuild session (maintenance_work_mem
+/// above its maximum) is refused where it is made: the control database will not
+/// store it, and a row stored before that check (the constraint dropped here) stops
+/// its target before anything runs, naming the row: nothing is recorded against the
+/// index.
 #[tokio::test]
 async fn a_session_setting_the_server_refuses_is_the_targets_problem() {
     let fx = Fixture::new("refused_setting").await;
     fx.create_table("roomy", 100_000).await;
     fx.set(&[], "index_size_threshold", "1MB").await;
-    fx.set(&[], "maintenance_work_mem", "3TB").await;
+    let control = fx.control().await;
+    let refused = control
+        .execute(
+            "INSERT INTO index_pilot.settings (key, value) VALUES ('maintenance_work_mem', '3TB')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    let refused = refused
+        .as_db_error()
+        .expect("the server's refusal")
+        .message();
+    assert!(refused.contains("settings_value_check"), "{refused}");
+    batch(
+        &control,
+        "ALTER TABLE index_pilot.settings DROP CONSTRAINT settings_value_check;
+         INSERT INTO index_pilot.settings (key, value) VALUES ('maintenance_work_mem', '3TB');",
+    )
+    .await;
     let run = fx.invoke(json!({"mode": "run"})).await;
     let report = entry(&run, "main");
     let target = json(report);
     assert!(report.failed.is_empty(), "{target}");
     assert_eq!(target["status"], "error", "{target}");
     let reason = target["reason"].as_str().unwrap();
-    assert!(reason.contains("could not be prepared"), "{reason}");
-    assert!(reason.contains("22023"), "{reason}");
-    let control = fx.control().await;
+    assert!(
+        reason.contains("maintenance_work_mem") && reason.contains("2147483647 kB"),
+        "{reason}"
+    );
     assert_eq!(
         count(&control, "SELECT count(*) FROM index_pilot.quarantine").await,
         0

@@ -234,12 +234,14 @@ async fn a_wrong_password_is_a_refused_login() {
     assert!(!report.to_string().contains("the old one"));
 }
 
-/// A settings row or a window that cannot be read stops the databases it applies to
-/// and no other: a row for target `other` does not stop `main`.
+/// A settings row or a window that cannot be read stops what it applies to and
+/// nothing else: a row for target `other` does not stop `main`, and a row naming a
+/// table of `main` holds back that table's indexes only.
 #[tokio::test]
-async fn a_bad_row_stops_only_the_databases_it_applies_to() {
+async fn a_bad_row_stops_only_what_it_applies_to() {
     let fx = Fixture::new("preflight_bad_rows").await;
     fx.create_table("kept", 100_000).await;
+    fx.create_table("held", 100_000).await;
     let url = fx.url_as_role("postgres");
     let fx = fx.with_targets(json!([
         {"name": "main", "url": url},
@@ -254,6 +256,8 @@ async fn a_bad_row_stops_only_the_databases_it_applies_to() {
         "ALTER TABLE index_pilot.settings DROP CONSTRAINT IF EXISTS settings_value_check;
          INSERT INTO index_pilot.settings (target, key, value)
              VALUES ('other', 'index_size_threshold', 'big');
+         INSERT INTO index_pilot.settings (target, table_name, key, value)
+             VALUES ('main', 'held', 'lock_timeout', 'soon');
          INSERT INTO index_pilot.maintenance_windows (target, starts_at, ends_at, time_zone)
              VALUES ('third', '01:00', '02:00', 'Mars/Olympus');",
     )
@@ -270,7 +274,22 @@ async fn a_bad_row_stops_only_the_databases_it_applies_to() {
     };
     let main = by_name("main");
     assert_eq!(main["status"], "ok", "{main}");
+    assert_eq!(main["plan"].as_array().unwrap().len(), 1, "{main}");
     assert_eq!(main["plan"][0]["index"], "public.kept_id", "{main}");
+    // The table's own index and its TOAST index (whose settings are its table's).
+    let deferred = main["deferred"].as_array().unwrap();
+    assert!(
+        deferred.iter().all(|d| d["kind"] == "configuration"),
+        "{main}"
+    );
+    let held = deferred
+        .iter()
+        .find(|d| d["index"] == "public.held_id")
+        .expect("held_id deferred");
+    assert!(
+        held["reason"].as_str().unwrap().contains("\"soon\""),
+        "{held}"
+    );
     let other = by_name("other");
     assert_eq!(other["status"], "error");
     let reason = other["reason"].as_str().unwrap();

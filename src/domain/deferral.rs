@@ -42,6 +42,8 @@ pub enum DeferralKind {
     Disk,
     /// This role may not rebuild it: it neither owns the table nor has MAINTAIN.
     Permission,
+    /// A settings row that names it cannot be read.
+    Configuration,
 }
 
 impl DeferralKind {
@@ -66,10 +68,11 @@ impl DeferralKind {
             DeferralKind::Vacuum => "vacuum",
             DeferralKind::Disk => "disk",
             DeferralKind::Permission => "permission",
+            DeferralKind::Configuration => "configuration",
         }
     }
 
-    pub const ALL: [DeferralKind; 18] = [
+    pub const ALL: [DeferralKind; 19] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,
@@ -88,6 +91,7 @@ impl DeferralKind {
         DeferralKind::Vacuum,
         DeferralKind::Disk,
         DeferralKind::Permission,
+        DeferralKind::Configuration,
     ];
 }
 

@@ -27,7 +27,8 @@ impl Standing {
             Verdict::Candidate(_) => "candidate",
             Verdict::Healthy => "healthy",
             Verdict::BelowSizeThreshold => "below_threshold",
-            Verdict::Skipped(_) => "skipped",
+            // Held back like a skip until its row is fixed (the stored codes stay).
+            Verdict::Skipped(_) | Verdict::InvalidSetting(_) => "skipped",
             Verdict::Quarantined => "quarantined",
             Verdict::AwaitingEstimate => "awaiting_estimate",
             Verdict::NoStatistics => "no_statistics",
@@ -44,7 +45,7 @@ impl Standing {
     /// The id of the settings row that skips the index, if one does.
     pub fn skip_setting(&self) -> Option<i64> {
         match self.verdict {
-            Verdict::Skipped(Origin::Row(id)) => Some(id),
+            Verdict::Skipped(Origin::Row(id)) | Verdict::InvalidSetting(id) => Some(id),
             _ => None,
         }
     }
@@ -53,6 +54,7 @@ impl Standing {
     pub fn skipped_by(&self) -> Option<String> {
         match &self.verdict {
             Verdict::Skipped(Origin::Row(id)) => Some(format!("setting #{id}")),
+            Verdict::InvalidSetting(id) => Some(format!("invalid setting #{id}")),
             Verdict::Skipped(Origin::BuiltIn(rule)) => Some((*rule).to_owned()),
             _ => None,
         }
@@ -88,6 +90,9 @@ impl Standing {
                 format_size(self.index_size_threshold)
             ),
             Verdict::Skipped(Origin::Row(id)) => format!("skipped by setting #{id}"),
+            Verdict::InvalidSetting(id) => {
+                format!("held back: setting #{id} cannot be read, nothing is done to it until the row is fixed")
+            }
             Verdict::Skipped(Origin::BuiltIn(rule)) => {
                 format!("built-in skip: {}", rule.trim_start_matches("built-in: "))
             }

@@ -123,6 +123,10 @@ pub fn state_digest(database_name: &str, row: &StateRow) -> i64 {
     hasher.write(standing.code().as_bytes());
     match &standing.verdict {
         Verdict::Skipped(Origin::Row(id)) => hasher.write(&id.to_le_bytes()),
+        Verdict::InvalidSetting(id) => {
+            hasher.write(b"invalid");
+            hasher.write(&id.to_le_bytes());
+        }
         Verdict::Skipped(Origin::BuiltIn(rule)) => hasher.write(rule.as_bytes()),
         _ => {}
     }

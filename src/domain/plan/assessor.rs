@@ -182,6 +182,9 @@ fn judge(
     if selection.only.is_some_and(|only| *only != index.name) {
         return Verdict::NotSelected;
     }
+    if let Some((id, _)) = &settings.invalid_row {
+        return Verdict::InvalidSetting(*id);
+    }
     if let Some(pid) = index.locked_by {
         return Verdict::Locked(pid);
     }

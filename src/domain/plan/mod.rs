@@ -111,6 +111,9 @@ impl CandidateReason {
 pub enum Verdict {
     Ineligible(Ineligible),
     Skipped(Origin),
+    /// A settings row naming its schema, table or index cannot be read (its id):
+    /// nothing is done to it until the row is fixed.
+    InvalidSetting(i64),
     /// `reindex` mode: not the index asked for.
     NotSelected,
     /// This session holds or waits for an exclusive lock on the index or its table:
@@ -187,6 +190,7 @@ impl Assessment {
             Verdict::Locked(_) => Some(DeferralKind::Locked),
             Verdict::NoStatistics => Some(DeferralKind::NoStatistics),
             Verdict::AwaitingEstimate => Some(DeferralKind::AwaitingEstimate),
+            Verdict::InvalidSetting(_) => Some(DeferralKind::Configuration),
             _ => None,
         }
     }
@@ -226,6 +230,12 @@ impl Assessment {
             Verdict::Ineligible(reason) => format!("not eligible: {}", reason.explain()),
             Verdict::Skipped(Origin::Row(id)) => format!("skip is set (setting #{id})"),
             Verdict::Skipped(Origin::BuiltIn(rule)) => format!("skip is set ({rule})"),
+            Verdict::InvalidSetting(_) => match &self.settings.invalid_row {
+                Some((_, problem)) => format!(
+                    "invalid row in index_pilot.settings: {problem}; nothing is done to this index until it is fixed"
+                ),
+                None => "invalid row in index_pilot.settings".to_owned(),
+            },
             Verdict::NotSelected => "not the index asked for".to_owned(),
             Verdict::Locked(pid) => format!(
                 "{} holds or waits for an exclusive lock on it or its table: not measured, retried by a later run",

@@ -304,6 +304,9 @@ pub struct IndexSettings {
     pub max_inspect_size: u64,
     /// The statement_timeout of each whole-index read and ANALYZE.
     pub max_inspect_time: Duration,
+    /// A row naming this index's schema, table or index that cannot be read (its id
+    /// and why): nothing is done to the index until it is fixed.
+    pub invalid_row: Option<(i64, String)>,
 }
 
 impl IndexSettings {
@@ -364,6 +367,7 @@ impl Default for IndexSettings {
             min_free_storage: 5 << 30,
             max_inspect_size: 10 << 30,
             max_inspect_time: Duration::from_secs(60),
+            invalid_row: None,
         }
     }
 }

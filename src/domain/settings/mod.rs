@@ -23,6 +23,26 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// Whether it names a schema, a table or an index: a bad row of such a scope
+    /// holds back only the indexes it names.
+    fn names_indexes(&self) -> bool {
+        self.schema.is_some() || self.table.is_some() || self.index.is_some()
+    }
+
+    /// Whether `subject` is in it (`*` and `?` wildcards; a field not named matches).
+    fn covers(&self, subject: &IndexSubject<'_>) -> bool {
+        let matches = |pattern: &Option<String>, name: &str| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| wildmatch::WildMatch::new(p).matches(name))
+        };
+        matches(&self.target, subject.target)
+            && matches(&self.database, subject.database)
+            && matches(&self.schema, subject.schema)
+            && matches(&self.table, subject.table)
+            && matches(&self.index, subject.index)
+    }
+
     /// The narrowest field it names beyond a target, if any.
     fn narrower_than_target(&self) -> Option<&'static str> {
         [
@@ -117,6 +137,17 @@ pub struct Settings {
     invalid: Vec<(Scope, SettingsError)>,
 }
 
+impl SettingsError {
+    /// The id of the row it is about.
+    pub fn row_id(&self) -> i64 {
+        match self {
+            SettingsError::UnknownKey { id, .. }
+            | SettingsError::ServerWide { id, .. }
+            | SettingsError::BadValue { id, .. } => *id,
+        }
+    }
+}
+
 impl Settings {
     /// Built-in skips: pg_repack's schema and PgQ's event tables, which churn by design.
     fn built_in_rules() -> Vec<Rule> {
@@ -164,18 +195,29 @@ impl Settings {
         }
     }
 
-    /// The first bad row that applies to `database` of `target` (its target and
-    /// database match, or name none).
+    /// The first bad row that applies to the whole of `database` of `target` (its
+    /// target and database match, or name none, and it names no schema, table or
+    /// index: such a row holds back only its indexes, see [`Settings::for_index`]).
     pub fn invalid_for(&self, target: &str, database: &str) -> Option<&SettingsError> {
-        let matches = |pattern: &Option<String>, name: &str| {
-            pattern
-                .as_deref()
-                .is_none_or(|p| wildmatch::WildMatch::new(p).matches(name))
+        let whole = IndexSubject {
+            target,
+            database,
+            schema: "",
+            table: "",
+            index: "",
         };
         self.invalid
             .iter()
-            .find(|(scope, _)| matches(&scope.target, target) && matches(&scope.database, database))
+            .find(|(scope, _)| !scope.names_indexes() && scope.covers(&whole))
             .map(|(_, error)| error)
+    }
+
+    /// The first bad row that names this index's schema, table or index.
+    fn invalid_for_index(&self, subject: &IndexSubject<'_>) -> Option<(i64, String)> {
+        self.invalid
+            .iter()
+            .find(|(scope, _)| scope.names_indexes() && scope.covers(subject))
+            .map(|(_, error)| (error.row_id(), error.to_string()))
     }
 
     /// Whether any row could not be read.
@@ -223,6 +265,9 @@ impl Settings {
             let rule = &self.rules[position];
             resolved.apply(&rule.setting, &rule.origin);
         }
+        if !self.invalid.is_empty() {
+            resolved.invalid_row = self.invalid_for_index(subject);
+        }
         resolved
     }
 
@@ -235,6 +280,7 @@ impl Settings {
         for rule in self.rules.iter().rev().filter(|rule| rule.matches(subject)) {
             resolved.apply(&rule.setting, &rule.origin);
         }
+        resolved.invalid_row = self.invalid_for_index(subject);
         resolved
     }
 

@@ -459,7 +459,7 @@ fn values_the_rebuild_session_would_refuse_are_refused() {
 }
 
 #[test]
-fn a_bad_row_stops_only_the_target_and_database_it_applies_to() {
+fn a_bad_row_stops_only_the_target_database_or_indexes_it_applies_to() {
     let for_target = Scope {
         target: Some("orders".into()),
         ..Scope::default()
@@ -478,7 +478,25 @@ fn a_bad_row_stops_only_the_target_and_database_it_applies_to() {
     assert!(settings.has_invalid_rows());
     let error = settings.invalid_for("orders", "any").expect("row 2");
     assert!(error.to_string().contains("setting #2"), "{error}");
-    assert!(settings.invalid_for("billing", "ledger").is_some());
+    // Row 3 names a schema: it holds back that schema's indexes, not the database.
+    assert!(settings.invalid_for("billing", "ledger").is_none());
+    let archived = IndexSubject {
+        target: "billing",
+        database: "ledger",
+        schema: "archive",
+        table: "t",
+        index: "i",
+    };
+    let held = settings.for_index(&archived);
+    let (id, problem) = held.invalid_row.clone().expect("row 3");
+    assert_eq!(id, 3);
+    assert!(problem.contains("setting #3 (skip)"), "{problem}");
+    assert_eq!(held, settings.for_index_scanning_every_rule(&archived));
+    let current = IndexSubject {
+        schema: "public",
+        ..archived
+    };
+    assert_eq!(settings.for_index(&current).invalid_row, None);
     assert!(settings.invalid_for("billing", "other").is_none());
     assert!(settings.invalid_for("shop", "any").is_none());
     // The good rows still apply everywhere.
