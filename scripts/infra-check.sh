@@ -21,6 +21,9 @@ log_step "checkov infra/template.yaml"
 log_step "dashboard JSON and metric names (scripts/check-metrics.py)"
 python3 scripts/check-metrics.py infra/template.yaml src/report/metrics.rs
 
+log_step "the function's variables, log level and paths (scripts/check-template.py)"
+python3 scripts/check-template.py infra/template.yaml src README.md
+
 log_step "cargo lambda build --release --arm64"
 if command -v rustup >/dev/null 2>&1; then
     rustup target add aarch64-unknown-linux-gnu >/dev/null

@@ -36,6 +36,9 @@ Environment:
   INDEX_PILOT_SSLMODE, INDEX_PILOT_SSL_ROOT_CERT, INDEX_PILOT_SHARD_SIZE,
   INDEX_PILOT_MAX_HOPS, INDEX_PILOT_MAX_CONCURRENT_REBUILDS, INDEX_PILOT_PARALLEL_TARGETS,
   INDEX_PILOT_SECRET_TTL       see README.md
+  INDEX_PILOT_METRICS          emf: print the metrics (Embedded Metric Format) outside
+                               Lambda too; INDEX_PILOT_METRICS_NAMESPACE: their namespace
+                               (default IndexPilot)
   AWS_LAMBDA_LOG_FORMAT        JSON or Text (the default) for the logs on standard error;
   AWS_LAMBDA_LOG_LEVEL         or RUST_LOG: their level (default INFO)
 

@@ -75,6 +75,61 @@ fn version_and_help_exit_zero_and_a_wrong_word_is_a_usage_error() {
     assert!(text(&wrong.stderr).contains("--event"), "{wrong:?}");
 }
 
+/// The `INDEX_PILOT_*` names quoted in the function's source (tests aside).
+fn variables_the_function_reads() -> std::collections::BTreeSet<String> {
+    fn walk(dir: &std::path::Path, found: &mut std::collections::BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if name.ends_with(".rs") && !name.starts_with("tests") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for piece in source.split("\"INDEX_PILOT_").skip(1) {
+                    let rest: String = piece
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    if piece[rest.len()..].starts_with('"') && !rest.is_empty() {
+                        found.insert(format!("INDEX_PILOT_{rest}"));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    found
+}
+
+#[test]
+fn help_and_readme_name_every_variable_the_function_reads() {
+    let variables = variables_the_function_reads();
+    assert!(variables.len() >= 10, "{variables:?}");
+    let help = text(
+        &index_pilot()
+            .args(["invoke", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for var in &variables {
+        assert!(
+            help.contains(var.as_str()),
+            "--help does not name {var}: {help}"
+        );
+        assert!(
+            readme.contains(&format!("`{var}`")),
+            "README does not name {var}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_run_reads_well_and_its_logs_name_the_run_on_every_line() {
     let cluster = Cluster::start();

@@ -21,7 +21,8 @@ pub trait ScanSink {
 /// What a scan kept.
 #[derive(Debug, Default)]
 pub struct Sifted {
-    /// Indexes found.
+    /// Valid indexes found. An invalid one is a build's copy (`_ccnew`, `_ccold`) or a
+    /// failed build, not an index that serves queries: the leftovers list those.
     pub scanned: usize,
     pub vanished: Vec<QualifiedName>,
     /// Every index found, measured or not: the stored ones not among them are gone.
@@ -88,7 +89,9 @@ impl ScanSink for Sift<'_> {
     fn found(&mut self, index: IndexInfo) {
         let assessment = self.assessor.assess(index);
         let sifted = &mut self.sifted;
-        sifted.scanned += 1;
+        if assessment.index.is_valid && assessment.index.is_live {
+            sifted.scanned += 1;
+        }
         sifted.seen.push(assessment.index.oid);
         if let Some(source) = assessment.seeded {
             count_seeded(&mut sifted.seeded, source);

@@ -195,3 +195,16 @@ fn a_run_keeps_the_candidates_and_the_deferred() {
     assert_eq!(run.seen, [1, 2, 3]);
     assert_eq!(run.vanished, [gone]);
 }
+
+#[test]
+fn a_build_copy_is_seen_but_not_counted_as_scanned() {
+    let mut copy = index(7, 20 * MB);
+    copy.name = QualifiedName::new("public", "i1_ccnew");
+    copy.is_valid = false;
+    let mut building = index(8, 20 * MB);
+    building.is_live = false;
+    let indexes = [index(1, 20 * MB), copy, building];
+    let run = sift_indexes(&StoredStates::default(), Mode::Run, indexes, &[]);
+    assert_eq!(run.scanned, 1);
+    assert_eq!(run.seen, [1, 7, 8]);
+}
