@@ -104,6 +104,12 @@ pub struct IndexInfo {
 }
 
 impl IndexInfo {
+    /// Valid and live: not a build's copy (`_ccnew`, `_ccold`), a failed build or one
+    /// still running.
+    pub fn is_usable(&self) -> bool {
+        self.is_valid && self.is_live
+    }
+
     /// The schema and table its settings are looked up by: a TOAST index's owner.
     pub fn settings_table(&self) -> (&str, &str) {
         match &self.toast_owner {
@@ -159,7 +165,7 @@ pub fn check_eligibility(index: &IndexInfo, server: ServerVersion) -> Result<(),
         Err(Ineligible::TemporaryTable)
     } else if index.is_partitioned || index.table_kind == TableKind::PartitionedParent {
         Err(Ineligible::PartitionedParent)
-    } else if !index.is_valid || !index.is_live {
+    } else if !index.is_usable() {
         Err(Ineligible::Invalid)
     } else if index.access_method == "brin" {
         Err(Ineligible::Brin)

@@ -89,7 +89,7 @@ impl ScanSink for Sift<'_> {
     fn found(&mut self, index: IndexInfo) {
         let assessment = self.assessor.assess(index);
         let sifted = &mut self.sifted;
-        if assessment.index.is_valid && assessment.index.is_live {
+        if assessment.index.is_usable() {
             sifted.scanned += 1;
         }
         sifted.seen.push(assessment.index.oid);
