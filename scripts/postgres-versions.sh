@@ -47,11 +47,12 @@ PY
 
 # Every integration test but the kill test, which runs on the machine's PostgreSQL
 # only (scripts/test.sh): it takes minutes and exercises no version-specific code
-# that the others do not.
+# that the others do not; and but the vector tests, whose server is always the one
+# with pgvector (scripts/test.sh runs them).
 suites=()
 for file in tests/*.rs; do
     name="$(basename "$file" .rs)"
-    [[ $name == kill ]] || suites+=(--test "$name")
+    [[ $name == kill || $name == vector* ]] || suites+=(--test "$name")
 done
 
 failed=()

