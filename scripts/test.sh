@@ -25,8 +25,9 @@ INDEX_PILOT_PG_BIN="$(pg_bin_dir)"
 export INDEX_PILOT_PG_BIN
 log_info "PostgreSQL server binaries: $INDEX_PILOT_PG_BIN"
 INDEX_PILOT_PGVECTOR_BIN="$(pgvector_bin_dir)"
-export INDEX_PILOT_PGVECTOR_BIN
-log_info "PostgreSQL with pgvector (the vector tests): $INDEX_PILOT_PGVECTOR_BIN"
+INDEX_PILOT_PGVECTOR_OLD_BIN="$(pgvector_old_bin_dir)"
+export INDEX_PILOT_PGVECTOR_BIN INDEX_PILOT_PGVECTOR_OLD_BIN
+log_info "PostgreSQL with pgvector (the vector tests): $INDEX_PILOT_PGVECTOR_BIN, and an older one: $INDEX_PILOT_PGVECTOR_OLD_BIN"
 
 log_step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

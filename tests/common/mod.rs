@@ -15,7 +15,9 @@ pub mod steps;
 pub mod watch;
 
 #[allow(unused_imports)] // each test binary uses some of them
-pub use cluster::{connect_url, free_port, pg_bin_dir, pgvector_bin_dir, Cluster};
+pub use cluster::{
+    connect_url, free_port, pg_bin_dir, pgvector_bin_dir, pgvector_old_bin_dir, Cluster,
+};
 #[allow(unused_imports)]
 pub use slow::{
     create_slow_confirmation, create_slow_indexes, create_slow_tables, make_rebuilds_slow,
