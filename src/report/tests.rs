@@ -32,6 +32,8 @@ fn planned(i: usize, size_bytes: u64) -> PlannedIndex {
         estimated_bloat: Some(2.5),
         expected_reclaim_bytes: size_bytes / 2,
         reason: CandidateReason::Bloated,
+        predicted_duration_ms: 2_400,
+        prediction_source: crate::domain::throughput::RateSource::Default,
     }
 }
 
