@@ -23,6 +23,7 @@ use tokio_postgres::types::ToSql;
 use crate::domain::forecast::Anchor;
 use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::{Changes, StateRow, StoredStates};
+use crate::domain::throughput::{LearnedRate, Throughput};
 use crate::pg::{column, Answered, PgError};
 
 /// Every control statement is short: the server ends one at this statement_timeout
@@ -341,14 +342,26 @@ impl ControlStore {
         Ok(())
     }
 
-    /// Bytes per second of this target's recent rebuilds, if it has any.
-    pub async fn learned_throughput(&self, target: &str) -> Result<Option<f64>, ControlError> {
-        let row = self
+    /// Bytes per second of this target's recent rebuilds, per access method.
+    pub async fn learned_throughput(&self, target: &str) -> Result<Throughput, ControlError> {
+        let action = "reading the learned rebuild throughput";
+        let rows = self
             .client
-            .query_one(include_str!("sql/learned_throughput.sql"), &[&target])
+            .query(include_str!("sql/learned_throughput.sql"), &[&target])
             .await
-            .map_err(failed("reading the learned rebuild throughput"))?;
-        column(&row, "bytes_per_second").map_err(failed("reading the learned rebuild throughput"))
+            .map_err(failed(action))?;
+        let rates = rows
+            .iter()
+            .map(|row| {
+                Ok(LearnedRate {
+                    access_method: column(row, "access_method")?,
+                    rebuilds: u32::try_from(column::<i32>(row, "rebuilds")?).unwrap_or(0),
+                    bytes_per_second: column(row, "bytes_per_second")?,
+                })
+            })
+            .collect::<Result<Vec<_>, PgError>>()
+            .map_err(failed(action))?;
+        Ok(Throughput::from_history(rates))
     }
 
     /// Deletes history older than the retention period; returns the rows deleted.

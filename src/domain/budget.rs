@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
+use super::throughput::DEFAULT_BYTES_PER_SECOND;
+
 /// The longest a Lambda invocation can last; a deadline further away is absurd.
 pub const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
-
-/// Before a target has any history: a conservative 10 MB/s (of 1024 × 1024 bytes).
-pub const DEFAULT_BYTES_PER_SECOND: f64 = 10.0 * 1024.0 * 1024.0;
 
 /// The least any REINDEX CONCURRENTLY takes: its several transactions and the waits
 /// between them.
@@ -30,11 +29,11 @@ pub fn allowance(
     }
 }
 
-/// How long a rebuild of `size_bytes` should take, from the target's learned
-/// throughput (bytes per second over whole rebuilds, waits included) or the
-/// conservative default; never less than [`REBUILD_OVERHEAD`].
-pub fn predicted_rebuild(size_bytes: u64, bytes_per_second: Option<f64>) -> Duration {
-    let rate = bytes_per_second
+/// How long a rebuild of `size_bytes` should take at `bytes_per_second` (see
+/// [`super::throughput`]; an unusable rate gives the default); never less than
+/// [`REBUILD_OVERHEAD`].
+pub fn predicted_rebuild(size_bytes: u64, bytes_per_second: f64) -> Duration {
+    let rate = Some(bytes_per_second)
         .filter(|r| r.is_finite() && *r > 0.0)
         .unwrap_or(DEFAULT_BYTES_PER_SECOND);
     Duration::from_secs_f64((size_bytes as f64 / rate).min(1e9)).max(REBUILD_OVERHEAD)
@@ -200,13 +199,16 @@ mod tests {
 
     #[test]
     fn predictions_and_fits() {
-        assert_eq!(predicted_rebuild(0, None), REBUILD_OVERHEAD);
         assert_eq!(
-            predicted_rebuild(100 << 20, Some(50.0 * 1024.0 * 1024.0)),
+            predicted_rebuild(0, DEFAULT_BYTES_PER_SECOND),
+            REBUILD_OVERHEAD
+        );
+        assert_eq!(
+            predicted_rebuild(100 << 20, 50.0 * 1024.0 * 1024.0),
             Duration::from_secs(2)
         );
         assert_eq!(
-            predicted_rebuild(100 << 20, Some(f64::NAN)),
+            predicted_rebuild(100 << 20, f64::NAN),
             Duration::from_secs(10)
         );
         assert_eq!(

@@ -25,6 +25,7 @@ pub mod slot;
 pub mod standing;
 pub mod stored;
 pub mod target_error;
+pub mod throughput;
 pub mod units;
 pub mod window;
 pub mod words;

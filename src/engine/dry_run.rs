@@ -80,7 +80,7 @@ impl<S: SecretSource> Work<'_, S> {
         let mut replication: Option<Replication> = None;
         for candidate in candidates {
             let index = &candidate.assessment.index;
-            if let Some(why) = self.outside_window(index.size_bytes) {
+            if let Some(why) = self.outside_window(index) {
                 report.defer(&index.name, DeferralKind::Window, why);
                 continue;
             }

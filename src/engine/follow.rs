@@ -14,7 +14,7 @@ use super::DatabaseError;
 use crate::control::OpenRebuild;
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
-use crate::domain::budget::{predicted_rebuild, wait_for_earlier_rebuild};
+use crate::domain::budget::wait_for_earlier_rebuild;
 use crate::domain::ident::QualifiedName;
 use crate::domain::progress::Cadence;
 use crate::report::{InProgress, TargetReport};
@@ -122,7 +122,9 @@ impl<S: SecretSource> Work<'_, S> {
         pid: i32,
     ) -> Result<(Option<RebuildState>, Duration), DatabaseError> {
         let wait = wait_for_earlier_rebuild(
-            predicted_rebuild(open.size_before, self.throughput),
+            self.throughput
+                .predict(&open.access_method, open.size_before)
+                .duration,
             Duration::from_millis(u64::try_from(open.running_ms).unwrap_or(0)),
             self.ctx.budget.left(),
         );

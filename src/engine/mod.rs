@@ -47,7 +47,7 @@ use crate::domain::window::{MaintenanceWindows, WindowState};
 use crate::event::Request;
 use crate::free_storage::Readings;
 use crate::iam_auth::TokenSigner;
-use crate::report::{NewBaseline, PlannedIndex, Quarantined, TargetReport};
+use crate::report::{NewBaseline, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
 use jiff::Timestamp;
 use work::Work;
@@ -381,7 +381,7 @@ async fn process_database<S: SecretSource>(
     if mode == Mode::DryRun {
         candidates = preflight::dry_run(ctx, target, spec, &db, candidates, report).await?;
     }
-    report.plan = candidates.iter().map(PlannedIndex::from).collect();
+    report.plan = work.plan(&candidates);
     if mode == Mode::DryRun {
         report.left_alone = dry_run::left_alone(assessments);
         let healthy: Vec<u32> = assessments

@@ -15,13 +15,14 @@ use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
 use super::{DatabaseError, Progress};
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
-use crate::domain::budget::{predicted_rebuild, Fit};
+use crate::domain::budget::Fit;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::{what_to_grant, FailureClass, PERMISSION_DENIED};
 use crate::domain::ident::QualifiedName;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 use crate::domain::settings::IndexSettings;
 use crate::domain::target_error::TargetErrorClass;
+use crate::domain::throughput::Prediction;
 use crate::domain::units::format_size;
 use crate::domain::words::plural;
 use crate::report::{InProgress, TargetReport};
@@ -57,19 +58,20 @@ impl<S: SecretSource> Work<'_, S> {
                 report.deferred.push(stop.deferral(&index.name));
                 continue;
             }
-            if let Some(why) = self.outside_window(index.size_bytes) {
+            if let Some(why) = self.outside_window(index) {
                 report.defer(&index.name, DeferralKind::Window, why);
                 continue;
             }
-            let predicted = predicted_rebuild(index.size_bytes, self.throughput);
-            let fit = self.ctx.budget.fit(predicted, setup);
+            let predicted = self.predict(index);
+            let fit = self.ctx.budget.fit(predicted.duration, setup);
             if fit == Fit::Wait {
                 report.defer(
                     &index.name,
                     DeferralKind::Time,
                     format!(
-                        "needs about {}s, {}s left in this invocation: the next one takes it",
-                        predicted.as_secs(),
+                        "needs about {}s ({}), {}s left in this invocation: the next one takes it",
+                        predicted.secs(),
+                        predicted.rate(&index.access_method),
                         self.ctx.budget.left().as_secs()
                     ),
                 );
@@ -161,7 +163,7 @@ impl<S: SecretSource> Work<'_, S> {
                 &rebuilder,
                 &invalid_before,
                 planned.fit,
-                planned.predicted,
+                planned.predicted.duration,
                 report,
             )
             .await?;
@@ -373,7 +375,7 @@ impl<S: SecretSource> Work<'_, S> {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Planned {
     pub fit: Fit,
-    pub predicted: Duration,
+    pub predicted: Prediction,
     /// What the work took before it could start a rebuild.
     pub setup: Duration,
     /// When the loop judged it: the looks since count as setup too.
@@ -387,15 +389,16 @@ impl<S: SecretSource> Work<'_, S> {
         &self,
         assessment: &Assessment,
         fit: Fit,
-        predicted: Duration,
+        predicted: Prediction,
     ) -> Option<String> {
         let index = &assessment.index;
         let limit = assessment.settings.max_automatic_index_size?;
         let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode == Mode::Run;
         (leaves && index.size_bytes > limit).then(|| {
             format!(
-                "needs about {}s, more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
-                predicted.as_secs(),
+                "needs about {}s ({}), more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
+                predicted.secs(),
+                predicted.rate(&index.access_method),
                 format_size(index.size_bytes),
                 format_size(limit)
             )

@@ -190,19 +190,20 @@ impl<'a, S: SecretSource> Work<'a, S> {
         rebuilder: &Rebuilder,
     ) -> Result<Result<Fit, Deferred>, DatabaseError> {
         let index = &assessment.index;
-        if let Some(why) = self.outside_window(index.size_bytes) {
+        if let Some(why) = self.outside_window(index) {
             return Ok(Err(deferred(assessment, DeferralKind::Window, why)));
         }
         let setup = planned.setup + planned.checked_at.elapsed();
-        let now = self.ctx.budget.fit(planned.predicted, setup);
+        let now = self.ctx.budget.fit(planned.predicted.duration, setup);
         let fit = fit_at_start(planned.fit, now);
         if fit == Fit::Wait {
             return Ok(Err(deferred(
                 assessment,
                 DeferralKind::Time,
                 format!(
-                    "needs about {}s, and {}s of this invocation were left once it could start: the next one takes it",
-                    planned.predicted.as_secs(),
+                    "needs about {}s ({}), and {}s of this invocation were left once it could start: the next one takes it",
+                    planned.predicted.secs(),
+                    planned.predicted.rate(&index.access_method),
                     self.ctx.budget.left().as_secs()
                 ),
             )));

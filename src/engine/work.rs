@@ -12,14 +12,16 @@ use crate::control::{DatabaseKey, ReadTimeouts};
 use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
-use crate::domain::budget::predicted_rebuild;
 use crate::domain::deferral::DeferralKind;
+use crate::domain::eligibility::IndexInfo;
 use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
+use crate::domain::plan::Candidate;
 use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
+use crate::domain::throughput::{Prediction, Throughput};
 use crate::domain::window::WindowState;
-use crate::report::Deferred;
+use crate::report::{Deferred, PlannedIndex};
 use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
 use jiff::Timestamp;
 
@@ -116,8 +118,8 @@ pub(super) struct Work<'a, S> {
     /// its rebuild connections.
     endpoint: &'a Endpoint,
     connection: &'a PgConfig,
-    /// Bytes per second of this target's recent rebuilds.
-    pub throughput: Option<f64>,
+    /// Bytes per second of this target's recent rebuilds, per access method.
+    pub throughput: Throughput,
     /// The rebuild connection, opened when first needed (and again if it breaks).
     pub rebuilder: Option<Rebuilder>,
     pub stop: Option<Stop>,
@@ -165,7 +167,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
         key: &'a DatabaseKey,
         endpoint: &'a Endpoint,
         connection: &'a PgConfig,
-        throughput: Option<f64>,
+        throughput: Throughput,
     ) -> Self {
         Work {
             ctx,
@@ -217,17 +219,32 @@ impl<'a, S: SecretSource> Work<'a, S> {
         self.rebuilder.iter().map(|r| r.backend_pid).collect()
     }
 
-    /// Why a rebuild of `size_bytes` may not start now because of the maintenance
+    /// How long the rebuild of `index` should take, at its access method's rate.
+    pub fn predict(&self, index: &IndexInfo) -> Prediction {
+        self.throughput
+            .predict(&index.access_method, index.size_bytes)
+    }
+
+    /// The candidates as the plan shows them, each with its prediction.
+    pub fn plan(&self, candidates: &[Candidate<'_>]) -> Vec<PlannedIndex> {
+        candidates
+            .iter()
+            .map(|c| PlannedIndex::new(c, &self.predict(&c.assessment.index)))
+            .collect()
+    }
+
+    /// Why a rebuild of `index` may not start now because of the maintenance
     /// windows: outside them, or it would end after the window closes.
-    pub fn outside_window(&self, size_bytes: u64) -> Option<String> {
-        let predicted = predicted_rebuild(size_bytes, self.throughput);
-        if self.window.allows(Timestamp::now(), predicted) {
+    pub fn outside_window(&self, index: &IndexInfo) -> Option<String> {
+        let predicted = self.predict(index);
+        if self.window.allows(Timestamp::now(), predicted.duration) {
             return None;
         }
         Some(match &self.window {
             WindowState::Open { .. } => format!(
-                "needs about {}s, would end after the maintenance window closes ({}); a later window takes it",
-                predicted.as_secs(),
+                "needs about {}s ({}), would end after the maintenance window closes ({}); a later window takes it",
+                predicted.secs(),
+                predicted.rate(&index.access_method),
                 self.window.describe()
             ),
             closed => format!("not started: {}", closed.describe()),

@@ -13,6 +13,7 @@ use crate::domain::failure::FailureClass;
 use crate::domain::hazard::Hazard;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
 use crate::domain::target_error::TargetErrorClass;
+use crate::domain::throughput::{Prediction, RateSource};
 
 mod bound;
 pub mod metrics;
@@ -214,10 +215,16 @@ pub struct PlannedIndex {
     pub estimated_bloat: Option<f64>,
     pub expected_reclaim_bytes: u64,
     pub reason: CandidateReason,
+    /// How long its rebuild should take, at its access method's rate: the figure the
+    /// budget, the windows and max_automatic_index_size judge it by.
+    pub predicted_duration_ms: u64,
+    /// Whether that rate was learned from this target's rebuilds of its access
+    /// method or is the access method's default.
+    pub prediction_source: RateSource,
 }
 
-impl From<&Candidate<'_>> for PlannedIndex {
-    fn from(candidate: &Candidate<'_>) -> Self {
+impl PlannedIndex {
+    pub fn new(candidate: &Candidate<'_>, predicted: &Prediction) -> Self {
         let a = candidate.assessment;
         PlannedIndex {
             index: a.index.name.to_string(),
@@ -228,6 +235,9 @@ impl From<&Candidate<'_>> for PlannedIndex {
             estimated_bloat: a.bloat.map(round2),
             expected_reclaim_bytes: a.expected_reclaim(),
             reason: candidate.reason,
+            predicted_duration_ms: u64::try_from(predicted.duration.as_millis())
+                .unwrap_or(u64::MAX),
+            prediction_source: predicted.source,
         }
     }
 }

@@ -32,6 +32,8 @@ fn planned(i: usize, size_bytes: u64) -> PlannedIndex {
         estimated_bloat: Some(2.5),
         expected_reclaim_bytes: size_bytes / 2,
         reason: CandidateReason::Bloated,
+        predicted_duration_ms: 2_400,
+        prediction_source: crate::domain::throughput::RateSource::Default,
     }
 }
 
@@ -399,6 +401,8 @@ fn the_text_of_a_dry_run_lists_the_plan_in_order_once_with_sizes() {
     assert!(shown.contains("orders, database shop: ok"), "{shown}");
     assert!(shown.contains("24 MB") && shown.contains("12 MB") && shown.contains("2.50×"));
     assert!(shown.contains("needs about 2 min"), "{shown}");
+    // Each candidate's predicted rebuild, and where its rate came from.
+    assert!(shown.contains("2.4 s (default)"), "{shown}");
     assert!(
         shown.contains("a run would rebuild 2 indexes, expected saving 18 MB"),
         "{shown}"

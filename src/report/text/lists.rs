@@ -68,6 +68,11 @@ pub(super) fn plan(out: &mut String, t: &TargetReport) {
                 format_size(p.size_bytes),
                 bloat(p.estimated_bloat),
                 format_size(p.expected_reclaim_bytes),
+                format!(
+                    "{} ({})",
+                    elapsed_ms(p.predicted_duration_ms),
+                    p.prediction_source.as_str()
+                ),
                 p.reason.as_str().replace('_', " "),
             ]
         })
@@ -80,6 +85,7 @@ pub(super) fn plan(out: &mut String, t: &TargetReport) {
             number("size"),
             number("est. bloat"),
             number("expected saving"),
+            number("predicted"),
             text("why"),
         ],
         rows,
