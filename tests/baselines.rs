@@ -154,7 +154,7 @@ async fn other_methods_use_pgstattuple_their_catalog_model_or_their_current_size
     assert_eq!(source("public.shapes_id_hash"), "estimate");
     // An array whose every element pg_stats knows; a tsvector's rare words it does not.
     assert_eq!(source("public.shapes_tags"), "estimate");
-    assert_eq!(source("public.shapes_doc"), "current");
+    assert_eq!(source("public.shapes_doc"), "no_estimate");
     assert!(by_index["public.shapes_doc"]
         .note
         .as_deref()
@@ -178,7 +178,7 @@ async fn other_methods_use_pgstattuple_their_catalog_model_or_their_current_size
         .iter()
         .find(|b| b.index == "public.shapes_p")
         .unwrap();
-    assert_eq!(gist.source.as_str(), "current");
+    assert_eq!(gist.source.as_str(), "no_estimate");
     assert!(gist
         .note
         .as_deref()

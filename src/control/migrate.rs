@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "setting values checked when they are inserted",
         include_str!("migrations/0013_setting_values.sql"),
     ),
+    (
+        14,
+        "a baseline no estimate backs: unknown bloat, not healthy",
+        include_str!("migrations/0014_unknown_bloat.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -20,6 +20,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
 
+use crate::domain::baseline::BaselineSource;
 use crate::domain::forecast::Anchor;
 use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::{Changes, StateRow, StoredStates};
@@ -178,6 +179,10 @@ impl ControlStore {
             match column::<Option<f64>>(&row, "best_ratio")? {
                 Some(best) => {
                     stored.baselines.insert(oid, best);
+                    let source: Option<String> = column(&row, "baseline_source")?;
+                    if source.as_deref() == Some(BaselineSource::NoEstimate.as_str()) {
+                        stored.unestimated.insert(oid);
+                    }
                 }
                 None if column(&row, "from_first_scan")? => {
                     stored.awaiting_initial.insert(oid);

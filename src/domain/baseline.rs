@@ -46,9 +46,13 @@ pub enum BaselineSource {
     Estimate,
     /// A fresh build's size, estimated from the tuples `pgstattuple` counts.
     Pgstattuple,
-    /// Its size when its database's first scan found it (`initial_baseline =
-    /// current`, or no estimate could be made).
+    /// Its size when its database's first scan found it, by the operator's choice
+    /// (`initial_baseline = current`, set when it was found or later).
     Current,
+    /// Its size when its database's first scan found it, because `initial_baseline =
+    /// estimate` could not estimate it: its bloat is unknown until it is rebuilt or
+    /// accepted.
+    NoEstimate,
     /// Its size when it was first seen, after its database's first scan.
     FirstSight,
     /// Accepted as it was by a `baseline` run.
@@ -58,11 +62,12 @@ pub enum BaselineSource {
 }
 
 impl BaselineSource {
-    pub const ALL: [BaselineSource; 7] = [
+    pub const ALL: [BaselineSource; 8] = [
         BaselineSource::Rebuild,
         BaselineSource::Estimate,
         BaselineSource::Pgstattuple,
         BaselineSource::Current,
+        BaselineSource::NoEstimate,
         BaselineSource::FirstSight,
         BaselineSource::Accepted,
         BaselineSource::Pgstatindex,
@@ -75,6 +80,7 @@ impl BaselineSource {
             BaselineSource::Estimate => "estimate",
             BaselineSource::Pgstattuple => "pgstattuple",
             BaselineSource::Current => "current",
+            BaselineSource::NoEstimate => "no_estimate",
             BaselineSource::FirstSight => "first_sight",
             BaselineSource::Accepted => "accepted",
             BaselineSource::Pgstatindex => "pgstatindex",
@@ -118,6 +124,28 @@ pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
     }
 }
 
+/// What becomes of a stored baseline that no estimate backs (source `no_estimate`)
+/// under the index's `initial_baseline` now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unproven {
+    /// Still unknown: judged against its size at first sight, but never called
+    /// healthy.
+    Unknown,
+    /// `current`: the operator takes it as it is; its baseline becomes `current`.
+    Accepted,
+    /// `rebuild`: a candidate of unknown bloat, as if it had no baseline.
+    Rebuild,
+}
+
+/// The fate of an index whose stored baseline no estimate backs.
+pub fn unproven(policy: InitialBaseline) -> Unproven {
+    match policy {
+        InitialBaseline::Estimate => Unproven::Unknown,
+        InitialBaseline::Current => Unproven::Accepted,
+        InitialBaseline::Rebuild => Unproven::Rebuild,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +179,13 @@ mod tests {
             assert_eq!(BaselineSource::from_name(source.as_str()), Some(source));
         }
         assert_eq!("Rebuild".parse(), Ok(InitialBaseline::Rebuild));
+        assert_eq!(BaselineSource::NoEstimate.as_str(), "no_estimate");
+    }
+
+    #[test]
+    fn an_unestimated_baseline_stays_unknown_until_the_operator_decides() {
+        assert_eq!(unproven(InitialBaseline::Estimate), Unproven::Unknown);
+        assert_eq!(unproven(InitialBaseline::Current), Unproven::Accepted);
+        assert_eq!(unproven(InitialBaseline::Rebuild), Unproven::Rebuild);
     }
 }

@@ -81,6 +81,7 @@ impl<'a> Sift<'a> {
             || assessment.deferral().is_some()
             || selection.only == Some(&assessment.index.name)
             || matches!(assessment.verdict, Verdict::AwaitingEstimate)
+            || assessment.is_unknown()
             || (selection.mode == Mode::DryRun && matches!(assessment.verdict, Verdict::Healthy))
     }
 }

@@ -26,6 +26,7 @@ impl Standing {
         match &self.verdict {
             Verdict::Candidate(_) => "candidate",
             Verdict::Healthy => "healthy",
+            Verdict::UnknownBloat => "unknown",
             Verdict::BelowSizeThreshold => "below_threshold",
             // Held back like a skip until its row is fixed (the stored codes stay).
             Verdict::Skipped(_) | Verdict::InvalidSetting(_) => "skipped",
@@ -69,7 +70,7 @@ impl Standing {
                 shown_against(self.bloat.unwrap_or(f64::NAN), factor)
             ),
             Verdict::Candidate(CandidateReason::NoBaseline) => {
-                "candidate: no baseline yet, its bloat is unknown (initial_baseline = rebuild)"
+                "candidate: no baseline yet or none estimated, its bloat is unknown (initial_baseline = rebuild)"
                     .to_owned()
             }
             Verdict::Candidate(CandidateReason::Forced) => "candidate: forced".to_owned(),
@@ -77,6 +78,10 @@ impl Standing {
                 Some(bloat) => format!("bloat {} < {factor}", shown_against(bloat, factor)),
                 None => "no baseline yet".to_owned(),
             },
+            Verdict::UnknownBloat => format!(
+                "unknown at first sight: no estimate of a fresh build could be made, so its size then is its baseline ({}× that now); rebuild it once (a reindex order with force, or initial_baseline = rebuild for it) or accept it (initial_baseline = current for it, or a baseline run with reseed)",
+                shown_against(self.bloat.unwrap_or(1.0), factor)
+            ),
             Verdict::BelowSizeThreshold
                 if self.minimum_reliable_index_size > self.index_size_threshold =>
             {
@@ -156,6 +161,13 @@ mod tests {
             .why()
             .contains("ANALYZE"));
         assert_eq!(standing(Verdict::Quarantined, None).code(), "quarantined");
+        let unknown = standing(Verdict::UnknownBloat, Some(1.0));
+        assert_eq!(unknown.code(), "unknown");
+        assert!(!unknown.is_candidate());
+        assert!(unknown.why().starts_with("unknown at first sight"));
+        assert!(unknown.why().contains("(1.00× that now)"));
+        assert!(unknown.why().contains("reindex order"));
+        assert!(unknown.why().contains("initial_baseline = current"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct StoredStates {
     /// Stored indexes without a baseline that the database's first scan found: the
     /// `initial_baseline` policy still applies to them.
     pub awaiting_initial: HashSet<u32>,
+    /// Stored indexes whose baseline is their size at the first scan because no
+    /// estimate could be made (`no_estimate`): their bloat is unknown.
+    pub unestimated: HashSet<u32>,
     /// Whether the database was scanned (and the scan recorded) before.
     pub scanned_before: bool,
 }

@@ -16,6 +16,7 @@ use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
 use crate::domain::inspect::ReadKind;
 use crate::domain::plan::{Assessment, Mode, Verdict};
 use crate::domain::sift::{Settled, Sifted};
+use crate::report::UnknownBloat;
 use crate::target_db::ReadError;
 
 /// Indexes whose statistics are read in one statement.
@@ -145,6 +146,18 @@ impl<S: SecretSource> Work<'_, S> {
             }
         }
     }
+}
+
+/// The indexes whose bloat is unknown, largest first, for the report.
+pub(super) fn unknown(sifted: &Sifted) -> Vec<UnknownBloat> {
+    let mut unknown: Vec<&Assessment> = sifted.kept.iter().filter(|a| a.is_unknown()).collect();
+    unknown.sort_by(|a, b| {
+        b.index
+            .size_bytes
+            .cmp(&a.index.size_bytes)
+            .then_with(|| a.index.name.cmp(&b.index.name))
+    });
+    unknown.into_iter().map(UnknownBloat::from).collect()
 }
 
 /// How many baselines were set, by how, for the report.

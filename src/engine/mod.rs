@@ -344,6 +344,7 @@ async fn process_database<S: SecretSource>(
         .filter(|a| a.was_estimated())
         .map(NewBaseline::from)
         .collect();
+    report.unknown_bloat = estimate::unknown(&sifted);
     for assessment in assessments {
         if let (Some(kind), Some(reason)) = (assessment.deferral_kind(), assessment.deferral()) {
             report.defer(&assessment.index.name, kind, reason);

@@ -94,6 +94,10 @@ impl TargetReport {
                 "new_baselines",
                 keep_largest(&mut self.new_baselines, cap, |b| Some(b.size_bytes)),
             ),
+            (
+                "unknown_bloat",
+                keep_largest(&mut self.unknown_bloat, cap, |u| Some(u.size_bytes)),
+            ),
             ("confirmations", keep_first(&mut self.confirmations, cap)),
             ("forecast", keep_first(&mut self.forecast, cap)),
         ];

@@ -22,6 +22,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("Failed", "Count"),
     ("Deferred", "Count"),
     ("Quarantined", "Count"),
+    ("UnknownBloat", "Count"),
     ("BytesReclaimed", "Bytes"),
     ("LargestEstimatedBloat", "None"),
     ("RebuildSeconds", "Seconds"),
@@ -105,6 +106,9 @@ fn target_values(t: &TargetReport) -> Vec<(&'static str, f64)> {
         ("Failed", t.failed.len() as f64),
         ("Deferred", t.deferred.len() as f64),
         ("Quarantined", t.quarantined.len() as f64),
+        // Baselines no estimate backs: a count that should fall to 0 as they are
+        // rebuilt or accepted.
+        ("UnknownBloat", t.unknown_bloat.len() as f64),
         ("BytesReclaimed", reclaimed as f64),
         ("LargestEstimatedBloat", largest),
         ("RebuildSeconds", rebuild_ms as f64 / 1000.0),

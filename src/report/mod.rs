@@ -19,8 +19,10 @@ mod bound;
 pub mod metrics;
 mod table;
 pub mod text;
+mod unknown;
 
 pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
+pub use unknown::UnknownBloat;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -116,6 +118,10 @@ pub struct TargetReport {
     /// or (with a note saying why) their current size.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub new_baselines: Vec<NewBaseline>,
+    /// The indexes whose bloat is unknown (baseline source `no_estimate`), largest
+    /// first: a plain run neither calls them healthy nor rebuilds them for that.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_bloat: Vec<UnknownBloat>,
     /// Large candidates looked at again before their rebuild; `false_alarm`: not
     /// rebuilt after all.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +165,7 @@ impl TargetReport {
             baselines_set: None,
             baseline_sources: BTreeMap::new(),
             new_baselines: Vec::new(),
+            unknown_bloat: Vec::new(),
             confirmations: Vec::new(),
             forecast: Vec::new(),
             reindexed: Vec::new(),

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{Assessment, CandidateReason, Location, Mode, Selection, Verdict};
-use crate::domain::baseline::{from_first_scan, seeding, BaselineSource, Seeding};
+use crate::domain::baseline::{
+    from_first_scan, seeding, unproven, BaselineSource, Seeding, Unproven,
+};
 use crate::domain::bloat::{
     bytes_per_tuple, estimated_bloat, fresh_baseline, is_reliable, ratchet,
 };
@@ -122,8 +124,18 @@ impl<'a> Assessor<'a> {
             seeded = source;
             (ratio, best_ratio)
         };
+        // A baseline kept from a first scan that could not estimate it: the index's
+        // initial_baseline now says whether it stays unknown.
+        let fate = (seeded.is_none()
+            && best_ratio.is_some()
+            && known.stored.unestimated.contains(&index.oid))
+        .then(|| unproven(index_settings.initial_baseline));
+        if fate == Some(Unproven::Accepted) && index.locked_by.is_none() {
+            seeded = Some(BaselineSource::Current);
+        }
         let bloat = best_ratio
             .filter(|_| index.locked_by.is_none() && index.reltuples > 0.0)
+            .filter(|_| fate != Some(Unproven::Rebuild))
             .map(|best| estimated_bloat(ratio, best));
         let quarantined = known.quarantined.contains(&index.oid);
         let judged = |selection| match judge(
@@ -137,6 +149,7 @@ impl<'a> Assessor<'a> {
             Verdict::Candidate(CandidateReason::NoBaseline) if awaiting_estimate => {
                 Verdict::AwaitingEstimate
             }
+            Verdict::Healthy if fate == Some(Unproven::Unknown) => Verdict::UnknownBloat,
             other => other,
         };
         let verdict = judged(selection);

@@ -129,6 +129,9 @@ pub enum Verdict {
     /// a size per tuple means nothing, so the index is not judged.
     NoStatistics,
     Healthy,
+    /// Below its scale factor against a baseline that no estimate backs (its size
+    /// when its database's first scan found it): how bloated it is, nobody knows.
+    UnknownBloat,
     Candidate(CandidateReason),
 }
 
@@ -139,6 +142,16 @@ impl Verdict {
             Verdict::Candidate(CandidateReason::Bloated)
         } else {
             Verdict::Healthy
+        }
+    }
+
+    /// [`Verdict::of_bloat`] against a baseline that no estimate backs: a candidate
+    /// all the same at or above the scale factor (it grew that much since it was
+    /// first seen), unknown below it.
+    pub fn of_unproven_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
+        match Verdict::of_bloat(bloat, settings) {
+            Verdict::Healthy => Verdict::UnknownBloat,
+            other => other,
         }
     }
 }
@@ -205,23 +218,33 @@ impl Assessment {
     }
 
     /// The baseline an estimate gave (or, `Err`, why there is none: then the current
-    /// size is taken), and the judgement that follows.
+    /// size is taken, and the bloat is unknown), and the judgement that follows.
     pub fn settle_estimate(&mut self, estimate: Result<(f64, BaselineSource), String>) {
         let (best, source) = match estimate {
             Ok((best, source)) => (best, source),
             Err(note) => {
                 self.seed_note = Some(note);
-                (self.ratio, BaselineSource::Current)
+                (self.ratio, BaselineSource::NoEstimate)
             }
         };
         let bloat = estimated_bloat(self.ratio, best);
+        let judged = match source {
+            BaselineSource::NoEstimate => Verdict::of_unproven_bloat(bloat, &self.settings),
+            _ => Verdict::of_bloat(bloat, &self.settings),
+        };
         self.best_ratio = Some(best);
         self.seeded = Some(source);
         self.bloat = Some(bloat);
-        self.verdict = Verdict::of_bloat(bloat, &self.settings);
+        self.verdict = judged.clone();
         if self.plain_verdict == Verdict::AwaitingEstimate {
-            self.plain_verdict = Verdict::of_bloat(bloat, &self.settings);
+            self.plain_verdict = judged;
         }
+    }
+
+    /// Whether its bloat is unknown: below its scale factor against a baseline no
+    /// estimate backs, as a plain run judges it.
+    pub fn is_unknown(&self) -> bool {
+        self.plain_verdict == Verdict::UnknownBloat
     }
 
     /// Why a `reindex` of this index would not go ahead, for the report.
@@ -269,6 +292,10 @@ impl Assessment {
                 "estimated bloat {} is below index_rebuild_scale_factor {}; force ignores it",
                 shown_against(self.bloat.unwrap_or(1.0), self.settings.rebuild_scale_factor),
                 self.settings.rebuild_scale_factor
+            ),
+            Verdict::UnknownBloat => format!(
+                "its bloat is unknown: no estimate of a fresh build could be made when it was first seen, and it grew {} since; force rebuilds it (then its baseline is known)",
+                shown_against(self.bloat.unwrap_or(1.0), self.settings.rebuild_scale_factor)
             ),
             Verdict::Candidate(_) => "a candidate".to_owned(),
         }

@@ -6,6 +6,8 @@ use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::StoredStates;
 use std::collections::{HashMap, HashSet};
 
+mod unknown;
+
 const MB: u64 = 1 << 20;
 const PG15: ServerVersion = ServerVersion(150004);
 const HERE: Location<'static> = Location {
@@ -370,10 +372,11 @@ fn an_estimate_settles_the_judgement() {
     );
     assert!((waiting[0].bloat.unwrap() - 2.5).abs() < 1e-9);
     assert!(waiting[0].was_estimated());
-    // No estimate: the current size, and the note says why.
+    // No estimate: the current size, the note says why, and the bloat is unknown.
     waiting[1].settle_estimate(Err("no estimate for gin indexes".into()));
-    assert_eq!(waiting[1].verdict, Verdict::Healthy);
-    assert_eq!(waiting[1].seeded, Some(BaselineSource::Current));
+    assert_eq!(waiting[1].verdict, Verdict::UnknownBloat);
+    assert!(waiting[1].is_unknown());
+    assert_eq!(waiting[1].seeded, Some(BaselineSource::NoEstimate));
     assert!(waiting[1].was_estimated());
 }
 

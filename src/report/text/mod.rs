@@ -13,6 +13,7 @@ use crate::domain::words::plural;
 
 mod lists;
 mod preflight;
+mod unknown;
 
 use lists::{
     confirmations, forecast, in_progress, left_alone, leftovers_and_quarantine, plan, rebuilt,
@@ -136,6 +137,7 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     in_progress(out, t);
     confirmations(out, t);
     waiting(out, t);
+    unknown::unknown_bloat(out, t);
     leftovers_and_quarantine(out, t);
     forecast(out, t);
     left_alone(out, t);
