@@ -20,7 +20,13 @@ const KINDS: [(&str, &str, &str, &str, &str); 10] = [
     ("ivf_l2", "ivfflat", "v", "vector_l2_ops", "lists = 20"),
     ("ivf_cos", "ivfflat", "v", "vector_cosine_ops", "lists = 20"),
     ("ivf_ip", "ivfflat", "v", "vector_ip_ops", "lists = 20"),
-    ("ivf_half_l2", "ivfflat", "h", "halfvec_l2_ops", "lists = 20"),
+    (
+        "ivf_half_l2",
+        "ivfflat",
+        "h",
+        "halfvec_l2_ops",
+        "lists = 20",
+    ),
 ];
 
 const ROWS: i32 = 12_000;
@@ -70,9 +76,7 @@ async fn every_kind_of_vector_index_bloated_by_deletes_is_rebuilt() {
     create(&fx).await;
 
     // Baselines from what a fresh build gives: every index was just built.
-    let seeded = fx
-        .invoke_main(json!({"mode": "baseline"}))
-        .await;
+    let seeded = fx.invoke_main(json!({"mode": "baseline"})).await;
     assert!(rebuilt(&seeded).is_empty(), "{seeded:#?}");
     let healthy = fx.invoke_main(json!({"mode": "run"})).await;
     assert!(rebuilt(&healthy).is_empty(), "{healthy:#?}");

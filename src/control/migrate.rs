@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "setting values checked when they are inserted",
         include_str!("migrations/0013_setting_values.sql"),
     ),
+    (
+        15,
+        "max_rebuild_maintenance_work_mem: what an HNSW rebuild's session may raise maintenance_work_mem to",
+        include_str!("migrations/0015_rebuild_memory.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -16,9 +16,12 @@ use crate::domain::budget::predicted_rebuild;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
+use crate::domain::pgvector::PgvectorGates;
+use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::window::WindowState;
+use crate::pg::ServerMessage;
 use crate::report::Deferred;
 use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
 use jiff::Timestamp;
@@ -106,6 +109,10 @@ pub(super) struct Started {
     pub settings: IndexSettings,
     /// Started by an earlier invocation: its true duration is unknown.
     pub adopted: bool,
+    /// What its session ran with (`None`: started by an earlier invocation).
+    pub session: Option<SessionUsed>,
+    /// What the server said on its connection while it ran (NOTICE, WARNING).
+    pub server_messages: Vec<ServerMessage>,
 }
 
 pub(super) struct Work<'a, S> {
@@ -136,6 +143,8 @@ pub(super) struct Work<'a, S> {
     pub timeouts: Option<ReadTimeouts>,
     /// Where the target's free storage is read; `None`: disk is not checked.
     pub free_storage: Option<&'a InstanceStorage>,
+    /// What the installed pgvector means for the rebuilds of its indexes.
+    pub pgvector: PgvectorGates,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -183,6 +192,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             extension: None,
             timeouts: None,
             free_storage: None,
+            pgvector: PgvectorGates::of(db.pgvector.as_deref()),
         }
     }
 
