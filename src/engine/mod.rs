@@ -261,7 +261,8 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
-    if ctx.request.mode != Mode::Check {
+    // `check` and `dry_run` have them as findings of their preflight.
+    if !matches!(ctx.request.mode, Mode::Check | Mode::DryRun) {
         report.warnings = PgvectorGates::of(db.pgvector.as_deref()).warnings;
     }
     if preflight::first(ctx, target, spec, &db, report).await? {

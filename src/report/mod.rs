@@ -92,8 +92,8 @@ pub struct TargetReport {
     pub error_class: Option<TargetErrorClass>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
-    /// Known bugs of the database's pgvector (every mode but `check`, whose
-    /// preflight lists them as findings).
+    /// Known bugs of the database's pgvector (every mode but `check` and `dry_run`,
+    /// whose preflight lists them as findings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<PgvectorWarning>,
     /// `check` and `dry_run`: what the target's setup lets index-pilot do.
