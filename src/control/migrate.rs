@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "a baseline no estimate backs: unknown bloat, not healthy",
         include_str!("migrations/0014_unknown_bloat.sql"),
     ),
+    (
+        15,
+        "max_rebuild_maintenance_work_mem: what an HNSW rebuild's session may raise maintenance_work_mem to",
+        include_str!("migrations/0015_rebuild_memory.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: the advisory lock index-pilot's migrations queue on.

@@ -44,6 +44,8 @@ pub enum DeferralKind {
     Permission,
     /// A settings row that names it cannot be read.
     Configuration,
+    /// The installed pgvector has a bug its rebuild would run into: upgrade first.
+    Extension,
 }
 
 impl DeferralKind {
@@ -69,10 +71,11 @@ impl DeferralKind {
             DeferralKind::Disk => "disk",
             DeferralKind::Permission => "permission",
             DeferralKind::Configuration => "configuration",
+            DeferralKind::Extension => "extension",
         }
     }
 
-    pub const ALL: [DeferralKind; 19] = [
+    pub const ALL: [DeferralKind; 20] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,
@@ -92,6 +95,7 @@ impl DeferralKind {
         DeferralKind::Disk,
         DeferralKind::Permission,
         DeferralKind::Configuration,
+        DeferralKind::Extension,
     ];
 }
 

@@ -202,6 +202,8 @@ impl<S: SecretSource> Work<'_, S> {
             settings: self.settings_of(&open.index, &open.table, open.owner.as_ref()),
             trace,
             adopted: true,
+            session: None,
+            server_messages: Vec::new(),
         })
     }
 }

@@ -14,6 +14,7 @@ mod leftovers;
 mod outcome;
 mod preflight;
 mod rebuild;
+mod said;
 mod servers;
 mod settle;
 mod start;
@@ -38,6 +39,7 @@ use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::{target_bound, Budget};
 use crate::domain::deferral::DeferralKind;
+use crate::domain::pgvector::PgvectorGates;
 use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
 use crate::domain::sift::Sift;
@@ -259,6 +261,10 @@ async fn process_database<S: SecretSource>(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
+    // `check` and `dry_run` have them as findings of their preflight.
+    if !matches!(ctx.request.mode, Mode::Check | Mode::DryRun) {
+        report.warnings = PgvectorGates::of(db.pgvector.as_deref()).warnings;
+    }
     if preflight::first(ctx, target, spec, &db, report).await? {
         return Ok(Progress::Done);
     }

@@ -68,6 +68,7 @@ pub(super) async fn look<S>(
         owners,
         unmatched,
         any_target,
+        pgvector: db.pgvector.clone(),
     };
     Ok((facts, rights))
 }

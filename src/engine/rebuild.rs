@@ -19,11 +19,10 @@ use crate::domain::budget::Fit;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::{what_to_grant, FailureClass, PERMISSION_DENIED};
 use crate::domain::ident::QualifiedName;
-use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+use crate::domain::plan::{Assessment, Candidate, CandidateReason};
 use crate::domain::settings::IndexSettings;
 use crate::domain::target_error::TargetErrorClass;
 use crate::domain::throughput::Prediction;
-use crate::domain::units::format_size;
 use crate::domain::words::plural;
 use crate::report::{InProgress, TargetReport};
 use crate::target_db::Rebuilder;
@@ -56,6 +55,10 @@ impl<S: SecretSource> Work<'_, S> {
             let index = &candidate.assessment.index;
             if let Some(stop) = &self.stop {
                 report.deferred.push(stop.deferral(&index.name));
+                continue;
+            }
+            if let Some(why) = self.pgvector.refusal(&index.access_method) {
+                report.defer(&index.name, DeferralKind::Extension, why);
                 continue;
             }
             if let Some(why) = self.outside_window(index) {
@@ -188,12 +191,12 @@ impl<S: SecretSource> Work<'_, S> {
                 return not_started.map(|looked| looked.err().unwrap_or(Outcome::NotStarted));
             }
         };
-        if !self.prepare_session(assessment, &rebuilder, report).await {
+        let Some(session) = self.prepare_session(assessment, &rebuilder, report).await else {
             self.ctx.control.abandon_reindex(history_id).await?;
             drop(watching);
             self.rebuilder = Some(rebuilder);
             return Ok(Outcome::NotStarted);
-        }
+        };
         self.started_any = true;
         let started = Started {
             history_id,
@@ -212,9 +215,12 @@ impl<S: SecretSource> Work<'_, S> {
             },
             settings: (*assessment.settings).clone(),
             adopted: false,
+            session: Some(session.clone()),
+            server_messages: Vec::new(),
         };
         tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
             size_bytes = index.size_bytes, estimated_bloat = assessment.bloat, pid = rebuilder.backend_pid,
+            session = %session.describe(),
             outlives_invocation = fit == Fit::StartAndLeave, "reindex started");
         let outcome = self
             .run_under_watch(assessment, &started, rebuilder, fit, report)
@@ -270,6 +276,8 @@ impl<S: SecretSource> Work<'_, S> {
     ) -> Result<Outcome, DatabaseError> {
         let index = &assessment.index;
         let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
+        // Only what the server says during the statement belongs to it.
+        let _before = rebuilder.take_notices();
         let began = Instant::now();
         let watched = Watch {
             db: self.db,
@@ -287,6 +295,9 @@ impl<S: SecretSource> Work<'_, S> {
             duration_ms: elapsed_ms(began),
             blocked_ms: duration_ms(watched.waited),
         };
+        let mut started = started.clone();
+        started.server_messages = self.server_messages(&index.name, &rebuilder);
+        let started = &started;
         let still_running = |phase: &str| InProgress {
             index: index.name.to_string(),
             pid: backend_pid,
@@ -380,28 +391,4 @@ pub(super) struct Planned {
     pub setup: Duration,
     /// When the loop judged it: the looks since count as setup too.
     pub checked_at: Instant,
-}
-
-impl<S: SecretSource> Work<'_, S> {
-    /// Why an index that fits no invocation must not be started to outlive this one
-    /// (`run` only: `reindex` is an operator's order).
-    pub(super) fn too_large(
-        &self,
-        assessment: &Assessment,
-        fit: Fit,
-        predicted: Prediction,
-    ) -> Option<String> {
-        let index = &assessment.index;
-        let limit = assessment.settings.max_automatic_index_size?;
-        let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode == Mode::Run;
-        (leaves && index.size_bytes > limit).then(|| {
-            format!(
-                "needs about {}s ({}), more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
-                predicted.secs(),
-                predicted.rate(&index.access_method),
-                format_size(index.size_bytes),
-                format_size(limit)
-            )
-        })
-    }
 }

@@ -156,6 +156,8 @@ impl<S: SecretSource> Work<'_, S> {
                 blocked_ms,
                 adopted: started.adopted,
                 note,
+                session: started.session.clone(),
+                server_messages: started.server_messages.clone(),
             });
             return Ok(None);
         }
@@ -212,6 +214,8 @@ impl<S: SecretSource> Work<'_, S> {
             quarantined: quarantined.is_some(),
             blocked_by,
             blocked_ms,
+            session: started.session.clone(),
+            server_messages: started.server_messages.clone(),
         });
         Ok(Some(class))
     }

@@ -18,9 +18,12 @@ use crate::credentials::SecretSource;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
-use crate::domain::plan::{Assessment, CandidateReason};
+use crate::domain::plan::{Assessment, CandidateReason, Mode};
+use crate::domain::rebuild_memory::{guc_memory, raised_maintenance_work_mem, SessionUsed};
 use crate::domain::slot::{slot, Slot as SlotOf};
 use crate::domain::target_error::TargetErrorClass;
+use crate::domain::throughput::Prediction;
+use crate::domain::units::format_size;
 use crate::domain::words::plural;
 use crate::report::{Deferred, TargetReport};
 use crate::target_db::{RebuildSession, Rebuilder};
@@ -219,22 +222,46 @@ impl<'a, S: SecretSource> Work<'a, S> {
         })
     }
 
-    /// Sets the rebuild's session; false when the server refuses it. A setting the
+    /// Sets the rebuild's session; `None` when the server refuses it. A setting the
     /// server refuses (maintenance_work_mem above its maximum, say) is the target's
     /// problem: the target is in error, nothing more starts on it, no index is blamed.
+    /// An HNSW rebuild gets the memory its graph needs (up to
+    /// max_rebuild_maintenance_work_mem), and no parallel workers where the installed
+    /// pgvector's parallel build is unsafe.
     pub(super) async fn prepare_session(
         &mut self,
         assessment: &Assessment,
         rebuilder: &Rebuilder,
         report: &mut TargetReport,
-    ) -> bool {
-        let index = &assessment.index.name;
-        let Err(error) = rebuilder
-            .prepare(RebuildSession::from(&*assessment.settings))
-            .await
-        else {
-            return true;
+    ) -> Option<SessionUsed> {
+        let index = &assessment.index;
+        let settings = &*assessment.settings;
+        let mut session = RebuildSession::from(settings);
+        if self.pgvector.serial_build(&index.access_method) {
+            session.max_parallel_maintenance_workers = Some(0);
+        }
+        let prepared = async {
+            let current = rebuilder.prepare(session).await?;
+            let raised = raised_maintenance_work_mem(
+                &index.access_method,
+                index.size_bytes,
+                current,
+                settings.max_rebuild_maintenance_work_mem,
+            );
+            if let Some(bytes) = raised {
+                rebuilder.set_maintenance_work_mem(bytes).await?;
+            }
+            Ok::<_, crate::pg::PgError>(SessionUsed {
+                maintenance_work_mem: guc_memory(raised.unwrap_or(current)),
+                maintenance_work_mem_raised_from: raised.map(|_| guc_memory(current)),
+                max_parallel_maintenance_workers: session.max_parallel_maintenance_workers,
+            })
         };
+        let error = match prepared.await {
+            Ok(used) => return Some(used),
+            Err(error) => error,
+        };
+        let index = &index.name;
         let why = format!(
             "the rebuild session could not be prepared for {index} (a setting of index_pilot.settings the server refuses?): {error}"
         );
@@ -243,7 +270,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
         report.fail(TargetErrorClass::Configuration, why);
         report.deferred.push(Stop::Setup.deferral(index));
         self.stop = Some(Stop::Setup);
-        false
+        None
     }
 
     /// Why a rebuild found no room, for the report.
@@ -278,5 +305,29 @@ impl<'a, S: SecretSource> Work<'a, S> {
                 )
             }
         }
+    }
+}
+
+impl<S: SecretSource> Work<'_, S> {
+    /// Why an index that fits no invocation must not be started to outlive this one
+    /// (`run` only: `reindex` is an operator's order).
+    pub(super) fn too_large(
+        &self,
+        assessment: &Assessment,
+        fit: Fit,
+        predicted: Prediction,
+    ) -> Option<String> {
+        let index = &assessment.index;
+        let limit = assessment.settings.max_automatic_index_size?;
+        let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode == Mode::Run;
+        (leaves && index.size_bytes > limit).then(|| {
+            format!(
+                "needs about {}s ({}), more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",
+                predicted.secs(),
+                predicted.rate(&index.access_method),
+                format_size(index.size_bytes),
+                format_size(limit)
+            )
+        })
     }
 }

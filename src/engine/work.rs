@@ -17,10 +17,13 @@ use crate::domain::eligibility::IndexInfo;
 use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
 use crate::domain::plan::Candidate;
+use crate::domain::pgvector::PgvectorGates;
+use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::throughput::{Prediction, Throughput};
 use crate::domain::window::WindowState;
+use crate::pg::ServerMessage;
 use crate::report::{Deferred, PlannedIndex};
 use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
 use jiff::Timestamp;
@@ -108,6 +111,10 @@ pub(super) struct Started {
     pub settings: IndexSettings,
     /// Started by an earlier invocation: its true duration is unknown.
     pub adopted: bool,
+    /// What its session ran with (`None`: started by an earlier invocation).
+    pub session: Option<SessionUsed>,
+    /// What the server said on its connection while it ran (NOTICE, WARNING).
+    pub server_messages: Vec<ServerMessage>,
 }
 
 pub(super) struct Work<'a, S> {
@@ -138,6 +145,8 @@ pub(super) struct Work<'a, S> {
     pub timeouts: Option<ReadTimeouts>,
     /// Where the target's free storage is read; `None`: disk is not checked.
     pub free_storage: Option<&'a InstanceStorage>,
+    /// What the installed pgvector means for the rebuilds of its indexes.
+    pub pgvector: PgvectorGates,
 }
 
 /// What a rebuild took as this invocation saw it.
@@ -185,6 +194,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
             extension: None,
             timeouts: None,
             free_storage: None,
+            pgvector: PgvectorGates::of(db.pgvector.as_deref()),
         }
     }
 

@@ -66,7 +66,7 @@ impl PgError {
 }
 
 /// What a message that may quote row values is replaced with: its kind, by class.
-fn withheld(sqlstate: &str) -> Option<&'static str> {
+pub(super) fn withheld(sqlstate: &str) -> Option<&'static str> {
     match sqlstate.get(..2)? {
         "22" => Some("data exception"),
         "23" => Some("integrity constraint violation"),
@@ -76,7 +76,7 @@ fn withheld(sqlstate: &str) -> Option<&'static str> {
 }
 
 /// The object a withheld message was about, as the server named it in its fields.
-fn named_object(db: &tokio_postgres::error::DbError) -> String {
+pub(super) fn named_object(db: &tokio_postgres::error::DbError) -> String {
     let table = match (db.schema(), db.table()) {
         (Some(schema), Some(table)) => Some(format!("{schema}.{table}")),
         (None, Some(table)) => Some(table.to_owned()),

@@ -2,10 +2,12 @@
 
 mod answered;
 mod error;
+mod notices;
 mod tls;
 
 pub use answered::Answered;
 pub use error::{column, PgError, ServerError};
+pub use notices::{Notices, ServerMessage};
 
 use tls::SharedTls;
 
@@ -13,9 +15,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_postgres::config::SslMode as WireSslMode;
-use tokio_postgres::{CancelToken, Client, Config, NoTls};
+use tokio_postgres::{CancelToken, Client, Config, Connection, NoTls};
 
 /// `application_name` of every connection, so DBAs see who is working.
 pub const APPLICATION_NAME: &str = "index-pilot";
@@ -136,6 +139,24 @@ fn is_login_refusal(error: &PgError) -> bool {
 /// Opens a connection and drives it on the runtime. The connection task ends when
 /// the client is dropped.
 pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError> {
+    open(config, tls, None).await
+}
+
+/// As [`connect`], keeping what the server says on the side (NOTICE, WARNING) in
+/// `notices` instead of a log line that names nothing.
+pub async fn connect_keeping_notices(
+    config: &Config,
+    tls: &Tls,
+    notices: &Notices,
+) -> Result<Client, ConnectError> {
+    open(config, tls, Some(notices.clone())).await
+}
+
+async fn open(
+    config: &Config,
+    tls: &Tls,
+    notices: Option<Notices>,
+) -> Result<Client, ConnectError> {
     let mut config = config.clone();
     config.application_name(APPLICATION_NAME);
     crate::pgpass::apply(&mut config);
@@ -156,7 +177,7 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
     let client = if tls.mode == SslMode::Disable {
         config.ssl_mode(WireSslMode::Disable);
         let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
-        tokio::spawn(drive(connection));
+        spawn_driver(connection, notices);
         client
     } else {
         config.ssl_mode(match tls.mode {
@@ -164,10 +185,21 @@ pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError>
             _ => WireSslMode::Require,
         });
         let (client, connection) = config.connect(SharedTls::new(tls)?).await.map_err(failed)?;
-        tokio::spawn(drive(connection));
+        spawn_driver(connection, notices);
         client
     };
     Ok(client)
+}
+
+fn spawn_driver<S, T>(connection: Connection<S, T>, notices: Option<Notices>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match notices {
+        None => tokio::spawn(drive(connection)),
+        Some(notices) => tokio::spawn(drive(notices::keeping(connection, notices))),
+    };
 }
 
 /// A peer that vanished (a failover, a host gone, a network cut) is noticed within

@@ -20,6 +20,8 @@ fn reindexed(size_before: u64, size_after: u64, duration_ms: u64) -> Reindexed {
         blocked_ms: duration_ms / 10,
         adopted: false,
         note: None,
+        session: None,
+        server_messages: Vec::new(),
     }
 }
 
@@ -36,6 +38,8 @@ fn sample() -> Report {
         quarantined: false,
         blocked_by: Vec::new(),
         blocked_ms: 4_000,
+        session: None,
+        server_messages: Vec::new(),
     }];
     orders.in_progress = vec![InProgress {
         index: "public.orders_big".to_owned(),

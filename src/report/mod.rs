@@ -11,9 +11,12 @@ use crate::domain::blocker::Blocker;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::hazard::Hazard;
+use crate::domain::pgvector::PgvectorWarning;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason, Mode};
+use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::target_error::TargetErrorClass;
 use crate::domain::throughput::{Prediction, RateSource};
+use crate::pg::ServerMessage;
 
 mod bound;
 pub mod metrics;
@@ -92,6 +95,10 @@ pub struct TargetReport {
     pub error_class: Option<TargetErrorClass>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// Known bugs of the database's pgvector (every mode but `check` and `dry_run`,
+    /// whose preflight lists them as findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<PgvectorWarning>,
     /// `check` and `dry_run`: what the target's setup lets index-pilot do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight: Option<crate::domain::preflight::Preflight>,
@@ -156,6 +163,7 @@ impl TargetReport {
             reason: None,
             error_class: None,
             server_version: None,
+            warnings: Vec::new(),
             preflight: None,
             window: None,
             scanned: 0,
@@ -340,6 +348,12 @@ pub struct Reindexed {
     /// rebuild did its work all the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What its session ran with; absent for one started by an earlier invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionUsed>,
+    /// What the server said on its connection while it ran (NOTICE, WARNING).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_messages: Vec<ServerMessage>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -384,6 +398,12 @@ pub struct Failed {
     /// The time this invocation saw it wait for other sessions.
     #[serde(skip_serializing_if = "is_zero")]
     pub blocked_ms: u64,
+    /// What its session ran with; absent for one started by an earlier invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionUsed>,
+    /// What the server said on its connection while it ran (NOTICE, WARNING).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_messages: Vec<ServerMessage>,
 }
 
 // serde's skip_serializing_if takes a reference.

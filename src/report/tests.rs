@@ -87,6 +87,8 @@ fn reindexed(i: usize, size_before: u64) -> Reindexed {
         blocked_ms: 0,
         adopted: false,
         note: None,
+        session: None,
+        server_messages: Vec::new(),
     }
 }
 
@@ -110,6 +112,8 @@ fn failed(i: usize) -> Failed {
         quarantined: false,
         blocked_by: vec![blocker()],
         blocked_ms: 2_500,
+        session: None,
+        server_messages: Vec::new(),
     }
 }
 
@@ -424,6 +428,8 @@ fn the_text_of_a_run_shows_each_rebuild_before_and_after() {
         blocked_ms: 1_200,
         adopted: false,
         note: None,
+        session: None,
+        server_messages: Vec::new(),
     });
     let mut run = report(vec![target]);
     run.mode = Mode::Run;
@@ -441,6 +447,42 @@ fn the_text_of_a_run_shows_each_rebuild_before_and_after() {
     }
     assert!(
         shown.contains("rebuilt 1 index: 12 MB → 5120 kB, saved 7168 kB, in 3.4 s (1.2 s blocked)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_rebuild_shows_its_session_and_what_the_server_said() {
+    let mut target = TargetReport::new("vectors", None);
+    let mut hnsw = reindexed(1, 12 * MB);
+    hnsw.access_method = "hnsw".to_owned();
+    hnsw.session = Some(SessionUsed {
+        maintenance_work_mem: "40MB".to_owned(),
+        maintenance_work_mem_raised_from: Some("1MB".to_owned()),
+        max_parallel_maintenance_workers: None,
+    });
+    hnsw.server_messages = vec![ServerMessage {
+        severity: "NOTICE".to_owned(),
+        code: "00000".to_owned(),
+        message: "hnsw graph no longer fits into maintenance_work_mem after 100 tuples".to_owned(),
+        detail: None,
+    }];
+    target.reindexed.push(hnsw);
+    let json = serde_json::to_value(&target).unwrap();
+    assert_eq!(
+        json["reindexed"][0]["session"],
+        json!({"maintenance_work_mem": "40MB", "maintenance_work_mem_raised_from": "1MB"})
+    );
+    assert_eq!(json["reindexed"][0]["server_messages"][0]["code"], "00000");
+    let mut run = report(vec![target]);
+    run.mode = Mode::Run;
+    let shown = text::render(&[run]);
+    assert!(
+        shown.contains("ran with maintenance_work_mem 40MB (raised from 1MB)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the server said NOTICE: hnsw graph no longer fits"),
         "{shown}"
     );
 }

@@ -89,6 +89,8 @@ pub struct TargetDb {
     pub in_recovery: bool,
     pub database_name: String,
     pub database_oid: u32,
+    /// `extversion` of pgvector (the extension `vector`) here, when installed.
+    pub pgvector: Option<String>,
     /// The scan session's own statement_timeout, given back after each bounded read.
     scan_timeout: String,
 }
@@ -115,9 +117,10 @@ impl TargetDb {
                 column::<bool>(&row, "may_read_system_identifier")?,
                 column::<Option<String>>(&row, "server_addr")?,
                 column::<Option<i32>>(&row, "server_port")?,
+                column::<Option<String>>(&row, "pgvector_version")?,
             ))
         })();
-        let (server, in_recovery, database_name, database_oid, may_read, addr, port) =
+        let (server, in_recovery, database_name, database_oid, may_read, addr, port, pgvector) =
             probed.map_err(failed("probing the server"))?;
         let system_identifier: Option<String> = if may_read {
             let row = client
@@ -142,6 +145,7 @@ impl TargetDb {
             in_recovery,
             database_name,
             database_oid,
+            pgvector,
             scan_timeout,
         })
     }

@@ -8,11 +8,13 @@ use tokio_postgres::{CancelToken, Client, Config};
 use super::{failed, TargetError};
 use crate::domain::ident::QualifiedName;
 use crate::domain::settings::IndexSettings;
-use crate::pg::{column, PgError, Tls};
+use crate::pg::{column, Notices, PgError, ServerMessage, Tls};
 
 pub struct Rebuilder {
     client: Client,
     tls: Tls,
+    /// What the server said on the side (NOTICE, WARNING) since last taken.
+    notices: Notices,
     /// The server process of this connection, and its start on the target's clock:
     /// they identify a rebuild that outlives this invocation to later ones.
     pub backend_pid: i32,
@@ -44,7 +46,8 @@ fn statement(template: &str, index: &QualifiedName) -> String {
 
 impl Rebuilder {
     pub async fn open(config: &Config, tls: &Tls) -> Result<Rebuilder, TargetError> {
-        let client = crate::pg::connect(config, tls).await?;
+        let notices = Notices::default();
+        let client = crate::pg::connect_keeping_notices(config, tls, &notices).await?;
         let row = client
             .query_one(include_str!("sql/prepare_rebuild_session.sql"), &[])
             .await
@@ -55,6 +58,7 @@ impl Rebuilder {
         Ok(Rebuilder {
             client,
             tls: tls.clone(),
+            notices,
             backend_pid,
             backend_start,
         })
@@ -74,9 +78,15 @@ impl Rebuilder {
         }
     }
 
+    /// The server's messages since the last call (the first ones; how many more).
+    pub fn take_notices(&self) -> (Vec<ServerMessage>, usize) {
+        self.notices.take()
+    }
+
     /// Sets what one rebuild or drop sets in its session. A value the server refuses
-    /// is the target's problem (its settings), not the index's.
-    pub async fn prepare(&self, session: RebuildSession) -> Result<(), PgError> {
+    /// is the target's problem (its settings), not the index's. Returns the
+    /// session's maintenance_work_mem now, in bytes.
+    pub async fn prepare(&self, session: RebuildSession) -> Result<u64, PgError> {
         let lock_timeout_ms = session.lock_timeout.as_millis().max(1).to_string();
         let work_mem_kb = session
             .maintenance_work_mem
@@ -89,6 +99,21 @@ impl Rebuilder {
                 include_str!("sql/prepare_rebuild.sql"),
                 &[&lock_timeout_ms, &work_mem_kb, &workers],
             )
+            .await?;
+        let row = self
+            .client
+            .query_one(include_str!("sql/session_memory.sql"), &[])
+            .await?;
+        let kb: i64 = column(&row, "maintenance_work_mem_kb")?;
+        Ok(u64::try_from(kb).unwrap_or(0).saturating_mul(1024))
+    }
+
+    /// Raises the session's maintenance_work_mem for the next rebuild (until the
+    /// next [`Rebuilder::prepare`]).
+    pub async fn set_maintenance_work_mem(&self, bytes: u64) -> Result<(), PgError> {
+        let kb = (bytes / 1024).to_string();
+        self.client
+            .query_one(include_str!("sql/set_maintenance_work_mem.sql"), &[&kb])
             .await?;
         Ok(())
     }

@@ -15,6 +15,7 @@ use crate::domain::words::plural;
 use serde::Serialize;
 
 use super::eligibility::ServerVersion;
+use super::pgvector::{warning_message, PgvectorGates};
 
 /// How many tables a finding names; the count says how many there are.
 const EXAMPLES: usize = 5;
@@ -63,6 +64,8 @@ pub struct Facts {
     pub unmatched: Vec<UnmatchedRow>,
     /// Rows for any target looked for here, and whether they matched.
     pub any_target: Vec<(UnmatchedRow, bool)>,
+    /// pgvector's version in this database, when installed.
+    pub pgvector: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,6 +114,12 @@ pub enum Finding {
         remedy: String,
     },
     NamesNothing(UnmatchedRow),
+    /// The installed pgvector has a known index bug, fixed in a later release.
+    Pgvector {
+        installed: String,
+        fixed_in: String,
+        bug: String,
+    },
 }
 
 impl Finding {
@@ -124,6 +133,7 @@ impl Finding {
             | Finding::NoReadAllStats { .. }
             | Finding::Pgstattuple { .. } => TargetErrorClass::Permission,
             Finding::Standby | Finding::NamesNothing(_) => TargetErrorClass::Configuration,
+            Finding::Pgvector { .. } => TargetErrorClass::Version,
         }
     }
 
@@ -175,6 +185,11 @@ impl Finding {
                     "pgstattuple is installed but this role may not run it: GiST indexes get no first estimate and large btrees no confirmation; {remedy}"
                 ),
             },
+            Finding::Pgvector {
+                installed,
+                fixed_in,
+                bug,
+            } => warning_message(installed, bug, fixed_in),
             Finding::NamesNothing(row) => {
                 let what = match row.row {
                     RowKind::Setting => "setting",
@@ -301,6 +316,16 @@ pub fn judge(facts: &Facts) -> Preflight {
             },
         }),
     }
+    findings.extend(
+        PgvectorGates::of(facts.pgvector.as_deref())
+            .warnings
+            .into_iter()
+            .map(|w| Finding::Pgvector {
+                installed: w.installed,
+                fixed_in: w.fixed_in,
+                bug: w.bug,
+            }),
+    );
     findings.extend(facts.unmatched.iter().cloned().map(Finding::NamesNothing));
     Preflight {
         role: Some(role.clone()),

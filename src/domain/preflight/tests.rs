@@ -14,6 +14,7 @@ fn facts() -> Facts {
         owners: Vec::new(),
         unmatched: Vec::new(),
         any_target: Vec::new(),
+        pgvector: None,
     }
 }
 
@@ -252,4 +253,29 @@ fn a_row_for_any_target_names_nothing_only_if_no_database_has_it() {
     let nowhere = matched_nowhere(&seen);
     assert_eq!(nowhere.len(), 1);
     assert_eq!((nowhere[0].id, nowhere[0].field), (1, "schema"));
+}
+
+#[test]
+fn a_pgvector_with_known_index_bugs_is_a_warning_naming_the_fix() {
+    let mut f = facts();
+    f.pgvector = Some("0.8.2".into());
+    let preflight = judge(&f);
+    assert!(preflight.blocking().is_none());
+    let fixed: Vec<&str> = preflight
+        .findings
+        .iter()
+        .filter_map(|c| match &c.finding {
+            Finding::Pgvector { fixed_in, .. } if c.severity == Severity::Warning => {
+                Some(fixed_in.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fixed, ["0.8.3", "0.8.4"]);
+    assert!(preflight.findings[0].message.contains("pgvector 0.8.2"));
+    let json = serde_json::to_value(&preflight.findings[0]).unwrap();
+    assert_eq!(json["kind"], "pgvector");
+    assert_eq!(json["fixed_in"], "0.8.3");
+    f.pgvector = Some("0.8.4".into());
+    assert!(judge(&f).findings.is_empty());
 }

@@ -53,6 +53,9 @@ setting_keys! {
     QuarantineAfter => "quarantine_after", Some("3");
     MaintenanceWorkMem => "maintenance_work_mem", None;
     MaxParallelMaintenanceWorkers => "max_parallel_maintenance_workers", None;
+    // What an HNSW rebuild's session may raise maintenance_work_mem to, so that
+    // pgvector's graph fits in memory (src/domain/rebuild_memory.rs).
+    MaxRebuildMaintenanceWorkMem => "max_rebuild_maintenance_work_mem", Some("1GB");
     // Rebuilds running at once on one server (host and port), whatever target,
     // database or invocation started them.
     MaxRebuildsPerServer => "max_rebuilds_per_server", Some("1");
@@ -118,6 +121,7 @@ pub(super) enum Setting {
     MaxRebuildWait(Duration),
     QuarantineAfter(u32),
     MaintenanceWorkMem(u64),
+    MaxRebuildMaintenanceWorkMem(u64),
     MaxParallelMaintenanceWorkers(u32),
     MaxRebuildsPerServer(u32),
     /// `None`: `off`, no limit.
@@ -154,6 +158,17 @@ fn off_or<T>(
 /// The largest value of an integer GUC (int4): what set_config accepts at most for
 /// lock_timeout (in milliseconds) and maintenance_work_mem (in kB).
 const GUC_INT_MAX: u64 = i32::MAX as u64;
+
+/// A maintenance_work_mem PostgreSQL accepts: 1MB to 2147483647 kB.
+fn work_mem(text: &str) -> Result<u64, String> {
+    match parse_size(text).map_err(|e| e.to_string())? {
+        bytes if bytes / 1024 > GUC_INT_MAX => Err(format!(
+            "{text:?} is above {GUC_INT_MAX} kB, PostgreSQL's maximum"
+        )),
+        bytes if bytes >= 1 << 20 => Ok(bytes),
+        _ => Err(format!("{text:?} is below 1MB, PostgreSQL's minimum")),
+    }
+}
 
 fn positive_duration(text: &str, zero_means: &str) -> Result<Duration, String> {
     match parse_duration(text) {
@@ -222,15 +237,10 @@ impl Setting {
                 "cancel every rebuild at its first wait",
             )?),
             SettingKey::QuarantineAfter => Setting::QuarantineAfter(whole_number(text, 1..=1000)?),
-            SettingKey::MaintenanceWorkMem => match size(text)? {
-                bytes if bytes / 1024 > GUC_INT_MAX => {
-                    return Err(format!(
-                        "{text:?} is above {GUC_INT_MAX} kB, PostgreSQL's maximum"
-                    ))
-                }
-                bytes if bytes >= 1 << 20 => Setting::MaintenanceWorkMem(bytes),
-                _ => return Err(format!("{text:?} is below 1MB, PostgreSQL's minimum")),
-            },
+            SettingKey::MaintenanceWorkMem => Setting::MaintenanceWorkMem(work_mem(text)?),
+            SettingKey::MaxRebuildMaintenanceWorkMem => {
+                Setting::MaxRebuildMaintenanceWorkMem(work_mem(text)?)
+            }
             SettingKey::MaxParallelMaintenanceWorkers => {
                 Setting::MaxParallelMaintenanceWorkers(whole_number(text, 0..=1024)?)
             }
@@ -284,6 +294,8 @@ pub struct IndexSettings {
     pub quarantine_after: u32,
     /// For the rebuild session; `None`: the server's.
     pub maintenance_work_mem: Option<u64>,
+    /// What an HNSW rebuild's session may raise maintenance_work_mem to.
+    pub max_rebuild_maintenance_work_mem: u64,
     pub max_parallel_maintenance_workers: Option<u32>,
     pub max_rebuilds_per_server: u32,
     /// Above this, an index that fits no invocation is not started automatically.
@@ -320,6 +332,9 @@ impl IndexSettings {
             Setting::MaxRebuildWait(d) => self.max_rebuild_wait = *d,
             Setting::QuarantineAfter(n) => self.quarantine_after = *n,
             Setting::MaintenanceWorkMem(bytes) => self.maintenance_work_mem = Some(*bytes),
+            Setting::MaxRebuildMaintenanceWorkMem(bytes) => {
+                self.max_rebuild_maintenance_work_mem = *bytes
+            }
             Setting::MaxParallelMaintenanceWorkers(n) => {
                 self.max_parallel_maintenance_workers = Some(*n)
             }
@@ -353,6 +368,7 @@ impl Default for IndexSettings {
             max_rebuild_wait: Duration::from_secs(2 * 60),
             quarantine_after: 3,
             maintenance_work_mem: None,
+            max_rebuild_maintenance_work_mem: 1 << 30,
             max_parallel_maintenance_workers: None,
             max_rebuilds_per_server: 1,
             max_automatic_index_size: Some(10 << 30),

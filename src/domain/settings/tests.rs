@@ -456,6 +456,19 @@ fn values_the_rebuild_session_would_refuse_are_refused() {
     let err = Setting::parse(SettingKey::MaintenanceWorkMem, "2TB").unwrap_err();
     assert!(err.contains("2147483647 kB"), "{err}");
     assert!(Setting::parse(SettingKey::MaintenanceWorkMem, "1023kB").is_err());
+    // The cap an HNSW rebuild raises it to takes the same values.
+    let cap = SettingKey::MaxRebuildMaintenanceWorkMem;
+    assert!(Setting::parse(cap, "1MB").is_ok());
+    assert!(Setting::parse(cap, "1TB").is_ok());
+    assert!(Setting::parse(cap, "2TB").is_err());
+    assert!(Setting::parse(cap, "1023kB").is_err());
+    let settings = Settings::from_rows(&[row(1, Scope::default(), cap.name(), "256MB")]).unwrap();
+    let resolved = settings.for_index(&subject("public", "t", "t_pkey"));
+    assert_eq!(resolved.max_rebuild_maintenance_work_mem, 256 << 20);
+    assert_eq!(
+        IndexSettings::default().max_rebuild_maintenance_work_mem,
+        1 << 30
+    );
 }
 
 #[test]

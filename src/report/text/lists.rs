@@ -3,8 +3,10 @@
 use std::fmt::Write;
 
 use super::{bloat, elapsed_ms, heading, took};
+use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::units::format_size;
 use crate::domain::words::plural;
+use crate::pg::ServerMessage;
 use crate::report::table::{draw, number, text};
 use crate::report::TargetReport;
 
@@ -47,6 +49,26 @@ pub(super) fn rebuilt(out: &mut String, t: &TargetReport) {
     ));
     for r in t.reindexed.iter().filter(|r| r.note.is_some()) {
         let _ = writeln!(out, "  {}: {}", r.index, r.note.as_deref().unwrap_or(""));
+    }
+    for r in &t.reindexed {
+        said(out, &r.index, r.session.as_ref(), &r.server_messages);
+    }
+}
+
+/// What index-pilot set in a rebuild's session (when it set more than the
+/// settings), and what the server said while it ran.
+fn said(out: &mut String, index: &str, session: Option<&SessionUsed>, said: &[ServerMessage]) {
+    if let Some(session) = session.filter(|s| {
+        s.maintenance_work_mem_raised_from.is_some() || s.max_parallel_maintenance_workers.is_some()
+    }) {
+        let _ = writeln!(out, "  {index}: ran with {}", session.describe());
+    }
+    for message in said {
+        let _ = writeln!(
+            out,
+            "  {index}: the server said {}: {} (SQLSTATE {})",
+            message.severity, message.message, message.code
+        );
     }
 }
 
@@ -164,6 +186,9 @@ pub(super) fn waiting(out: &mut String, t: &TargetReport) {
             })
             .collect();
         out.push_str(&draw(&[text("index"), text("error")], rows, 2));
+        for f in &t.failed {
+            said(out, &f.index, f.session.as_ref(), &f.server_messages);
+        }
     }
 }
 

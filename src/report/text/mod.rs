@@ -97,6 +97,9 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     if let Some(reason) = &t.reason {
         let _ = writeln!(out, "  {reason}");
     }
+    for warning in &t.warnings {
+        let _ = writeln!(out, "  warning: {}", warning.message);
+    }
     preflight::target(out, t);
     if mode == Mode::Check {
         return;

@@ -66,6 +66,7 @@ mod tests {
             owners: vec!["app".into()],
             unmatched: Vec::new(),
             any_target: Vec::new(),
+            pgvector: None,
         };
         let mut lacking = TargetReport::new("orders", None);
         let preflight = judge(&facts);

@@ -1,6 +1,7 @@
 -- What kind of server this is, which database we are in, and who the server says it
 -- is: whether this role may read its system identifier, and the address and port this
--- connection arrived at (NULL over a Unix socket).
+-- connection arrived at (NULL over a Unix socket). pgvector's version in this
+-- database (NULL: not installed), for its known bugs (src/domain/pgvector.rs).
 SELECT current_setting('server_version_num')::int4 AS server_version_num,
        pg_is_in_recovery()                         AS in_recovery,
        d.datname::text                             AS database_name,
@@ -9,6 +10,8 @@ SELECT current_setting('server_version_num')::int4 AS server_version_num,
        has_function_privilege('pg_control_system()', 'EXECUTE')
                                                    AS may_read_system_identifier,
        host(inet_server_addr())                    AS server_addr,
-       inet_server_port()                          AS server_port
+       inet_server_port()                          AS server_port,
+       (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'vector')
+                                                   AS pgvector_version
 FROM pg_database d
 WHERE d.datname = current_database();
