@@ -5,12 +5,14 @@
 //! access method has a fill factor: a build fills its pages.
 //!
 //! HNSW (pgvector src/hnsw.h, src/hnswbuild.c `CreateGraphPages`): a metapage, then
-//! for each element an element tuple (`HNSW_ELEMENT_TUPLE_SIZE`: 72 bytes of header,
-//! ten heap TIDs and the neighbor TID, then the value) followed on the same page by
-//! its neighbor tuple (`HNSW_NEIGHBOR_TUPLE_SIZE`: 4 bytes and 6 per slot, `2 * m`
-//! slots at level 0 and `m` more per upper level); a page takes the pair only while
-//! both fit with a line pointer to spare. Levels are drawn as `floor(-ln(u) * ml)`
-//! with `ml = 1 / ln(m)` (`HnswGetMl`), capped by `HnswGetMaxLevel`.
+//! for each element an element tuple (`HNSW_ELEMENT_TUPLE_SIZE`: a 72-byte header
+//! holding ten heap TIDs and the neighbor TID, then the value) followed on the same
+//! page by its neighbor tuple (`HNSW_NEIGHBOR_TUPLE_SIZE`: 4 bytes and 6 per slot,
+//! `2 * m` slots at level 0 and `m` more per upper level); a page takes the pair only
+//! while both fit with a line pointer to spare. Levels are drawn as
+//! `floor(-ln(u) * ml)` with `ml = 1 / ln(m)` (`HnswGetMl`), capped by
+//! `HnswGetMaxLevel`. A build that outgrows maintenance_work_mem inserts the rest
+//! one by one (src/hnswinsert.c `AddElementOnDisk`), packing pages alike.
 //!
 //! IVFFlat (pgvector src/ivfflat.h, src/ivfbuild.c `CreateListPages`,
 //! `InsertTuples`): a metapage, the list pages (one tuple per list: two block numbers
