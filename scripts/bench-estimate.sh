@@ -13,9 +13,13 @@
 # A decision is right when "a candidate" says what "true bloat >= threshold" says. It prints a Markdown summary (and writes it to BENCH_OUT) with
 # every index, the share of right decisions, and the btree estimates' errors.
 #
+# Then scripts/bench-estimate-vector.sh does the same for pgvector's HNSW and IVFFlat
+# on a server with pgvector (its own summary, in BENCH_OUT's directory).
+#
 # Usage: scripts/bench-estimate.sh     (no arguments; knobs are environment variables)
 #   ROWS=300000       rows of each table
 #   THRESHOLD=2       index_rebuild_scale_factor
+#   VECTOR=1          0: leave out the pgvector indexes
 #   INDEX_PILOT_BIN   the binary (default: cargo build, target/debug/index-pilot)
 #   BENCH_OUT=target/bench/estimate.md
 set -euo pipefail
@@ -30,6 +34,8 @@ THRESHOLD="${THRESHOLD:-2}"
 BENCH_OUT="${BENCH_OUT:-$INDEX_PILOT_ROOT/target/bench/estimate.md}"
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, not '$ROWS'"
 [[ $THRESHOLD =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "THRESHOLD must be a number, not '$THRESHOLD'"
+VECTOR="${VECTOR:-1}"
+[[ $VECTOR == 0 || $VECTOR == 1 ]] || die "VECTOR must be 0 or 1, not '$VECTOR'"
 
 # Each treatment is a database holding the same table and indexes.
 TREATMENTS=(fresh random_inserts delete_40 update_30 delete_60 update_all_twice delete_80)
@@ -214,3 +220,11 @@ for db, name, method, source, truth, estimate, ok, ok_confirmed, error in rows_o
           f"{'yes' if ok else '**no**'} | {'yes' if ok_confirmed else '**no**'} | {err} |")
 EOF
 cat -- "$BENCH_OUT"
+
+if [[ $VECTOR == 1 ]]; then
+    # Its own throwaway cluster, of the server with pgvector.
+    stop_throwaway_cluster "$WORK"
+    INDEX_PILOT_BIN="$INDEX_PILOT_BIN" THRESHOLD="$THRESHOLD" \
+        BENCH_OUT="$(dirname -- "$BENCH_OUT")/estimate-vector.md" \
+        "$INDEX_PILOT_ROOT/scripts/bench-estimate-vector.sh"
+fi

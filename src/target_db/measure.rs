@@ -58,6 +58,8 @@ fn described_column(row: &Row) -> Result<DescribedColumn, PgError> {
         },
         equal_image: column(row, "equal_image")?,
         sort_support: column(row, "sort_support")?,
+        type_name: column(row, "type_name")?,
+        typmod: column(row, "typmod")?,
     })
 }
 
@@ -75,6 +77,8 @@ fn description(row: &Row) -> Result<IndexDescription, PgError> {
         fillfactor: column(row, "fillfactor")?,
         deduplicate_items: column(row, "deduplicate_items")?,
         buffering: column(row, "buffering")?,
+        hnsw_m: column(row, "hnsw_m")?,
+        ivfflat_lists: column(row, "ivfflat_lists")?,
         columns: Vec::new(),
     })
 }

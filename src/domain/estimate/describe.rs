@@ -1,8 +1,9 @@
 //! An index as the estimate reads it from the catalog, and which model sizes it.
 
 use super::{
-    fresh_btree_size, fresh_gin_size, fresh_gist_size, fresh_hash_size, BtreeShape, ColumnStats,
-    GinContents, GistContents, HashShape, Unestimable,
+    fresh_btree_size, fresh_gin_size, fresh_gist_size, fresh_hash_size, fresh_hnsw_size,
+    fresh_ivfflat_size, BtreeShape, ColumnStats, GinContents, GistContents, HashShape, Unestimable,
+    VectorContents, VectorType,
 };
 use crate::domain::eligibility::ServerVersion;
 
@@ -14,6 +15,10 @@ pub struct DescribedColumn {
     pub equal_image: bool,
     /// GiST: the operator class sorts (a sorted build).
     pub sort_support: bool,
+    /// The column's type (`pg_type.typname`) and typmod: pgvector's `vector` and
+    /// `halfvec` keep their dimensions there.
+    pub type_name: String,
+    pub typmod: i32,
 }
 
 /// What the catalog says of an index.
@@ -31,18 +36,34 @@ pub struct IndexDescription {
     pub fillfactor: Option<String>,
     pub deduplicate_items: Option<String>,
     pub buffering: Option<String>,
+    /// pgvector's options as set: HNSW's `m`, IVFFlat's `lists`.
+    pub hnsw_m: Option<String>,
+    pub ivfflat_lists: Option<String>,
     pub columns: Vec<DescribedColumn>,
 }
 
 /// What an estimate needs beyond the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
-    /// Nothing: btree, hash and GIN are sized from the catalog.
+    /// Nothing: btree, hash, GIN and pgvector's indexes are sized from the catalog.
     Catalog,
     /// GiST: the count of its tuples (pgstattuple).
     TupleCount,
     /// No model for this access method.
     Nothing,
+}
+
+/// pgvector's defaults (src/hnsw.h `HNSW_DEFAULT_M`, src/ivfflat.h
+/// `IVFFLAT_DEFAULT_LISTS`).
+const HNSW_DEFAULT_M: f64 = 16.0;
+const IVFFLAT_DEFAULT_LISTS: f64 = 100.0;
+
+/// An integer option as set, or its default.
+fn option(value: Option<&str>, default: f64) -> f64 {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| *v >= 1.0)
+        .unwrap_or(default)
 }
 
 fn is_off(option: Option<&str>) -> bool {
@@ -55,7 +76,7 @@ fn is_off(option: Option<&str>) -> bool {
 impl IndexDescription {
     pub fn needs(&self) -> Needs {
         match self.access_method.as_str() {
-            "btree" | "hash" | "gin" => Needs::Catalog,
+            "btree" | "hash" | "gin" | "hnsw" | "ivfflat" => Needs::Catalog,
             "gist" => Needs::TupleCount,
             _ => Needs::Nothing,
         }
@@ -73,7 +94,8 @@ impl IndexDescription {
         self.columns.iter().map(|c| c.stats.clone()).collect()
     }
 
-    /// A fresh build's size from the catalog (btree, hash, GIN over an array).
+    /// A fresh build's size from the catalog (btree, hash, GIN over an array, HNSW and
+    /// IVFFlat over `vector` or `halfvec`).
     pub fn fresh_size(&self, server: ServerVersion) -> Result<u64, Unestimable> {
         match self.access_method.as_str() {
             "btree" => {
@@ -104,8 +126,35 @@ impl IndexDescription {
                 }))
             }
             "gin" => self.fresh_gin_size(),
+            "hnsw" => {
+                let m = option(self.hnsw_m.as_deref(), HNSW_DEFAULT_M);
+                Ok(fresh_hnsw_size(&self.vector_contents()?, m))
+            }
+            "ivfflat" => {
+                let lists = option(self.ivfflat_lists.as_deref(), IVFFLAT_DEFAULT_LISTS);
+                Ok(fresh_ivfflat_size(&self.vector_contents()?, lists))
+            }
             _ => Err(Unestimable::NoModel),
         }
+    }
+
+    /// A pgvector index over one `vector` or `halfvec` column with its dimensions;
+    /// over `bit` or `sparsevec` (whose values' sizes the catalog does not give)
+    /// there is no estimate.
+    fn vector_contents(&self) -> Result<VectorContents, Unestimable> {
+        let [column] = self.columns.as_slice() else {
+            return Err(Unestimable::NoModel);
+        };
+        let element = VectorType::from_type_name(&column.type_name).ok_or(Unestimable::NoModel)?;
+        if column.typmod <= 0 {
+            return Err(Unestimable::NoModel);
+        }
+        Ok(VectorContents {
+            block_size: self.block_size,
+            tuples: self.index_tuples,
+            element,
+            dimensions: f64::from(column.typmod),
+        })
     }
 
     fn fresh_gin_size(&self) -> Result<u64, Unestimable> {
@@ -172,6 +221,8 @@ mod tests {
             fillfactor: None,
             deduplicate_items: None,
             buffering: None,
+            hnsw_m: None,
+            ivfflat_lists: None,
             columns: vec![DescribedColumn {
                 stats: ColumnStats {
                     null_frac: Some(0.0),
@@ -180,6 +231,8 @@ mod tests {
                 },
                 equal_image,
                 sort_support: true,
+                type_name: "int4".into(),
+                typmod: -1,
             }],
         }
     }
@@ -232,6 +285,26 @@ mod tests {
             described("spgist", false, true).fresh_size(ServerVersion(150004)),
             Err(Unestimable::NoModel)
         );
+        // pgvector over vector or halfvec: sized from the dimensions; over bit or
+        // sparsevec: no estimate.
+        for (method, options) in [("hnsw", (Some("8"), None)), ("ivfflat", (None, Some("20")))] {
+            let mut vector = IndexDescription {
+                hnsw_m: options.0.map(String::from),
+                ivfflat_lists: options.1.map(String::from),
+                ..described(method, false, false)
+            };
+            vector.columns[0].type_name = "halfvec".into();
+            vector.columns[0].typmod = 384;
+            assert_eq!(vector.needs(), Needs::Catalog);
+            assert!(vector.fresh_size(ServerVersion(180003)).is_ok());
+            for other in ["bit", "sparsevec"] {
+                vector.columns[0].type_name = other.into();
+                assert_eq!(
+                    vector.fresh_size(ServerVersion(180003)),
+                    Err(Unestimable::NoModel)
+                );
+            }
+        }
         let gist = described("gist", false, true);
         let sorted = gist.fresh_gist_size(ServerVersion(150004), 300_000.0, 12e6);
         let inserted = gist.fresh_gist_size(ServerVersion(130010), 300_000.0, 12e6);

@@ -1,6 +1,8 @@
 //! What a fresh build of an index would take, without a history: for btree and hash
 //! from the catalog and `pg_stats` (widths, null fractions, distinct values, the most
-//! common values), for GiST from what `pgstattuple` counts in the index. The size a
+//! common values), for pgvector's HNSW and IVFFlat over `vector` and `halfvec` from
+//! the catalog alone (dimensions, options, tuples), for GiST from what `pgstattuple`
+//! counts in the index. The size a
 //! build would leave, divided by the tuples, is the baseline an index gets when it is
 //! first seen under `initial_baseline = estimate`.
 //!
@@ -14,6 +16,7 @@ mod gin;
 mod gist;
 mod groups;
 mod hash;
+mod vector;
 
 // The models; the rest of index-pilot reaches them through an `IndexDescription`.
 use btree::{fresh_btree_size, BtreeShape};
@@ -21,6 +24,7 @@ pub use describe::{DescribedColumn, IndexDescription, Needs};
 use gin::{fresh_gin_size, GinContents};
 use gist::{fresh_gist_size, GistContents};
 use hash::{fresh_hash_size, HashShape};
+use vector::{fresh_hnsw_size, fresh_ivfflat_size, VectorContents, VectorType};
 
 use serde::Serialize;
 
@@ -176,7 +180,8 @@ impl ColumnStats {
 pub enum Unestimable {
     /// A variable-width column has no statistics (not analyzed, or not readable).
     NoColumnStatistics,
-    /// An access method without a model here (GIN, SP-GiST, extensions).
+    /// An access method without a model here (SP-GiST, most extensions; HNSW and
+    /// IVFFlat over `bit` or `sparsevec`).
     NoModel,
     /// GiST: `pgstattuple` is not installed or not granted.
     NoPgstattuple,

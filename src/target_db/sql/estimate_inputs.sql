@@ -4,6 +4,7 @@
 -- Payloads: the bytes of the most common and the histogram's values, for the types
 -- whose stored width follows from them (text-like: their length; numeric: its digits).
 -- For GIN over an array, its elements' frequencies and lengths, and the table's pages.
+-- For pgvector's indexes, the column's type and dimensions and the index's options.
 WITH wanted AS MATERIALIZED (
     SELECT unnest($1::oid[]) AS oid
 ),
@@ -33,9 +34,17 @@ SELECT x.indexrelid                                         AS index_oid,
         WHERE o.option_name = 'deduplicate_items')          AS deduplicate_items,
        (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
         WHERE o.option_name = 'buffering')                  AS buffering,
+       -- pgvector: HNSW's connections per layer, IVFFlat's lists.
+       (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
+        WHERE o.option_name = 'm')                          AS hnsw_m,
+       (SELECT o.option_value FROM pg_options_to_table(i.reloptions) o
+        WHERE o.option_name = 'lists')                      AS ivfflat_lists,
        a.attnum::int4                                       AS attnum,
        a.attlen::int4                                       AS attlen,
        a.attalign::text                                     AS attalign,
+       -- pgvector's vector and halfvec keep their dimensions in the typmod.
+       ty.typname::text                                     AS type_name,
+       a.atttypmod::int4                                    AS typmod,
        k.table_attnum = 0                                   AS is_expression,
        -- btree (13+): equal keys are identical, so a build may deduplicate them:
        -- btequalimage, or btvarstrequalimage under a deterministic collation.
