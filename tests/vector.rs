@@ -1,4 +1,4 @@
-//! pgvector's indexes on a real server with pgvector (PostgreSQL 18, pgvector 0.8.2):
+//! pgvector's indexes on a real server with pgvector (PostgreSQL 18.4, pgvector 0.8.5):
 //! HNSW and IVFFlat over `vector` and `halfvec` with the L2, cosine and inner-product
 //! operator classes, and a partitioned table with an HNSW per partition. Baselines from
 //! a fresh build, then 60 % of the rows deleted: every one of them is rebuilt, smaller.

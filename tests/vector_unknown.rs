@@ -1,7 +1,7 @@
 //! pgvector indexes no estimate covers (HNSW over `sparsevec`, HNSW over `bit` with
 //! bit_hamming_ops), found by their database's first scan under `initial_baseline =
 //! estimate`: their size then is their baseline, and their bloat is unknown, not
-//! healthy (PostgreSQL 18, pgvector 0.8.2).
+//! healthy (PostgreSQL 18, pgvector 0.8.5).
 
 mod common;
 
@@ -11,12 +11,7 @@ use serde_json::json;
 
 const ROWS: i32 = 12_000;
 
-// Ignored where pgvector's build of these indexes dies with SIGILL (a server built for
-// instructions the CPU lacks: seen with the test server on an AVX2-only host, where
-// even a 50-row HNSW over sparsevec kills its backend). Run it with `--ignored` on a
-// server that builds them.
 #[tokio::test]
-#[ignore = "building HNSW over sparsevec or bit kills the test server's backend (SIGILL) on hosts without the instructions its pgvector build uses"]
 async fn sparse_and_bit_vector_indexes_are_unknown_at_first_sight() {
     let fx = Fixture::bare_on(pgvector_cluster(), "vector_unknown").await;
     fx.set(&[], "index_size_threshold", "64kB").await;
