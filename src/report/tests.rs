@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::bound::log_len;
 use super::*;
 use crate::domain::blocker::{Hold, Session};
+use crate::domain::plan::CandidateReason;
 
 const MB: u64 = 1 << 20;
 
