@@ -1,7 +1,8 @@
 //! Errors that quote row values stay out of every output. A rebuild that fails on a
 //! data exception (class 22), an integrity violation (class 23) or a PL/pgSQL raise
 //! (class P0) has a message, detail and hint that may quote a card number: the report,
-//! the logs and the control database keep only the SQLSTATE and the object.
+//! the logs and the control database keep only the SQLSTATE and the object. So do the
+//! NOTICE and WARNING a function raises while a rebuild that succeeds evaluates it.
 
 mod common;
 
@@ -40,6 +41,17 @@ async fn indexes_that_quote_a_secret(fx: &Fixture) {
                  END IF;
                  RETURN v;
              END $$;
+             CREATE FUNCTION noticing(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF current_setting('pilot.secret', true) = 'on' AND v = 1 THEN
+                     RAISE NOTICE 'card {SECRET} of row %', v USING DETAIL = 'detail {SECRET}';
+                     RAISE WARNING 'card {SECRET} again';
+                 END IF;
+                 RETURN v;
+             END $$;
+             CREATE TABLE noticed (id int);
+             INSERT INTO noticed SELECT generate_series(1, 100000);
+             CREATE INDEX noticed_notice ON noticed (noticing(id));
              CREATE TABLE raised (id int);
              CREATE TABLE cast_to (id int);
              CREATE TABLE twins (id int);
@@ -52,7 +64,7 @@ async fn indexes_that_quote_a_secret(fx: &Fixture) {
         ),
     )
     .await;
-    for table in ["raised", "cast_to", "twins"] {
+    for table in ["raised", "cast_to", "twins", "noticed"] {
         fx.vacuum(table).await;
     }
     batch(
@@ -99,6 +111,21 @@ async fn row_values_quoted_by_errors_stay_out_of_reports_logs_and_the_control_da
     for sqlstate in ["SQLSTATE P0001", "SQLSTATE 22", "SQLSTATE 23505"] {
         assert!(stdout.contains(sqlstate), "{sqlstate}: {stdout}\n{stderr}");
     }
+    // The rebuild that evaluated the noticing function succeeded, and its entry says
+    // a function raised something, without the text.
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let noticed = report["targets"][0]["reindexed"]
+        .as_array()
+        .and_then(|r| r.iter().find(|e| e["index"] == "public.noticed_notice"))
+        .unwrap_or_else(|| panic!("noticed_notice was not rebuilt: {stdout}"));
+    let codes: Vec<&str> = noticed["server_messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        codes.contains(&"00000") && codes.contains(&"01000"),
+        "{noticed:#}"
+    );
     assert!(!stdout.contains(SECRET), "the report quotes it:\n{stdout}");
     assert!(!stderr.contains(SECRET), "the logs quote it:\n{stderr}");
 

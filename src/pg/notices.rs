@@ -31,14 +31,34 @@ pub struct ServerMessage {
 
 impl From<&DbError> for ServerMessage {
     fn from(db: &DbError) -> Self {
-        ServerMessage::scrubbed(
-            db.severity(),
-            db.code().code(),
-            db.message(),
-            db.detail(),
-            || named_object(db),
-        )
+        // A function's own RAISE NOTICE (an expression index's function, say) has
+        // the plain codes 00000 and 01000, and its text is whatever the function
+        // put in it: row values too. Only its kind is kept.
+        let code = if raised_by_function(db.file()) {
+            RAISED_BY_FUNCTION
+        } else {
+            db.code().code()
+        };
+        let mut message =
+            ServerMessage::scrubbed(db.severity(), code, db.message(), db.detail(), || {
+                named_object(db)
+            });
+        message.code = db.code().code().to_owned();
+        message
     }
+}
+
+/// Stands for the SQLSTATE of a message a function raised, to withhold its text.
+const RAISED_BY_FUNCTION: &str = "P0000";
+
+/// Whether the server's source file that sent a message is a procedural language's
+/// (PL/pgSQL's RAISE, PL/Perl, PL/Python, PL/Tcl, PLV8): user code, not the server's.
+fn raised_by_function(file: Option<&str>) -> bool {
+    file.is_some_and(|file| {
+        ["pl_exec.c", "plperl.c", "pltcl.c"].contains(&file)
+            || file.starts_with("plpy_")
+            || file.starts_with("plv8")
+    })
 }
 
 impl ServerMessage {
@@ -163,6 +183,18 @@ mod tests {
         );
         assert!(notice.message.contains("no longer fits"));
         assert!(notice.detail.is_some());
+    }
+
+    #[test]
+    fn what_a_function_raises_is_user_code() {
+        assert!(raised_by_function(Some("pl_exec.c")));
+        assert!(raised_by_function(Some("plpy_elog.c")));
+        assert!(!raised_by_function(Some("hnswbuild.c")));
+        assert!(!raised_by_function(Some("planner.c")));
+        assert!(!raised_by_function(None));
+        let raised =
+            ServerMessage::scrubbed("NOTICE", RAISED_BY_FUNCTION, "card 4111", None, String::new);
+        assert!(!raised.message.contains("4111"), "{raised:?}");
     }
 
     #[test]
