@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{create_slow_indexes, lambda_context, Fixture};
-use index_pilot::handler::handle;
+use index_pilot::invocation::handler::handle;
 use index_pilot::report::{Report, Status};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};

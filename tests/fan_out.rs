@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::steps::batch;
 use common::{lambda_context, shared_cluster, Cluster, Fixture};
-use index_pilot::handler::handle;
+use index_pilot::invocation::handler::handle;
 use index_pilot::report::{Report, Status};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};

@@ -8,9 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use common::Cluster;
 use index_pilot::config::Config;
-use index_pilot::continuation::InProcess;
-use index_pilot::credentials::NoSecrets;
-use index_pilot::handler::{handle, App};
+use index_pilot::invocation::continuation::InProcess;
+use index_pilot::invocation::handler::{handle, App};
+use index_pilot::login::secrets::NoSecrets;
 use index_pilot::report::Status;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;

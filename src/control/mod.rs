@@ -44,7 +44,7 @@ pub enum ControlError {
     #[error("cannot connect to the control database {0}")]
     Connect(#[from] crate::pg::ConnectError),
     #[error("cannot read the control database's credentials: {0}")]
-    Secret(#[from] crate::credentials::SecretError),
+    Secret(#[from] crate::login::secrets::SecretError),
     #[error("cannot migrate the control schema index_pilot: {0}")]
     Migrate(String),
     #[error("control database: {action} failed: {error}")]
@@ -67,7 +67,7 @@ fn failed<E: Into<PgError>>(action: &'static str) -> impl FnOnce(E) -> ControlEr
     }
 }
 
-impl crate::connect::LoginRefusal for ControlError {
+impl crate::login::connect::LoginRefusal for ControlError {
     fn is_login_refusal(&self) -> bool {
         matches!(
             self,

@@ -13,7 +13,6 @@ use super::start::Slot;
 use super::watch::{RunEnd, Watch};
 use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
 use super::{DatabaseError, Progress};
-use crate::credentials::SecretSource;
 use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::Fit;
 use crate::domain::deferral::DeferralKind;
@@ -39,7 +38,7 @@ enum Outcome {
     StillRunning(Fit),
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     pub(super) async fn rebuild_all(
         &mut self,
         candidates: Vec<Candidate<'_>>,
