@@ -13,7 +13,7 @@ mod windows;
 pub use aside::{LeftoverRecord, QuarantineEntry};
 pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
-pub use runs::{ServerRebuild, TargetProgress};
+pub use runs::{ProgressRecord, ServerRebuild};
 
 use std::time::Duration;
 

@@ -50,7 +50,8 @@ pub(super) async fn database(
     let anchors = ctx.control.load_anchors(&database.key, &healthy).await?;
     report.forecast = forecasts(assessments, &anchors, Timestamp::now());
     work.clean_up_leftovers(report, false, &running).await?;
-    work.preview(&candidates, running.is_empty(), report).await?;
+    work.preview(&candidates, running.is_empty(), report)
+        .await?;
     Ok(Progress::Done)
 }
 

@@ -25,7 +25,7 @@ mod watch;
 mod work;
 
 pub use crate::domain::fleet::Progress;
-pub use outcome::TargetOutcome;
+pub use outcome::{Standing, TargetOutcome, Why};
 pub use preflight::configuration;
 pub use servers::Rebuilds;
 
@@ -154,26 +154,8 @@ pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> Target
     };
     let leased = ctx.request.mode.changes_targets();
     if leased {
-        let lease_ms =
-            i64::try_from((ctx.budget.left() + ctx.lease_slack).as_millis()).unwrap_or(i64::MAX);
-        match ctx
-            .control
-            .acquire_lease(&entry.name, ctx.invocation, lease_ms)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                let mut report = TargetReport::new(&entry.name, None);
-                report.skip(
-                    "another invocation is working on this target (it holds the target's lease)",
-                );
-                return TargetOutcome {
-                    reports: vec![report],
-                    progress: Progress::Blocked,
-                    served: false,
-                };
-            }
-            Err(error) => return failed(TargetErrorClass::Control, error.to_string()),
+        if let Some(outcome) = lease(ctx, &entry.name).await {
+            return outcome;
         }
     }
     // A server or network that stops answering (accepting, never replying) must not
@@ -206,6 +188,33 @@ pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> Target
         }
     }
     outcome
+}
+
+/// Takes the target's lease for this invocation's time; the outcome when it cannot.
+async fn lease(ctx: &RunContext<'_>, target: &str) -> Option<TargetOutcome> {
+    let lease_ms =
+        i64::try_from((ctx.budget.left() + ctx.lease_slack).as_millis()).unwrap_or(i64::MAX);
+    let mut report = TargetReport::new(target, None);
+    match ctx
+        .control
+        .acquire_lease(target, ctx.invocation, lease_ms)
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => {
+            report
+                .skip("another invocation is working on this target (it holds the target's lease)");
+            Some(TargetOutcome {
+                reports: vec![report],
+                progress: Progress::Blocked,
+                served: false,
+            })
+        }
+        Err(error) => {
+            report.fail(TargetErrorClass::Control, error.to_string());
+            Some(TargetOutcome::served((vec![report], Progress::Done)))
+        }
+    }
 }
 
 async fn process_databases(
@@ -321,7 +330,14 @@ impl Database<'_> {
         let ctx = self.ctx;
         let throughput = ctx.control.learned_throughput(&self.key.target).await?;
         let endpoint = &self.spec.endpoint;
-        let mut work = Work::new(ctx, self.db, &self.key, endpoint, self.connection, throughput);
+        let mut work = Work::new(
+            ctx,
+            self.db,
+            &self.key,
+            endpoint,
+            self.connection,
+            throughput,
+        );
         work.began = self.began;
         work.free_storage = self.spec.free_storage.as_ref();
         survey::survey(work, report).await

@@ -34,7 +34,11 @@ pub(super) async fn database(
         for candidate in &candidates {
             let index = &candidate.assessment.index.name;
             let holder = running.iter().find(|r| r.index == *index).unwrap_or(busy);
-            report.defer(index, DeferralKind::RebuildRunning, holder.holds_back(index));
+            report.defer(
+                index,
+                DeferralKind::RebuildRunning,
+                holder.holds_back(index),
+            );
         }
         return Ok(Progress::Blocked);
     }

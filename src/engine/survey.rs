@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use super::follow::Running;
 use super::work::Work;
 use super::{estimate, DatabaseError};
+use crate::control::QuarantineEntry;
 use crate::domain::plan::{Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::sift::{Sift, Sifted};
 use crate::domain::stored;
@@ -45,19 +46,11 @@ pub(super) async fn survey<'a>(
     } else {
         Vec::new()
     };
-    let (stored, mut quarantine) = tokio::try_join!(
+    let (stored, quarantine) = tokio::try_join!(
         ctx.control.load_index_states(key),
         ctx.control.quarantined(key),
     )?;
-    // An index dropped since it was quarantined has nothing left to release by hand.
-    let oids: Vec<u32> = quarantine.iter().map(|q| q.index_oid).collect();
-    let gone = db.missing_indexes(&oids).await?;
-    if mode.changes_targets() {
-        ctx.control.release_gone_indexes(key, &gone).await?;
-    }
-    quarantine.retain(|q| !gone.contains(&q.index_oid));
-    let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
-    report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
+    let quarantined = still_there(&work, quarantine, report).await?;
     let selection = Selection {
         mode,
         only: ctx.request.index.as_ref(),
@@ -102,6 +95,26 @@ pub(super) async fn survey<'a>(
         sifted,
         running,
     })
+}
+
+/// The quarantined indexes that still exist (the report lists them). One dropped
+/// since it was quarantined has nothing left to release by hand: modes that change
+/// targets release it.
+async fn still_there(
+    work: &Work<'_>,
+    mut quarantine: Vec<QuarantineEntry>,
+    report: &mut TargetReport,
+) -> Result<HashSet<u32>, DatabaseError> {
+    let (ctx, key) = (work.ctx, work.key);
+    let oids: Vec<u32> = quarantine.iter().map(|q| q.index_oid).collect();
+    let gone = work.db.missing_indexes(&oids).await?;
+    if ctx.request.mode.changes_targets() {
+        ctx.control.release_gone_indexes(key, &gone).await?;
+    }
+    quarantine.retain(|q| !gone.contains(&q.index_oid));
+    let quarantined = quarantine.iter().map(|q| q.index_oid).collect();
+    report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
+    Ok(quarantined)
 }
 
 /// What the scan found, in the report: counts, new baselines, deferrals.
