@@ -1,4 +1,5 @@
-//! The report an invocation returns and logs (DESIGN.md section 4).
+//! The report an invocation returns and logs: one JSON document, the same in the
+//! Lambda response and the log, so what was decided can be read back from either.
 
 use std::collections::BTreeMap;
 

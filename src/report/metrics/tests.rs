@@ -220,7 +220,7 @@ fn no_deferrals_no_reason_documents() {
 
 #[test]
 fn every_documented_metric_is_in_the_readme() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     for (name, unit) in METRICS {
         assert!(
             readme.contains(&format!("| `{name}` | {unit} |")),
