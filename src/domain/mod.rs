@@ -22,6 +22,7 @@ pub mod progress;
 pub mod rebuild_memory;
 pub mod server;
 pub mod settings;
+pub mod settle;
 pub mod sift;
 pub mod slot;
 pub mod standing;

@@ -19,6 +19,7 @@ mod said;
 mod servers;
 mod settle;
 mod start;
+mod statement;
 mod watch;
 mod work;
 
