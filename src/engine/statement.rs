@@ -77,7 +77,9 @@ impl Work<'_> {
 
     /// How the statement ended, to be settled; `None` when the rebuild is left to the
     /// server (reported in progress). The rebuild connection goes back for the next
-    /// rebuild unless it was closed or broke.
+    /// rebuild unless it was closed or broke. One flat `match` over the statement's
+    /// three ends, a little over 60 lines: each end keeps the connection's fate beside
+    /// it, which reads better whole than split.
     async fn how_it_ended(
         &mut self,
         index: &IndexInfo,
