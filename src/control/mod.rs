@@ -2,15 +2,17 @@
 //! leftovers, quarantine, runs. Every write is a short autocommit statement; nothing
 //! here holds a transaction open except the migration at start-up.
 
-mod aside;
+mod leftovers;
 mod migrate;
+mod quarantine;
 mod reads;
 mod rebuilds;
 mod runs;
 mod slots;
 mod windows;
 
-pub use aside::{LeftoverRecord, QuarantineEntry};
+pub use leftovers::LeftoverRecord;
+pub use quarantine::QuarantineEntry;
 pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};

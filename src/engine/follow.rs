@@ -12,10 +12,10 @@ use super::watch::{log_progress, ProgressLine, POLL};
 use super::work::{duration_ms, elapsed_ms, Started, Took, Work};
 use super::DatabaseError;
 use crate::control::OpenRebuild;
-use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::wait_for_earlier_rebuild;
 use crate::domain::ident::QualifiedName;
-use crate::domain::progress::Cadence;
+use crate::domain::leftovers::RebuildTrace;
+use crate::domain::watch::Cadence;
 use crate::report::{InProgress, TargetReport};
 use crate::target_db::RebuildState;
 

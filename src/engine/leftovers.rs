@@ -8,7 +8,7 @@ use super::follow::Running;
 use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
-use crate::domain::aftermath::InvalidIndexRef;
+use crate::domain::leftovers::InvalidIndexRef;
 use crate::domain::plan::Mode;
 use crate::report::{Leftover, TargetReport};
 use crate::target_db::{IndexBuilds, InvalidIndex, RebuildSession};
