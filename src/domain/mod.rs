@@ -21,6 +21,7 @@ pub mod preflight;
 pub mod rebuild_memory;
 pub mod server;
 pub mod settings;
+pub mod settle;
 pub mod sift;
 pub mod slot;
 pub mod standing;

@@ -20,6 +20,7 @@ mod said;
 mod servers;
 mod settle;
 mod start;
+mod statement;
 mod survey;
 mod watch;
 mod work;
