@@ -15,6 +15,7 @@ pub mod hazard;
 pub mod ident;
 pub(crate) mod inspect;
 pub mod leftovers;
+pub mod mode;
 pub mod pgvector;
 pub mod plan;
 pub mod preflight;

@@ -9,7 +9,7 @@ use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
 use crate::domain::leftovers::InvalidIndexRef;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::report::{Leftover, TargetReport};
 use crate::target_db::{IndexBuilds, InvalidIndex, RebuildSession};
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::{DatabaseError, RunContext};
 use crate::config::TargetSpec;
 use crate::domain::deferral::DeferralKind;
+use crate::domain::mode::Mode;
 use crate::domain::plan::Candidate;
-use crate::domain::plan::Mode;
 use crate::domain::preflight::{
     judge, matched_nowhere, naming_no_database, naming_no_target, Checked, ControlRows, Facts,
     Finding, ObjectLookup, Preflight,

@@ -17,7 +17,7 @@ use crate::config::{Config, DatabaseChoiceError};
 use crate::control::{ControlError, ControlStore};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{select_targets, UnknownTarget};
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;

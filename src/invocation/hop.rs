@@ -14,7 +14,7 @@ use super::handler::{App, HandlerError};
 use crate::control::{ControlStore, ProgressRecord};
 use crate::domain::budget::Budget;
 use crate::domain::fleet::{hand_over, longest_waiting_first};
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;

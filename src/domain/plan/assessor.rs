@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{Assessment, CandidateReason, Location, Mode, Selection, Verdict};
+use super::{Assessment, CandidateReason, Location, Selection, Verdict};
 use crate::domain::baseline::{
     from_first_scan, seeding, unproven, BaselineSource, Seeding, Unproven,
 };
@@ -12,6 +12,7 @@ use crate::domain::bloat::{
     bytes_per_tuple, estimated_bloat, fresh_baseline, is_reliable, ratchet,
 };
 use crate::domain::eligibility::{check_eligibility, IndexInfo, ServerVersion};
+use crate::domain::mode::Mode;
 use crate::domain::settings::{IndexSettings, IndexSubject, Settings};
 use crate::domain::stored::StoredStates;
 

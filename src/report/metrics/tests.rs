@@ -3,7 +3,7 @@ use serde_json::Value;
 use super::*;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::target_error::TargetErrorClass;
 use crate::report::{Failed, InProgress, Quarantined, Reindexed, Report, TargetReport};
 

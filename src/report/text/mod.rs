@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Report, Status, TargetReport};
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::target_error::TargetErrorClass;
 use crate::domain::units::{format_elapsed, format_size};
 use crate::domain::words::plural;
