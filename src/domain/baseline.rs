@@ -10,7 +10,7 @@ use serde::Serialize;
 /// The policy for the indexes a database's first scan finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum InitialBaseline {
+pub(crate) enum InitialBaseline {
     /// Estimate a fresh build's size (btree and hash from the catalog, GiST with
     /// pgstattuple); where no estimate can be made, take the current size.
     Estimate,
@@ -62,7 +62,7 @@ pub enum BaselineSource {
 }
 
 impl BaselineSource {
-    pub const ALL: [BaselineSource; 8] = [
+    pub(crate) const ALL: [BaselineSource; 8] = [
         BaselineSource::Rebuild,
         BaselineSource::Estimate,
         BaselineSource::Pgstattuple,
@@ -87,7 +87,7 @@ impl BaselineSource {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<BaselineSource> {
+    pub(crate) fn from_name(name: &str) -> Option<BaselineSource> {
         BaselineSource::ALL
             .into_iter()
             .find(|source| source.as_str() == name)
@@ -96,7 +96,7 @@ impl BaselineSource {
 
 /// What an index without a baseline gets at this scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seeding {
+pub(crate) enum Seeding {
     /// Its size per tuple now.
     TakeCurrent(BaselineSource),
     /// An estimate of a fresh build, made after the scan.
@@ -107,13 +107,13 @@ pub enum Seeding {
 
 /// Whether an index belongs to its database's first scan: it was stored as found
 /// there, or nothing was stored of it and the database was never scanned.
-pub fn from_first_scan(stored: Option<bool>, database_scanned_before: bool) -> bool {
+pub(crate) fn from_first_scan(stored: Option<bool>, database_scanned_before: bool) -> bool {
     stored.unwrap_or(!database_scanned_before)
 }
 
 /// The seeding of an index without a baseline (`initial`: it belongs to its
 /// database's first scan).
-pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
+pub(crate) fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
     if !initial {
         return Seeding::TakeCurrent(BaselineSource::FirstSight);
     }
@@ -127,7 +127,7 @@ pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
 /// What becomes of a stored baseline that no estimate backs (source `no_estimate`)
 /// under the index's `initial_baseline` now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unproven {
+pub(crate) enum Unproven {
     /// Still unknown: judged against its size at first sight, but never called
     /// healthy.
     Unknown,
@@ -138,7 +138,7 @@ pub enum Unproven {
 }
 
 /// The fate of an index whose stored baseline no estimate backs.
-pub fn unproven(policy: InitialBaseline) -> Unproven {
+pub(crate) fn unproven(policy: InitialBaseline) -> Unproven {
     match policy {
         InitialBaseline::Estimate => Unproven::Unknown,
         InitialBaseline::Current => Unproven::Accepted,

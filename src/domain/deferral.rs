@@ -75,7 +75,7 @@ impl DeferralKind {
         }
     }
 
-    pub const ALL: [DeferralKind; 20] = [
+    pub(crate) const ALL: [DeferralKind; 20] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,
