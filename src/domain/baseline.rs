@@ -62,17 +62,6 @@ pub enum BaselineSource {
 }
 
 impl BaselineSource {
-    pub(crate) const ALL: [BaselineSource; 8] = [
-        BaselineSource::Rebuild,
-        BaselineSource::Estimate,
-        BaselineSource::Pgstattuple,
-        BaselineSource::Current,
-        BaselineSource::NoEstimate,
-        BaselineSource::FirstSight,
-        BaselineSource::Accepted,
-        BaselineSource::Pgstatindex,
-    ];
-
     /// Its name in reports and in `index_state.baseline_source`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,12 +74,6 @@ impl BaselineSource {
             BaselineSource::Accepted => "accepted",
             BaselineSource::Pgstatindex => "pgstatindex",
         }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Option<BaselineSource> {
-        BaselineSource::ALL
-            .into_iter()
-            .find(|source| source.as_str() == name)
     }
 }
 
@@ -175,9 +158,6 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for source in BaselineSource::ALL {
-            assert_eq!(BaselineSource::from_name(source.as_str()), Some(source));
-        }
         assert_eq!("Rebuild".parse(), Ok(InitialBaseline::Rebuild));
         assert_eq!(BaselineSource::NoEstimate.as_str(), "no_estimate");
     }

@@ -75,6 +75,7 @@ impl DeferralKind {
         }
     }
 
+    #[cfg(test)]
     pub(crate) const ALL: [DeferralKind; 20] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,

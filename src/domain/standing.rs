@@ -39,10 +39,6 @@ impl Standing {
         }
     }
 
-    pub(crate) fn is_candidate(&self) -> bool {
-        matches!(self.verdict, Verdict::Candidate(_))
-    }
-
     /// The id of the settings row that skips the index, if one does.
     pub(crate) fn skip_setting(&self) -> Option<i64> {
         match self.verdict {
@@ -135,13 +131,13 @@ mod tests {
     fn the_words_say_what_decided() {
         let candidate = standing(Verdict::Candidate(CandidateReason::Bloated), Some(2.4));
         assert_eq!(candidate.why(), "candidate: bloat 2.40 ≥ 2");
-        assert!(candidate.is_candidate());
+        assert!(matches!(candidate.verdict, Verdict::Candidate(_)));
         assert_eq!(candidate.code(), "candidate");
         let healthy = standing(Verdict::Healthy, Some(1.3));
         assert_eq!(healthy.why(), "bloat 1.30 < 2");
         let near = standing(Verdict::Healthy, Some(1.996));
         assert_eq!(near.why(), "bloat 1.996 < 2");
-        assert!(!healthy.is_candidate());
+        assert!(!matches!(healthy.verdict, Verdict::Candidate(_)));
         assert_eq!(
             standing(Verdict::BelowSizeThreshold, None).why(),
             "below index_size_threshold (10 MB)"
@@ -163,7 +159,7 @@ mod tests {
         assert_eq!(standing(Verdict::Quarantined, None).code(), "quarantined");
         let unknown = standing(Verdict::UnknownBloat, Some(1.0));
         assert_eq!(unknown.code(), "unknown");
-        assert!(!unknown.is_candidate());
+        assert!(!matches!(unknown.verdict, Verdict::Candidate(_)));
         assert!(unknown.why().starts_with("unknown at first sight"));
         assert!(unknown.why().contains("(1.00× that now)"));
         assert!(unknown.why().contains("reindex order"));

@@ -78,11 +78,7 @@ pub(crate) enum Stopped<'a> {
     /// connection broke or the answer was not what was expected.
     Working(Option<&'a str>, Unanswered),
     Credentials,
-    VersionRefused,
     Control,
-    Configuration,
-    Order,
-    Panic,
 }
 
 /// Without a SQLSTATE: whether the connection is gone or the answer was odd.
@@ -114,11 +110,7 @@ pub(crate) fn classify(stopped: Stopped<'_>) -> TargetErrorClass {
         Stopped::Working(None, Unanswered::ConnectionLost) => TargetErrorClass::Connect,
         Stopped::Working(None, Unanswered::UnexpectedAnswer) => TargetErrorClass::Server,
         Stopped::Credentials => TargetErrorClass::Credentials,
-        Stopped::VersionRefused => TargetErrorClass::Version,
         Stopped::Control => TargetErrorClass::Control,
-        Stopped::Configuration => TargetErrorClass::Configuration,
-        Stopped::Order => TargetErrorClass::Order,
-        Stopped::Panic => TargetErrorClass::Internal,
     }
 }
 
@@ -166,12 +158,8 @@ mod tests {
                 Stopped::Working(None, Unanswered::UnexpectedAnswer),
                 TargetErrorClass::Server,
             ),
-            (Stopped::VersionRefused, TargetErrorClass::Version),
             (Stopped::Credentials, TargetErrorClass::Credentials),
             (Stopped::Control, TargetErrorClass::Control),
-            (Stopped::Configuration, TargetErrorClass::Configuration),
-            (Stopped::Order, TargetErrorClass::Order),
-            (Stopped::Panic, TargetErrorClass::Internal),
         ] {
             assert_eq!(classify(stopped), class, "{stopped:?}");
         }

@@ -5,7 +5,6 @@
 //! [`crate::aws::CloudWatch`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -95,37 +94,38 @@ impl<'a> Readings<'a> {
     }
 }
 
-/// Fixed free bytes by instance, whatever the metric, each reading `age` old; an
-/// instance not listed has no datapoint. Counts the reads.
-#[derive(Default)]
-pub(crate) struct StaticStorage {
-    pub(crate) free_bytes: HashMap<String, u64>,
-    pub(crate) age: Duration,
-    pub(crate) reads: AtomicUsize,
-}
-
-impl FreeStorageSource for StaticStorage {
-    fn newest<'a>(
-        &'a self,
-        storage: &'a InstanceStorage,
-    ) -> BoxFuture<'a, Result<Option<FreeStorage>, StorageError>> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        let reading = self
-            .free_bytes
-            .get(&storage.instance)
-            .map(|&free_bytes| FreeStorage {
-                instance: storage.instance.clone(),
-                metric: storage.metric.to_string(),
-                free_bytes,
-                age: self.age,
-            });
-        Box::pin(async move { Ok(reading) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Fixed free bytes by instance, whatever the metric, each reading `age` old; an
+    /// instance not listed has no datapoint. Counts the reads.
+    #[derive(Default)]
+    struct StaticStorage {
+        free_bytes: HashMap<String, u64>,
+        age: Duration,
+        reads: AtomicUsize,
+    }
+
+    impl FreeStorageSource for StaticStorage {
+        fn newest<'a>(
+            &'a self,
+            storage: &'a InstanceStorage,
+        ) -> BoxFuture<'a, Result<Option<FreeStorage>, StorageError>> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let reading = self
+                .free_bytes
+                .get(&storage.instance)
+                .map(|&free_bytes| FreeStorage {
+                    instance: storage.instance.clone(),
+                    metric: storage.metric.to_string(),
+                    free_bytes,
+                    age: self.age,
+                });
+            Box::pin(async move { Ok(reading) })
+        }
+    }
     use crate::domain::hazard::StorageMetric;
 
     const GB: u64 = 1 << 30;

@@ -195,17 +195,17 @@ pub(crate) fn parse_event(value: &Value) -> Result<Request, EventError> {
     })
 }
 
-/// Parses raw bytes (a file, stdin) into a request.
-pub(crate) fn parse_event_bytes(bytes: &[u8]) -> Result<(Value, Request), EventError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let request = parse_event(&value)?;
-    Ok((value, request))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Raw bytes (a file, stdin) as the binary reads them, then the request.
+    fn parse_event_bytes(bytes: &[u8]) -> Result<(Value, Request), EventError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+        let request = parse_event(&value)?;
+        Ok((value, request))
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -6,7 +6,7 @@ mod notices;
 mod tls;
 
 pub(crate) use answered::Answered;
-pub(crate) use error::{column, PgError, ServerError};
+pub(crate) use error::{column, PgError};
 pub(crate) use notices::{Notices, ServerMessage};
 
 use tls::SharedTls;

@@ -24,7 +24,6 @@ mod table;
 pub mod text;
 mod unknown;
 
-pub(crate) use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 pub use plan::{Confirmation, Estimate, ForecastEntry, NewBaseline, PlannedIndex};
 pub use unknown::UnknownBloat;
 

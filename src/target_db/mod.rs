@@ -12,7 +12,6 @@ mod stale;
 mod watch;
 
 pub(crate) use bounded::ReadError;
-pub(crate) use hazards::WalPosition;
 pub(crate) use measure::Pgstattuple;
 pub(crate) use preflight::TableRight;
 pub(crate) use rebuild::{RebuildSession, Rebuilder};

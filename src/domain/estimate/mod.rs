@@ -104,7 +104,9 @@ pub(crate) struct ColumnStats {
 }
 
 impl ColumnStats {
-    /// A fixed-width column without statistics: enough to size an index of unique values.
+    /// A fixed-width column without statistics: enough to size an index of unique
+    /// values (the estimators' tests start from it).
+    #[cfg(test)]
     pub(crate) fn fixed(attlen: i16, alignment: Alignment) -> ColumnStats {
         ColumnStats {
             attlen,

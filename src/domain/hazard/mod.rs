@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub(crate) use disk::{
-    disk_hazard, newest_reading, rebuild_needs, storage_hazard, FreeStorage, InstanceStorage,
-    NotBytes, StorageMetric, READING_WINDOW,
+    newest_reading, storage_hazard, FreeStorage, InstanceStorage, NotBytes, StorageMetric,
+    READING_WINDOW,
 };
 pub(crate) use replication::{
     synchronous_standbys_required, AuroraReplica, Replication, ReplicationLimits, Slot, SlotKind,

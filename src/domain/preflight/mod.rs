@@ -6,8 +6,7 @@
 mod rows;
 
 pub(crate) use rows::{
-    like_pattern, matched_nowhere, naming_no_database, naming_no_target, ControlRows, ObjectLookup,
-    RowKind,
+    matched_nowhere, naming_no_database, naming_no_target, ControlRows, ObjectLookup, RowKind,
 };
 
 use crate::domain::target_error::TargetErrorClass;

@@ -34,8 +34,6 @@ fn day_index(name: &str) -> Result<u8, String> {
 }
 
 impl Days {
-    pub(crate) const ALL: Days = Days(0b111_1111);
-
     /// Parses a comma list of days and ranges; a range whose end comes before its
     /// start in the week wraps over Sunday (`fri-mon` is Friday to Monday).
     pub(crate) fn parse(text: &str) -> Result<Days, String> {
