@@ -5,7 +5,7 @@
 //! region (which, outside AWS, would mean probing the instance metadata service).
 
 mod cloudwatch;
-pub mod iam_token;
+pub(crate) mod iam_token;
 mod lambda;
 mod secrets;
 mod signer;

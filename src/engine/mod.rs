@@ -8,7 +8,7 @@ mod confirm;
 mod dry_run;
 mod estimate;
 mod follow;
-pub mod free_storage;
+pub(crate) mod free_storage;
 mod hazards;
 mod inspect;
 mod leftovers;

@@ -2,7 +2,7 @@
 //! rotation ([`connect`]), the passwords from Secrets Manager ([`secrets`]), IAM
 //! tokens ([`iam`]) and the password file of local runs ([`pgpass`]).
 
-pub mod connect;
+pub(crate) mod connect;
 pub mod iam;
 pub mod pgpass;
 pub mod secrets;
