@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 
 use super::Sdk;
 use crate::domain::hazard::{newest_reading, FreeStorage, InstanceStorage, READING_WINDOW};
-use crate::free_storage::{FreeStorageSource, StorageError};
+use crate::engine::free_storage::{FreeStorageSource, StorageError};
 
 /// One datapoint a minute: RDS publishes its storage metrics every minute.
 const PERIOD_SECONDS: i32 = 60;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::Sdk;
-use crate::continuation::{ReInvokeError, ReInvoker};
+use crate::invocation::continuation::{ReInvokeError, ReInvoker};
 
 pub struct LambdaReInvoker {
     sdk: Sdk,

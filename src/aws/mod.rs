@@ -1,6 +1,6 @@
-//! AWS adapters: Secrets Manager as a [`crate::credentials::SecretSource`], Lambda
-//! as a [`crate::continuation::ReInvoker`] and CloudWatch as a
-//! [`crate::free_storage::FreeStorageSource`]. Each loads the SDK configuration on
+//! AWS adapters: Secrets Manager as a [`crate::login::secrets::SecretSource`], Lambda
+//! as a [`crate::invocation::continuation::ReInvoker`] and CloudWatch as a
+//! [`crate::engine::free_storage::FreeStorageSource`]. Each loads the SDK configuration on
 //! first use, so an invocation that needs none never looks for AWS credentials or a
 //! region (which, outside AWS, would mean probing the instance metadata service).
 

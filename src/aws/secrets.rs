@@ -5,7 +5,9 @@ use aws_sdk_secretsmanager::Client;
 use tokio::sync::OnceCell;
 
 use super::Sdk;
-use crate::credentials::{SecretError, SecretSource};
+use futures::future::BoxFuture;
+
+use crate::login::secrets::{SecretError, SecretSource};
 
 pub struct SecretsManager {
     sdk: Sdk,
@@ -26,7 +28,13 @@ impl SecretsManager {
 }
 
 impl SecretSource for SecretsManager {
-    async fn fetch(&self, secret_id: &str) -> Result<String, SecretError> {
+    fn fetch<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<String, SecretError>> {
+        Box::pin(self.secret_string(secret_id))
+    }
+}
+
+impl SecretsManager {
+    async fn secret_string(&self, secret_id: &str) -> Result<String, SecretError> {
         let output = self
             .client()
             .await

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use super::iam_token::{auth_token, TokenRequest};
 use super::Sdk;
 use crate::config::IamLogin;
-use crate::iam_auth::TokenSigner;
+use crate::login::iam::TokenSigner;
 
 pub struct SdkSigner {
     sdk: Sdk,
@@ -67,7 +67,7 @@ mod tests {
     use aws_smithy_async::time::StaticTimeSource;
 
     use super::*;
-    use crate::iam_auth::StaticSigner;
+    use crate::login::iam::StaticSigner;
 
     const AT: Duration = Duration::from_secs(1_796_292_000);
 

@@ -2,15 +2,17 @@
 //! leftovers, quarantine, runs. Every write is a short autocommit statement; nothing
 //! here holds a transaction open except the migration at start-up.
 
-mod aside;
+mod leftovers;
 mod migrate;
+mod quarantine;
 mod reads;
 mod rebuilds;
 mod runs;
 mod slots;
 mod windows;
 
-pub use aside::{LeftoverRecord, QuarantineEntry};
+pub use leftovers::LeftoverRecord;
+pub use quarantine::QuarantineEntry;
 pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
 pub use runs::{ServerRebuild, TargetProgress};
@@ -44,7 +46,7 @@ pub enum ControlError {
     #[error("cannot connect to the control database {0}")]
     Connect(#[from] crate::pg::ConnectError),
     #[error("cannot read the control database's credentials: {0}")]
-    Secret(#[from] crate::credentials::SecretError),
+    Secret(#[from] crate::login::secrets::SecretError),
     #[error("cannot migrate the control schema index_pilot: {0}")]
     Migrate(String),
     #[error("control database: {action} failed: {error}")]
@@ -67,7 +69,7 @@ fn failed<E: Into<PgError>>(action: &'static str) -> impl FnOnce(E) -> ControlEr
     }
 }
 
-impl crate::connect::LoginRefusal for ControlError {
+impl crate::login::connect::LoginRefusal for ControlError {
     fn is_login_refusal(&self) -> bool {
         matches!(
             self,

@@ -1,4 +1,5 @@
-//! The rebuild history, the leftovers our rebuilds left, and the quarantine.
+//! The rebuild history: a rebuild recorded when it starts, the copy it made, how it
+//! ended, and what earlier rebuilds tell about the next.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -7,11 +8,11 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{failed, to_i64, ControlError, ControlStore, DatabaseKey};
-use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::eligibility::IndexInfo;
 use crate::domain::failure::{FailureClass, PastRebuild};
 use crate::domain::ident::QualifiedName;
+use crate::domain::leftovers::RebuildTrace;
 use crate::pg::{column, PgError};
 
 /// A rebuild about to start.

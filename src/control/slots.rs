@@ -1,6 +1,6 @@
 //! Rows that no longer say what runs: rebuilds whose server process has ended
 //! (holding no slot, or closed when nobody will settle them), the rows of a database
-//! that was dropped or recreated, quarantine entries of indexes that are gone.
+//! that was dropped or recreated.
 
 use super::{failed, ControlError, ControlStore, DatabaseKey};
 use crate::pg::column;
@@ -46,24 +46,5 @@ impl ControlStore {
             column(&row, "rebuilds").map_err(failed(action))?,
             column(&row, "quarantined").map_err(failed(action))?,
         ))
-    }
-
-    /// Releases the quarantine of these indexes, which no longer exist.
-    pub async fn release_gone_indexes(
-        &self,
-        db: &DatabaseKey,
-        oids: &[u32],
-    ) -> Result<(), ControlError> {
-        if oids.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .execute(
-                include_str!("sql/release_gone_indexes.sql"),
-                &[&db.target, &db.database_oid, &oids],
-            )
-            .await
-            .map_err(failed("releasing the quarantine of indexes that are gone"))?;
-        Ok(())
     }
 }

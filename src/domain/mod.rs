@@ -1,6 +1,5 @@
 //! Pure logic: no I/O. Everything here is decided from values the adapters bring.
 
-pub mod aftermath;
 pub mod baseline;
 pub mod bloat;
 pub mod blocker;
@@ -15,10 +14,10 @@ pub mod forecast;
 pub mod hazard;
 pub mod ident;
 pub(crate) mod inspect;
+pub mod leftovers;
 pub mod pgvector;
 pub mod plan;
 pub mod preflight;
-pub mod progress;
 pub mod rebuild_memory;
 pub mod server;
 pub mod settings;
@@ -29,5 +28,6 @@ pub mod stored;
 pub mod target_error;
 pub mod throughput;
 pub mod units;
+pub mod watch;
 pub mod window;
 pub mod words;

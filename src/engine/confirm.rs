@@ -10,7 +10,6 @@
 
 use super::work::Work;
 use super::DatabaseError;
-use crate::credentials::SecretSource;
 use crate::domain::bloat::{bytes_per_tuple, estimated_bloat, shown_against};
 use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
@@ -31,7 +30,7 @@ fn unconfirmed(assessment: &Assessment) -> Confirmation {
     }
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// The pgstattuple extension of this database, looked up once.
     pub(super) async fn pgstattuple_extension(&mut self) -> Result<Option<&Pgstattuple>, String> {
         if self.extension.is_none() {

@@ -7,7 +7,6 @@ use jiff::Timestamp;
 
 use super::work::Work;
 use super::DatabaseError;
-use crate::credentials::SecretSource;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::forecast::{forecast, Anchor};
 use crate::domain::hazard::Replication;
@@ -63,7 +62,7 @@ pub(super) fn forecasts(
     entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// What a run would make of the candidates: those outside the maintenance windows
     /// or held back by the cluster around the primary deferred, the large ones confirmed (`quiet`: no rebuild of ours runs here), and
     /// the false alarms out of the plan. Confirmations read only while the budget

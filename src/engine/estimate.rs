@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use super::work::Work;
-use crate::credentials::SecretSource;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
 use crate::domain::inspect::ReadKind;
@@ -29,7 +28,7 @@ enum Outcome {
     Waits(String),
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// Estimates the baselines the scan left waiting and judges those indexes.
     /// `builds_running`: an index build runs in the database (ours or anyone's), so
     /// nothing reads whole indexes now.

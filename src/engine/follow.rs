@@ -12,11 +12,10 @@ use super::watch::{log_progress, ProgressLine, POLL};
 use super::work::{duration_ms, elapsed_ms, Started, Took, Work};
 use super::DatabaseError;
 use crate::control::OpenRebuild;
-use crate::credentials::SecretSource;
-use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::wait_for_earlier_rebuild;
 use crate::domain::ident::QualifiedName;
-use crate::domain::progress::Cadence;
+use crate::domain::leftovers::RebuildTrace;
+use crate::domain::watch::Cadence;
 use crate::report::{InProgress, TargetReport};
 use crate::target_db::RebuildState;
 
@@ -41,7 +40,7 @@ impl Running {
     }
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// Returns the rebuilds still running.
     pub(super) async fn follow_earlier_rebuilds(
         &mut self,

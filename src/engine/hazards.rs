@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::work::{Stop, Work};
 use super::DatabaseError;
-use crate::credentials::SecretSource;
 use crate::domain::hazard::{vacuum_hazard, Hazard, Replication, ReplicationLimits};
 use crate::domain::ident::QualifiedName;
 use crate::domain::plan::Assessment;
@@ -25,7 +24,7 @@ fn replication_limits(settings: &IndexSettings) -> ReplicationLimits {
     }
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// What makes rebuilding this index harmful now, the first found. The WAL a
     /// rebuild writes is about its index's size.
     pub(super) async fn hazard(

@@ -8,11 +8,10 @@ use jiff::Timestamp;
 
 use super::work::Work;
 use crate::control::{ControlError, ReadTimeout, ReadTimeouts};
-use crate::credentials::SecretSource;
 use crate::domain::inspect::{may_read, Ask, InspectLimits, Permit, ReadKind, Refusal, TimedOut};
 use crate::domain::plan::{Assessment, Mode};
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// The timeouts recorded for this database, loaded when first needed.
     async fn recorded_timeouts(&mut self) -> Result<&mut ReadTimeouts, ControlError> {
         let timeouts = match self.timeouts.take() {

@@ -8,8 +8,7 @@ use super::follow::Running;
 use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
-use crate::credentials::SecretSource;
-use crate::domain::aftermath::InvalidIndexRef;
+use crate::domain::leftovers::InvalidIndexRef;
 use crate::domain::plan::Mode;
 use crate::report::{Leftover, TargetReport};
 use crate::target_db::{IndexBuilds, RebuildSession};
@@ -25,7 +24,7 @@ pub(super) enum DropOutcome {
     Kept(String),
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// Drops one of our leftovers, after checking that its oid still carries its name,
     /// is still invalid, and that no index build runs on its table.
     pub(super) async fn drop_leftover(

@@ -8,6 +8,7 @@ mod confirm;
 mod dry_run;
 mod estimate;
 mod follow;
+pub mod free_storage;
 mod hazards;
 mod inspect;
 mod leftovers;
@@ -34,9 +35,7 @@ use futures::FutureExt;
 use uuid::Uuid;
 
 use crate::config::{TargetEntry, TargetSpec};
-use crate::connect::{open_with_rotation, Logins, OpenError};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
-use crate::credentials::{SecretCache, SecretError, SecretSource};
 use crate::domain::budget::{target_bound, Budget};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::pgvector::PgvectorGates;
@@ -46,21 +45,23 @@ use crate::domain::sift::Sift;
 use crate::domain::stored;
 use crate::domain::target_error::{classify, Stopped, TargetErrorClass, Unanswered};
 use crate::domain::window::{MaintenanceWindows, WindowState};
-use crate::event::Request;
-use crate::free_storage::Readings;
-use crate::iam_auth::TokenSigner;
+use crate::engine::free_storage::Readings;
+use crate::invocation::event::Request;
+use crate::login::connect::{open_with_rotation, Logins, OpenError};
+use crate::login::iam::TokenSigner;
+use crate::login::secrets::{SecretCache, SecretError};
 use crate::report::{NewBaseline, Quarantined, TargetReport};
 use crate::target_db::{TargetDb, TargetError};
 use jiff::Timestamp;
 use work::Work;
 
 /// What every target of an invocation shares.
-pub struct RunContext<'a, S> {
+pub struct RunContext<'a> {
     pub run_id: Uuid,
     pub request: &'a Request,
     pub control: &'a ControlStore,
     pub settings: &'a Settings,
-    pub secrets: &'a SecretCache<S>,
+    pub secrets: &'a SecretCache,
     /// Makes the token of every connection to an IAM endpoint.
     pub signer: &'a dyn TokenSigner,
     /// The free storage of the instances targets name, read once a minute at most.
@@ -87,8 +88,8 @@ pub struct RunContext<'a, S> {
     pub configured: &'a [&'a str],
 }
 
-impl<S> RunContext<'_, S> {
-    fn logins(&self) -> Logins<'_, S> {
+impl RunContext<'_> {
+    fn logins(&self) -> Logins<'_> {
         Logins {
             secrets: self.secrets,
             signer: self.signer,
@@ -139,10 +140,7 @@ impl From<OpenError<TargetError>> for DatabaseError {
 /// Every database of one target, one after the other: one rebuild at a time per
 /// target. Modes that change targets hold the target's lease while they work. A
 /// failure here, even a bug that panics, stays with this target.
-pub async fn process_target<S: SecretSource>(
-    ctx: &RunContext<'_, S>,
-    entry: &TargetEntry,
-) -> TargetOutcome {
+pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> TargetOutcome {
     // What this target costs before a rebuild can start counts from here: a fresh
     // invocation pays the lease, and the earlier databases of the target, too.
     let began = Instant::now();
@@ -211,8 +209,8 @@ pub async fn process_target<S: SecretSource>(
     outcome
 }
 
-async fn process_databases<S: SecretSource>(
-    ctx: &RunContext<'_, S>,
+async fn process_databases(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     began: Instant,
@@ -246,8 +244,8 @@ async fn process_databases<S: SecretSource>(
     (reports, progress)
 }
 
-async fn process_database<S: SecretSource>(
-    ctx: &RunContext<'_, S>,
+async fn process_database(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     database: Option<&str>,

@@ -14,15 +14,15 @@ use crate::domain::preflight::{
     Finding, ObjectLookup, Preflight,
 };
 use crate::domain::target_error::TargetErrorClass;
-use crate::event::Request;
+use crate::invocation::event::Request;
 use crate::pg::ConnectError;
 use crate::report::{Report, TargetReport};
 use crate::target_db::{TableRight, TargetDb, TargetError};
 
 /// What the preflight looks at in one database; `tables`: the tables whose rights
 /// count (`None`: every table that has an index).
-pub(super) async fn look<S>(
-    ctx: &RunContext<'_, S>,
+pub(super) async fn look(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,
@@ -75,7 +75,7 @@ pub(super) async fn look<S>(
 
 /// A row of the control database that applies to this database and cannot be read:
 /// nothing is done here until it is fixed (windows do not hold back `reindex`).
-fn invalid_row<S>(ctx: &RunContext<'_, S>, target: &str, database: &str) -> Option<String> {
+fn invalid_row(ctx: &RunContext<'_>, target: &str, database: &str) -> Option<String> {
     if let Some(error) = ctx.settings.invalid_for(target, database) {
         return Some(format!(
             "invalid row in index_pilot.settings: {error}; nothing is done in this database until it is fixed"
@@ -93,8 +93,8 @@ fn invalid_row<S>(ctx: &RunContext<'_, S>, target: &str, database: &str) -> Opti
 /// Before anything else in a database: a bad row that applies to it stops it; mode
 /// `check` is only the preflight; a `dry_run` of a server it will not work on shows
 /// the preflight. True when nothing more is to be done here.
-pub(super) async fn first<S>(
-    ctx: &RunContext<'_, S>,
+pub(super) async fn first(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,
@@ -174,8 +174,8 @@ fn settle(report: &mut TargetReport, preflight: Preflight) {
 }
 
 /// Mode `check`: every table that has an index counts.
-pub(super) async fn check<S>(
-    ctx: &RunContext<'_, S>,
+pub(super) async fn check(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,
@@ -188,8 +188,8 @@ pub(super) async fn check<S>(
 
 /// A `dry_run` of a server it will not work on (refused version, standby): the
 /// preflight says so, with the rest of what it sees.
-pub(super) async fn refused<S>(
-    ctx: &RunContext<'_, S>,
+pub(super) async fn refused(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,
@@ -202,8 +202,8 @@ pub(super) async fn refused<S>(
 
 /// `dry_run`: the candidates' tables count. The candidates this role may not rebuild
 /// leave the plan, deferred with what to grant: a run would only fail on them.
-pub(super) async fn dry_run<'c, S>(
-    ctx: &RunContext<'_, S>,
+pub(super) async fn dry_run<'c>(
+    ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,

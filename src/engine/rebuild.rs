@@ -13,12 +13,11 @@ use super::start::Slot;
 use super::watch::{RunEnd, Watch};
 use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
 use super::{DatabaseError, Progress};
-use crate::credentials::SecretSource;
-use crate::domain::aftermath::RebuildTrace;
 use crate::domain::budget::Fit;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::{what_to_grant, FailureClass, PERMISSION_DENIED};
 use crate::domain::ident::QualifiedName;
+use crate::domain::leftovers::RebuildTrace;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason};
 use crate::domain::settings::IndexSettings;
 use crate::domain::target_error::TargetErrorClass;
@@ -39,7 +38,7 @@ enum Outcome {
     StillRunning(Fit),
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     pub(super) async fn rebuild_all(
         &mut self,
         candidates: Vec<Candidate<'_>>,

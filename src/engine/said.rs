@@ -3,12 +3,11 @@
 //! report entry, and a log line that names the run, the target and the index.
 
 use super::work::Work;
-use crate::credentials::SecretSource;
 use crate::domain::ident::QualifiedName;
 use crate::pg::ServerMessage;
 use crate::target_db::Rebuilder;
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// What the server said on the rebuild's connection while it ran, each in a log
     /// line that names the run, the target and the index.
     pub(super) fn server_messages(

@@ -8,11 +8,10 @@ use super::leftovers::DropOutcome;
 use super::work::{to_i64, Started, Took, Work};
 use super::DatabaseError;
 use crate::control::{LeftoverRecord, QuarantineEntry, ReindexFailure};
-use crate::credentials::SecretSource;
-use crate::domain::aftermath::{ended, Ended, InvalidIndexRef};
 use crate::domain::bloat::{fresh_baseline, is_reliable};
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::{classify, failures_in_a_row, quarantines, FailureClass};
+use crate::domain::leftovers::{ended, Ended, InvalidIndexRef};
 use crate::pg::PgError;
 use crate::report::{round2, Failed, Reindexed, TargetReport};
 use crate::target_db::RebuildSession;
@@ -82,7 +81,7 @@ fn describe_leftovers(mut text: String, dropped: &[String], kept: &[String]) -> 
     text
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// Records how `started` ended. `may_drop`: no other rebuild of ours runs in this
     /// database, so its leftovers may be dropped now. Returns the failure's class.
     pub(super) async fn settle(

@@ -14,7 +14,6 @@ use super::servers::{Refused, Watching};
 use super::work::{Stop, Work};
 use super::DatabaseError;
 use crate::control::{ReindexStart, ServerRebuild};
-use crate::credentials::SecretSource;
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
@@ -45,7 +44,7 @@ fn deferred(assessment: &Assessment, kind: DeferralKind, reason: String) -> Defe
     }
 }
 
-impl<'a, S: SecretSource> Work<'a, S> {
+impl<'a> Work<'a> {
     /// Before the slot: the index as the scan saw it, the cluster, the sessions.
     pub(super) async fn look_before_the_slot(
         &mut self,
@@ -308,7 +307,7 @@ impl<'a, S: SecretSource> Work<'a, S> {
     }
 }
 
-impl<S: SecretSource> Work<'_, S> {
+impl Work<'_> {
     /// Why an index that fits no invocation must not be started to outlive this one
     /// (`run` only: `reindex` is an operator's order).
     pub(super) fn too_large(

@@ -16,7 +16,7 @@ use super::work::Started;
 use crate::control::ControlStore;
 use crate::domain::blocker::{waiting_for, Blocker};
 use crate::domain::ident::QualifiedName;
-use crate::domain::progress::Cadence;
+use crate::domain::watch::Cadence;
 use crate::pg::PgError;
 use crate::target_db::{RebuildState, Rebuilder, TargetDb};
 

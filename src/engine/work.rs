@@ -7,15 +7,13 @@ use tokio_postgres::Config as PgConfig;
 
 use super::{DatabaseError, RunContext};
 use crate::config::Endpoint;
-use crate::connect::another_connection;
 use crate::control::{DatabaseKey, ReadTimeouts};
-use crate::credentials::SecretSource;
-use crate::domain::aftermath::RebuildTrace;
 use crate::domain::blocker::Blocker;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::eligibility::IndexInfo;
 use crate::domain::hazard::{Hazard, InstanceStorage};
 use crate::domain::ident::QualifiedName;
+use crate::domain::leftovers::RebuildTrace;
 use crate::domain::pgvector::PgvectorGates;
 use crate::domain::plan::Candidate;
 use crate::domain::rebuild_memory::SessionUsed;
@@ -23,6 +21,7 @@ use crate::domain::server::ServerIdentity;
 use crate::domain::settings::{IndexSettings, IndexSubject};
 use crate::domain::throughput::{Prediction, Throughput};
 use crate::domain::window::WindowState;
+use crate::login::connect::another_connection;
 use crate::pg::ServerMessage;
 use crate::report::{Deferred, PlannedIndex};
 use crate::target_db::{Pgstattuple, Rebuilder, TargetDb};
@@ -117,8 +116,8 @@ pub(super) struct Started {
     pub server_messages: Vec<ServerMessage>,
 }
 
-pub(super) struct Work<'a, S> {
-    pub ctx: &'a RunContext<'a, S>,
+pub(super) struct Work<'a> {
+    pub ctx: &'a RunContext<'a>,
     pub db: &'a TargetDb,
     pub key: &'a DatabaseKey,
     /// Where the database is, and the settings it was opened with: the model of
@@ -169,9 +168,9 @@ pub(super) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-impl<'a, S: SecretSource> Work<'a, S> {
+impl<'a> Work<'a> {
     pub fn new(
-        ctx: &'a RunContext<'a, S>,
+        ctx: &'a RunContext<'a>,
         db: &'a TargetDb,
         key: &'a DatabaseKey,
         endpoint: &'a Endpoint,

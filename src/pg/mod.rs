@@ -159,7 +159,7 @@ async fn open(
 ) -> Result<Client, ConnectError> {
     let mut config = config.clone();
     config.application_name(APPLICATION_NAME);
-    crate::pgpass::apply(&mut config);
+    crate::login::pgpass::apply(&mut config);
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::assignment::ShardDispatch;
 use crate::domain::blocker::Blocker;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
@@ -14,6 +13,7 @@ use crate::domain::pgvector::PgvectorWarning;
 use crate::domain::plan::Mode;
 use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::target_error::TargetErrorClass;
+use crate::invocation::assignment::ShardDispatch;
 use crate::pg::ServerMessage;
 
 mod bound;

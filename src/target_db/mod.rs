@@ -48,7 +48,7 @@ fn failed<E: Into<PgError>>(action: &'static str) -> impl FnOnce(E) -> TargetErr
     }
 }
 
-impl crate::connect::LoginRefusal for TargetError {
+impl crate::login::connect::LoginRefusal for TargetError {
     fn is_login_refusal(&self) -> bool {
         matches!(
             self,

@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Row};
 
 use super::{failed, TargetError};
 use crate::domain::blocker::Session;
-use crate::domain::progress::{self, Counters};
+use crate::domain::watch::{self, Counters};
 use crate::pg::{column, PgError};
 
 /// Our rebuild as the target shows it right now.
@@ -38,9 +38,9 @@ fn rebuild_state_of(row: &Row) -> Result<RebuildState, PgError> {
     let current_locker: Option<i32> = column(row, "current_locker_pid")?;
     let ours: Vec<i32> = column(row, "our_pids")?;
     let phase = column::<Option<String>>(row, "phase")?.unwrap_or_else(|| "starting".to_owned());
-    let waiting_for = progress::blocking(lock_wait, &blocking_pids, current_locker, &ours);
+    let waiting_for = watch::blocking(lock_wait, &blocking_pids, current_locker, &ours);
     Ok(RebuildState {
-        wait_kind: progress::wait_kind(&phase, waiting_for.is_some()),
+        wait_kind: watch::wait_kind(&phase, waiting_for.is_some()),
         phase,
         index_oid: column::<Option<u32>>(row, "index_relid")?.filter(|oid| *oid != 0),
         percent_done: counters.percent_done(),

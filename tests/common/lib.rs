@@ -25,9 +25,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use index_pilot::config::{Config, Source};
-use index_pilot::continuation::InProcess;
-use index_pilot::credentials::NoSecrets;
-use index_pilot::handler::{run_in_process, App, HandlerError};
+use index_pilot::invocation::continuation::InProcess;
+use index_pilot::invocation::handler::{run_in_process, App, HandlerError};
+use index_pilot::login::secrets::NoSecrets;
 use index_pilot::report::{Report, TargetReport};
 use lambda_runtime::Context;
 use serde_json::Value;
@@ -59,7 +59,7 @@ pub fn pgvector_cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| Cluster::start_pgvector(&[]))
 }
 
-pub type LocalApp = App<NoSecrets, InProcess>;
+pub type LocalApp = App<InProcess>;
 
 /// A test's world: a target database and a control database of its own.
 pub struct Fixture {

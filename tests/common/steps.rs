@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use index_pilot::domain::confirm::DEAD_SHARE;
-use index_pilot::handler::handle;
+use index_pilot::invocation::handler::handle;
 use index_pilot::report::{Deferred, Report, TargetReport};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;

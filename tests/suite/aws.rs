@@ -10,9 +10,9 @@ use common::steps::entry;
 use common::{create_slow_indexes, lambda_context, shared_cluster, Fixture};
 use index_pilot::aws::{LambdaReInvoker, Sdk, SecretsManager};
 use index_pilot::config::{Config, Environment};
-use index_pilot::continuation::InProcess;
-use index_pilot::credentials::NoSecrets;
-use index_pilot::handler::{handle, App};
+use index_pilot::invocation::continuation::InProcess;
+use index_pilot::invocation::handler::{handle, App};
+use index_pilot::login::secrets::NoSecrets;
 use index_pilot::report::{Report, Status};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
@@ -223,10 +223,7 @@ async fn credentials_come_from_secrets_manager_and_never_show() {
 }
 
 /// An app whose next hops and shards go to moto's Lambda, and the function's ARN.
-async fn app_with_moto_lambda(
-    config: Config,
-    moto: &Moto,
-) -> (App<NoSecrets, LambdaReInvoker>, String) {
+async fn app_with_moto_lambda(config: Config, moto: &Moto) -> (App<LambdaReInvoker>, String) {
     let arn = moto.create_function("index-pilot");
     let app = App::new(
         config,

@@ -11,10 +11,10 @@ use aws_credential_types::Credentials;
 use common::{lambda_context, Cluster};
 use futures::future::BoxFuture;
 use index_pilot::config::{Config, Environment, IamLogin};
-use index_pilot::continuation::InProcess;
-use index_pilot::credentials::NoSecrets;
-use index_pilot::handler::{handle, App, HandlerError};
-use index_pilot::iam_auth::{StaticSigner, TokenSigner};
+use index_pilot::invocation::continuation::InProcess;
+use index_pilot::invocation::handler::{handle, App, HandlerError};
+use index_pilot::login::iam::{StaticSigner, TokenSigner};
+use index_pilot::login::secrets::NoSecrets;
 use index_pilot::report::{Report, Status};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
@@ -42,7 +42,7 @@ fn target(cluster: &Cluster) -> Value {
     entry
 }
 
-async fn dry_run(app: &App<NoSecrets, InProcess>) -> Result<Report, HandlerError> {
+async fn dry_run(app: &App<InProcess>) -> Result<Report, HandlerError> {
     handle(
         app,
         LambdaEvent::new(

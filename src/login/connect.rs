@@ -8,8 +8,8 @@ use std::future::Future;
 use tokio_postgres::Config;
 
 use crate::config::{Endpoint, IamLogin, Source};
-use crate::credentials::{SecretCache, SecretError, SecretSource};
-use crate::iam_auth::TokenSigner;
+use crate::login::iam::TokenSigner;
+use crate::login::secrets::{SecretCache, SecretError};
 
 /// An error that may mean "wrong credentials".
 pub trait LoginRefusal {
@@ -25,8 +25,8 @@ pub enum OpenError<E> {
 }
 
 /// Where passwords come from: the secret cache, and the IAM token signer.
-pub struct Logins<'a, S> {
-    pub secrets: &'a SecretCache<S>,
+pub struct Logins<'a> {
+    pub secrets: &'a SecretCache,
     pub signer: &'a dyn TokenSigner,
 }
 
@@ -59,10 +59,10 @@ pub async fn another_connection(
     Ok(config)
 }
 
-async fn settings<S: SecretSource>(
+async fn settings(
     endpoint: &Endpoint,
     database: Option<&str>,
-    logins: &Logins<'_, S>,
+    logins: &Logins<'_>,
     refresh: bool,
 ) -> Result<Config, SecretError> {
     let secrets = logins.secrets;
@@ -85,14 +85,13 @@ async fn settings<S: SecretSource>(
 /// Runs `open` with the endpoint's settings; when they come from a secret and the
 /// login is refused, fetches the secret again and tries once more. Returns what
 /// `open` made and the settings that worked.
-pub async fn open_with_rotation<S, T, E, F, Fut>(
+pub async fn open_with_rotation<T, E, F, Fut>(
     endpoint: &Endpoint,
     database: Option<&str>,
-    logins: &Logins<'_, S>,
+    logins: &Logins<'_>,
     mut open: F,
 ) -> Result<(T, Config), OpenError<E>>
 where
-    S: SecretSource,
     E: LoginRefusal,
     F: FnMut(Config) -> Fut,
     Fut: Future<Output = Result<T, E>>,

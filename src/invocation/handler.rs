@@ -13,23 +13,23 @@ use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::assignment::{assign, chain_event, fan_out, Assignment};
 use crate::aws::{CloudWatch, Sdk, SdkSigner};
 use crate::config::{Config, DatabaseChoiceError};
-use crate::connect::{open_with_rotation, Logins, OpenError};
-use crate::continuation::ReInvoker;
 use crate::control::{ControlError, ControlStore, TargetProgress};
-use crate::credentials::{SecretCache, SecretSource};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
 use crate::domain::plan::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;
+use crate::engine::free_storage::{FreeStorageSource, Readings, READING_REUSE};
 use crate::engine::{configuration, process_target, Progress, Rebuilds, RunContext, TargetOutcome};
-use crate::event::{parse_event, EventError, Request};
-use crate::free_storage::{FreeStorageSource, Readings, READING_REUSE};
-use crate::iam_auth::TokenSigner;
+use crate::invocation::assignment::{assign, chain_event, fan_out, Assignment};
+use crate::invocation::continuation::ReInvoker;
+use crate::invocation::event::{parse_event, EventError, Request};
+use crate::login::connect::{open_with_rotation, Logins, OpenError};
+use crate::login::iam::TokenSigner;
+use crate::login::secrets::{SecretCache, SecretSource};
 use crate::report::{metrics, Report, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +93,9 @@ impl From<HandlerError> for Diagnostic {
 
 /// What the handler needs besides the event: configuration, the secret cache (kept
 /// across warm invocations) and the way to continue a run.
-pub struct App<S, R> {
+pub struct App<R> {
     pub config: Config,
-    pub secrets: SecretCache<S>,
+    pub secrets: SecretCache,
     pub reinvoker: R,
     /// IAM tokens: the SDK's credential chain unless [`App::with_signer`] says otherwise.
     pub signer: Arc<dyn TokenSigner>,
@@ -104,8 +104,8 @@ pub struct App<S, R> {
     pub free_storage: Arc<dyn FreeStorageSource>,
 }
 
-impl<S: SecretSource, R: ReInvoker> App<S, R> {
-    pub fn new(config: Config, secrets: S, reinvoker: R) -> Self {
+impl<R: ReInvoker> App<R> {
+    pub fn new(config: Config, secrets: impl SecretSource + 'static, reinvoker: R) -> Self {
         let ttl = config.secret_ttl;
         App {
             config,
@@ -134,8 +134,8 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-pub async fn handle<S: SecretSource, R: ReInvoker>(
-    app: &App<S, R>,
+pub async fn handle<R: ReInvoker>(
+    app: &App<R>,
     event: LambdaEvent<Value>,
 ) -> Result<Report, HandlerError> {
     let request = parse_event(&event.payload)?;
@@ -148,8 +148,8 @@ pub async fn handle<S: SecretSource, R: ReInvoker>(
         .await
 }
 
-async fn invocation<S: SecretSource, R: ReInvoker>(
-    app: &App<S, R>,
+async fn invocation<R: ReInvoker>(
+    app: &App<R>,
     context: &Context,
     request: Request,
     run_id: Uuid,
@@ -393,8 +393,8 @@ fn finish(report: Report, budget: &Budget) -> Report {
 
 /// Outside Lambda: runs `event`, then every hop it hands over, in this process.
 /// `context` makes each invocation's context (its deadline sets the budget).
-pub async fn run_in_process<S: SecretSource>(
-    app: &App<S, crate::continuation::InProcess>,
+pub async fn run_in_process(
+    app: &App<crate::invocation::continuation::InProcess>,
     event: Value,
     context: impl Fn() -> lambda_runtime::Context,
 ) -> Result<Vec<Report>, HandlerError> {

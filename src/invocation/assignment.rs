@@ -7,11 +7,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::continuation::ReInvoker;
 use crate::control::{ControlError, ControlStore};
 use crate::domain::fleet::shards;
 use crate::domain::plan::Mode;
-use crate::event::Request;
+use crate::invocation::continuation::ReInvoker;
+use crate::invocation::event::Request;
 
 /// What this invocation does.
 pub enum Assignment {

@@ -1,18 +1,9 @@
-//! What is set aside in a database: the invalid indexes our rebuilds left and could
-//! not drop at once (kept by oid until they can be), and the indexes in quarantine.
+//! The quarantine: indexes whose own errors or repeated failures keep them from being
+//! rebuilt until an operator releases them, or they are gone.
 
 use super::{failed, ControlError, ControlStore, DatabaseKey};
 use crate::domain::ident::QualifiedName;
 use crate::pg::{column, PgError};
-
-/// An invalid index one of our rebuilds left and could not drop at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeftoverRecord {
-    pub oid: u32,
-    pub name: QualifiedName,
-    pub table_oid: u32,
-    pub table: String,
-}
 
 /// An index in quarantine.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,68 +19,6 @@ pub struct QuarantineEntry {
 }
 
 impl ControlStore {
-    pub async fn record_leftover(
-        &self,
-        db: &DatabaseKey,
-        leftover: &LeftoverRecord,
-        history_id: Option<i64>,
-    ) -> Result<(), ControlError> {
-        self.client
-            .execute(
-                include_str!("sql/record_leftover.sql"),
-                &[
-                    &db.target,
-                    &db.database_oid,
-                    &leftover.oid,
-                    &leftover.name.schema,
-                    &leftover.name.name,
-                    &leftover.table_oid,
-                    &leftover.table,
-                    &history_id,
-                ],
-            )
-            .await
-            .map_err(failed("recording a leftover"))?;
-        Ok(())
-    }
-
-    /// Invalid indexes our own rebuilds left in this database.
-    pub async fn leftovers(&self, db: &DatabaseKey) -> Result<Vec<LeftoverRecord>, ControlError> {
-        let rows = self
-            .client
-            .query(
-                include_str!("sql/leftovers.sql"),
-                &[&db.target, &db.database_oid],
-            )
-            .await
-            .map_err(failed("loading recorded leftovers"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(LeftoverRecord {
-                    oid: column(row, "index_oid")?,
-                    name: QualifiedName::new(
-                        column::<String>(row, "schema_name")?,
-                        column::<String>(row, "index_name")?,
-                    ),
-                    table_oid: column(row, "table_oid")?,
-                    table: column(row, "table_name")?,
-                })
-            })
-            .collect::<Result<_, PgError>>()
-            .map_err(failed("loading recorded leftovers"))
-    }
-
-    pub async fn forget_leftover(&self, db: &DatabaseKey, oid: u32) -> Result<(), ControlError> {
-        self.client
-            .execute(
-                include_str!("sql/forget_leftover.sql"),
-                &[&db.target, &db.database_oid, &oid],
-            )
-            .await
-            .map_err(failed("forgetting a dropped leftover"))?;
-        Ok(())
-    }
-
     /// Puts an index in quarantine; returns when (UTC, RFC 3339), or `None` when it
     /// was in quarantine already.
     pub async fn quarantine(
@@ -153,5 +82,24 @@ impl ControlStore {
             })
             .collect::<Result<_, PgError>>()
             .map_err(failed("loading the quarantine"))
+    }
+
+    /// Releases the quarantine of these indexes, which no longer exist.
+    pub async fn release_gone_indexes(
+        &self,
+        db: &DatabaseKey,
+        oids: &[u32],
+    ) -> Result<(), ControlError> {
+        if oids.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .execute(
+                include_str!("sql/release_gone_indexes.sql"),
+                &[&db.target, &db.database_oid, &oids],
+            )
+            .await
+            .map_err(failed("releasing the quarantine of indexes that are gone"))?;
+        Ok(())
     }
 }

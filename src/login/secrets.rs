@@ -4,10 +4,10 @@
 //! Secret values never enter an error message: errors name the secret and the field.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -41,17 +41,19 @@ pub enum SecretError {
     },
 }
 
-/// Where secret strings come from (Secrets Manager in Lambda).
+/// Where secret strings come from (Secrets Manager in Lambda). A boxed future, so
+/// that the cache holds any source without a type parameter: one allocation per
+/// fetch, and a fetch is a network round trip.
 pub trait SecretSource: Send + Sync {
-    fn fetch(&self, secret_id: &str) -> impl Future<Output = Result<String, SecretError>> + Send;
+    fn fetch<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<String, SecretError>>;
 }
 
 /// For local runs with password-free URLs only.
 pub struct NoSecrets;
 
 impl SecretSource for NoSecrets {
-    async fn fetch(&self, _secret_id: &str) -> Result<String, SecretError> {
-        Err(SecretError::NoSecretStore)
+    fn fetch<'a>(&'a self, _secret_id: &'a str) -> BoxFuture<'a, Result<String, SecretError>> {
+        Box::pin(async { Err(SecretError::NoSecretStore) })
     }
 }
 
@@ -143,16 +145,16 @@ impl DbSecret {
 
 /// Secrets by id, kept for `ttl` across warm invocations; [`SecretCache::refresh`]
 /// fetches again (after a failed login: the password may have been rotated).
-pub struct SecretCache<S> {
-    source: S,
+pub struct SecretCache {
+    source: Box<dyn SecretSource>,
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, Arc<DbSecret>)>>,
 }
 
-impl<S: SecretSource> SecretCache<S> {
-    pub fn new(source: S, ttl: Duration) -> Self {
+impl SecretCache {
+    pub fn new(source: impl SecretSource + 'static, ttl: Duration) -> Self {
         SecretCache {
-            source,
+            source: Box::new(source),
             ttl,
             entries: Mutex::new(HashMap::new()),
         }
@@ -241,11 +243,13 @@ mod tests {
     struct Counting(AtomicUsize);
 
     impl SecretSource for Counting {
-        async fn fetch(&self, _id: &str) -> Result<String, SecretError> {
+        fn fetch<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<String, SecretError>> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(format!(
-                r#"{{"username":"u","password":"p{n}","host":"h"}}"#
-            ))
+            Box::pin(async move {
+                Ok(format!(
+                    r#"{{"username":"u","password":"p{n}","host":"h"}}"#
+                ))
+            })
         }
     }
 

@@ -1,4 +1,4 @@
-//! A running rebuild's progress as the log shows it: how far along it is in its
+//! What the watch of a running rebuild logs: how far along it is in its
 //! phase, whether it waits and on whom, and when the next line is due.
 
 use std::time::{Duration, Instant};

@@ -4,18 +4,21 @@
 // The invocation future nests deeply (handler, engine, spans) for the layout query.
 #![recursion_limit = "256"]
 
+mod cli;
+mod logging;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use cli::{any_target_in_error, Cli, Command, Format, InvokeArgs, EXIT_TARGET_ERRORS};
 use index_pilot::aws::{CloudWatch, LambdaReInvoker, Sdk, SdkSigner, SecretsManager};
-use index_pilot::cli::{any_target_in_error, Cli, Command, Format, InvokeArgs, EXIT_TARGET_ERRORS};
 use index_pilot::config::Config;
-use index_pilot::continuation::InProcess;
-use index_pilot::handler::{handle, run_in_process, App, HandlerError};
-use index_pilot::logging::{self, LogSettings};
+use index_pilot::invocation::continuation::InProcess;
+use index_pilot::invocation::handler::{handle, run_in_process, App, HandlerError};
 use lambda_runtime::{service_fn, Context, LambdaEvent};
+use logging::LogSettings;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::{text, Report, Status};
+use index_pilot::report::{text, Report, Status};
 
 /// `invoke`'s exit status when every invocation ran but a target ended in error
 /// (1: an invocation failed as a whole; 2: a usage error).

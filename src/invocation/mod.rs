@@ -1,0 +1,9 @@
+//! One invocation, from the event to the report: what the event asks
+//! ([`event`]), which targets this invocation takes ([`assignment`]), the work and
+//! the report ([`handler`]), and how the run goes on in the next hop
+//! ([`continuation`]).
+
+pub mod assignment;
+pub mod continuation;
+pub mod event;
+pub mod handler;
