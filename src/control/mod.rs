@@ -2,6 +2,7 @@
 //! leftovers, quarantine, runs. Every write is a short autocommit statement; nothing
 //! here holds a transaction open except the migration at start-up.
 
+mod columns;
 mod leftovers;
 mod migrate;
 mod quarantine;
@@ -15,7 +16,7 @@ pub use leftovers::LeftoverRecord;
 pub use quarantine::QuarantineEntry;
 pub(crate) use reads::{ReadTimeout, ReadTimeouts};
 pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
-pub use runs::{ServerRebuild, TargetProgress};
+pub use runs::{ProgressRecord, ServerRebuild};
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::stored::{Changes, StateRow, StoredStates};
 use crate::domain::throughput::{LearnedRate, Throughput};
 use crate::pg::{column, Answered, PgError};
+use columns::StateColumns;
 
 /// Every control statement is short: the server ends one at this statement_timeout
 /// (sql/prepare_session.sql), and one without an answer at all (a failover, a
@@ -283,39 +285,7 @@ impl ControlStore {
     }
 
     async fn save_chunk(&self, db: &DatabaseKey, rows: &[StateRow]) -> Result<(), ControlError> {
-        let oids: Vec<u32> = rows.iter().map(|row| row.oid).collect();
-        let schemas: Vec<&str> = rows.iter().map(|row| row.schema.as_str()).collect();
-        let tables: Vec<&str> = rows.iter().map(|row| row.table.as_str()).collect();
-        let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
-        let methods: Vec<&str> = rows.iter().map(|row| row.access_method.as_str()).collect();
-        let sizes: Vec<i64> = rows.iter().map(|row| to_i64(row.size_bytes)).collect();
-        let reltuples: Vec<f64> = rows.iter().map(|row| row.reltuples).collect();
-        let ratios: Vec<f64> = rows.iter().map(|row| row.ratio).collect();
-        let best: Vec<Option<f64>> = rows.iter().map(|row| row.best_ratio).collect();
-        let digests: Vec<i64> = rows.iter().map(|row| row.digest).collect();
-        let sources: Vec<Option<&str>> = rows
-            .iter()
-            .map(|row| row.seeded.map(|source| source.as_str()))
-            .collect();
-        let first_scan: Vec<bool> = rows.iter().map(|row| row.from_first_scan).collect();
-        let scale_factors: Vec<f64> = rows
-            .iter()
-            .map(|row| row.standing.rebuild_scale_factor)
-            .collect();
-        let thresholds: Vec<i64> = rows
-            .iter()
-            .map(|row| to_i64(row.standing.index_size_threshold))
-            .collect();
-        let reliable: Vec<i64> = rows
-            .iter()
-            .map(|row| to_i64(row.standing.minimum_reliable_index_size))
-            .collect();
-        let skipped_by: Vec<Option<String>> =
-            rows.iter().map(|row| row.standing.skipped_by()).collect();
-        let skip_settings: Vec<Option<i64>> =
-            rows.iter().map(|row| row.standing.skip_setting()).collect();
-        let verdicts: Vec<&str> = rows.iter().map(|row| row.standing.code()).collect();
-        let whys: Vec<String> = rows.iter().map(|row| row.standing.why()).collect();
+        let columns = StateColumns::of(rows);
         self.client
             .execute(
                 include_str!("sql/save_index_states.sql"),
@@ -323,25 +293,25 @@ impl ControlStore {
                     &db.target,
                     &db.database_name,
                     &db.database_oid,
-                    &oids,
-                    &schemas,
-                    &tables,
-                    &names,
-                    &methods,
-                    &sizes,
-                    &reltuples,
-                    &ratios,
-                    &best,
-                    &digests,
-                    &sources,
-                    &first_scan,
-                    &scale_factors,
-                    &thresholds,
-                    &reliable,
-                    &skipped_by,
-                    &skip_settings,
-                    &verdicts,
-                    &whys,
+                    &columns.oids,
+                    &columns.schemas,
+                    &columns.tables,
+                    &columns.names,
+                    &columns.methods,
+                    &columns.sizes,
+                    &columns.reltuples,
+                    &columns.ratios,
+                    &columns.best,
+                    &columns.digests,
+                    &columns.sources,
+                    &columns.first_scan,
+                    &columns.scale_factors,
+                    &columns.thresholds,
+                    &columns.reliable,
+                    &columns.skipped_by,
+                    &columns.skip_settings,
+                    &columns.verdicts,
+                    &columns.whys,
                 ],
             )
             .await

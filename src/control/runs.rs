@@ -10,14 +10,15 @@ use super::{failed, ControlError, ControlStore};
 use crate::domain::fleet::TargetState;
 use crate::pg::{column, PgError};
 
-/// One target's progress, as an invocation leaves it.
+/// The stored record of a target's progress through a run, as an invocation leaves
+/// it (`index_pilot.target_progress`).
 #[derive(Debug, Clone)]
-pub struct TargetProgress<'a> {
+pub struct ProgressRecord<'a> {
     pub target: &'a str,
     pub run_id: Uuid,
     pub hop: u32,
     pub state: TargetState,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     /// The class of the first error, when the target ended in error.
     pub error_class: Option<&'a str>,
 }
@@ -120,9 +121,9 @@ impl ControlStore {
             .map_err(failed("loading when targets were served"))
     }
 
-    pub async fn save_target_progress(
+    pub async fn save_progress_record(
         &self,
-        progress: &TargetProgress<'_>,
+        progress: &ProgressRecord<'_>,
     ) -> Result<(), ControlError> {
         self.client
             .execute(

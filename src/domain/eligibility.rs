@@ -232,6 +232,7 @@ pub(crate) mod tests {
 
     #[test]
     fn exclusions() {
+        // Long but flat: a table of one case per exclusion.
         let server = ServerVersion(150004);
         let ok = btree("public", "t", "i", 1, 1.0);
         assert_eq!(check_eligibility(&ok, server), Ok(()));

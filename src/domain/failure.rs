@@ -133,6 +133,36 @@ pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) ->
     }
 }
 
+/// What a settled rebuild means for the rest of its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRebuild {
+    /// It completed: what it took predicts the next ones better than the default.
+    Learn,
+    /// It failed in a way that says nothing about the other indexes.
+    GoOn,
+    /// Others were in the way: nothing more starts on the target in this run.
+    StopBlocked,
+    /// The server cannot take rebuilds now: nothing more starts in this run.
+    StopTarget,
+    /// The role may not rebuild (the target's setup): nothing more starts, and the
+    /// target's error says what to grant.
+    StopForPermission,
+}
+
+/// `failure`: the class of the settled rebuild's failure (`None`: it completed);
+/// `sqlstate`: the failure's, if the server gave one.
+pub fn after_rebuild(failure: Option<FailureClass>, sqlstate: Option<&str>) -> AfterRebuild {
+    match failure {
+        Some(FailureClass::Target) if sqlstate == Some(PERMISSION_DENIED) => {
+            AfterRebuild::StopForPermission
+        }
+        Some(FailureClass::Blocked) => AfterRebuild::StopBlocked,
+        Some(FailureClass::Target) => AfterRebuild::StopTarget,
+        Some(FailureClass::Index | FailureClass::Gone | FailureClass::Other) => AfterRebuild::GoOn,
+        None => AfterRebuild::Learn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +251,32 @@ mod tests {
         assert!(quarantines(FailureClass::Other, 4, 3));
         assert!(!quarantines(FailureClass::Target, 10, 3));
         assert!(!quarantines(FailureClass::Gone, 10, 3));
+    }
+
+    #[test]
+    fn what_a_settled_rebuild_means_for_the_rest() {
+        use AfterRebuild::*;
+        assert_eq!(after_rebuild(None, None), Learn);
+        assert_eq!(
+            after_rebuild(Some(FailureClass::Target), Some(PERMISSION_DENIED)),
+            StopForPermission
+        );
+        assert_eq!(
+            after_rebuild(Some(FailureClass::Target), Some("53100")),
+            StopTarget
+        );
+        assert_eq!(after_rebuild(Some(FailureClass::Target), None), StopTarget);
+        assert_eq!(
+            after_rebuild(Some(FailureClass::Blocked), Some("55P03")),
+            StopBlocked
+        );
+        // Blocked stays blocked whatever the code says.
+        assert_eq!(
+            after_rebuild(Some(FailureClass::Blocked), Some(PERMISSION_DENIED)),
+            StopBlocked
+        );
+        for class in [FailureClass::Index, FailureClass::Gone, FailureClass::Other] {
+            assert_eq!(after_rebuild(Some(class), Some(PERMISSION_DENIED)), GoOn);
+        }
     }
 }

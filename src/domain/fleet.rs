@@ -48,6 +48,51 @@ impl TargetState {
     }
 }
 
+/// The targets an event selects, in the configured order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selected {
+    pub targets: Vec<String>,
+    /// Names a chain's event carries that the configuration no longer lists.
+    pub unknown: Vec<String>,
+}
+
+/// The event names a target the configuration does not list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the event names target {name:?}, which is not configured (configured: {known})")]
+pub struct UnknownTarget {
+    pub name: String,
+    pub known: String,
+}
+
+/// The configured targets an event asks for (all of them without `wanted`). A
+/// chain's event (`continuing`) may outlive a target removed from the
+/// configuration: that name is left out, not refused.
+pub fn select_targets(
+    known: &[&str],
+    wanted: Option<&[String]>,
+    continuing: bool,
+) -> Result<Selected, UnknownTarget> {
+    let mut unknown = Vec::new();
+    for name in wanted.into_iter().flatten() {
+        if known.contains(&name.as_str()) {
+            continue;
+        }
+        if !continuing {
+            return Err(UnknownTarget {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        }
+        unknown.push(name.clone());
+    }
+    let targets = known
+        .iter()
+        .filter(|name| wanted.is_none_or(|wanted| wanted.iter().any(|w| w == *name)))
+        .map(|name| (*name).to_owned())
+        .collect();
+    Ok(Selected { targets, unknown })
+}
+
 /// Splits `targets` into the fewest shards of at most `size`, as even as can be
 /// (60 by 25: 20, 20, 20), keeping their order.
 pub fn shards<T: Clone>(targets: &[T], size: usize) -> Vec<Vec<T>> {
@@ -152,6 +197,34 @@ mod tests {
             let (min, max) = (split.iter().map(Vec::len).min(), split.iter().map(Vec::len).max());
             prop_assert!(max.unwrap_or(0) - min.unwrap_or(0) <= 1);
         }
+    }
+
+    #[test]
+    fn an_event_selects_configured_targets_in_configured_order() {
+        let known = ["a", "b", "c"];
+        let all = select_targets(&known, None, false).unwrap();
+        assert_eq!(all.targets, ["a", "b", "c"]);
+        assert!(all.unknown.is_empty());
+        let wanted = vec!["c".to_owned(), "a".to_owned()];
+        assert_eq!(
+            select_targets(&known, Some(&wanted), false)
+                .unwrap()
+                .targets,
+            ["a", "c"]
+        );
+        let gone = vec!["b".to_owned(), "gone".to_owned()];
+        assert_eq!(
+            select_targets(&known, Some(&gone), false),
+            Err(UnknownTarget {
+                name: "gone".to_owned(),
+                known: "a, b, c".to_owned()
+            })
+        );
+        let chained = select_targets(&known, Some(&gone), true).unwrap();
+        assert_eq!(
+            (chained.targets, chained.unknown),
+            (vec!["b".to_owned()], vec!["gone".to_owned()])
+        );
     }
 
     #[test]

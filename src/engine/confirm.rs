@@ -14,7 +14,8 @@ use crate::domain::bloat::{bytes_per_tuple, estimated_bloat, shown_against};
 use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
 use crate::domain::inspect::{budget_spent, ReadKind};
-use crate::domain::plan::{Assessment, CandidateReason, Mode};
+use crate::domain::mode::Mode;
+use crate::domain::plan::{Assessment, CandidateReason};
 use crate::report::{round2, Confirmation};
 use crate::target_db::{Pgstattuple, ReadError};
 

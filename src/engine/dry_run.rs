@@ -5,18 +5,59 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
+use super::survey::Survey;
 use super::work::Work;
-use super::DatabaseError;
+use super::{preflight, Database, DatabaseError, Progress};
 use crate::domain::deferral::DeferralKind;
 use crate::domain::forecast::{forecast, Anchor};
 use crate::domain::hazard::Replication;
 use crate::domain::inspect::budget_spent;
-use crate::domain::plan::{Assessment, Candidate, Verdict};
+use crate::domain::plan::{candidates_in_order, Assessment, Candidate, Verdict};
 use crate::report::{round2, Estimate, ForecastEntry, TargetReport};
+
+/// Mode `dry_run`: after its gates and the survey, the candidates this role may
+/// rebuild, the plan, the estimates and forecast of the others, the leftovers (none
+/// dropped), and what the look before each rebuild would make of the candidates.
+pub(super) async fn database(
+    database: &Database<'_>,
+    report: &mut TargetReport,
+) -> Result<Progress, DatabaseError> {
+    let (ctx, db, target) = (database.ctx, database.db, database.key.target.as_str());
+    if preflight::stopped_by_invalid_row(ctx, target, db, report) {
+        return Ok(Progress::Done);
+    }
+    // A server it will not work on: the preflight says so, with what else it sees.
+    if db.server.refusal().is_some() || db.in_recovery {
+        preflight::refused(ctx, target, database.spec, db, report).await?;
+        return Ok(Progress::Done);
+    }
+    let Survey {
+        mut work,
+        sifted,
+        running,
+    } = database.survey(report).await?;
+    let assessments = &sifted.kept;
+    let candidates = candidates_in_order(assessments);
+    report.candidates = candidates.len();
+    let candidates = preflight::dry_run(ctx, target, database.spec, db, candidates, report).await?;
+    report.plan = work.plan(&candidates);
+    report.left_alone = left_alone(assessments);
+    let healthy: Vec<u32> = assessments
+        .iter()
+        .filter(|a| a.verdict == Verdict::Healthy)
+        .map(|a| a.index.oid)
+        .collect();
+    let anchors = ctx.control.load_anchors(&database.key, &healthy).await?;
+    report.forecast = forecasts(assessments, &anchors, Timestamp::now());
+    work.clean_up_leftovers(report, false, &running).await?;
+    work.preview(&candidates, running.is_empty(), report)
+        .await?;
+    Ok(Progress::Done)
+}
 
 /// The estimates of the indexes a run leaves alone (the plan shows the candidates):
 /// most bloated first.
-pub(super) fn left_alone(assessments: &[Assessment]) -> Vec<Estimate> {
+fn left_alone(assessments: &[Assessment]) -> Vec<Estimate> {
     let mut estimates: Vec<Estimate> = assessments
         .iter()
         .filter(|a| a.verdict == Verdict::Healthy)
@@ -32,7 +73,7 @@ pub(super) fn left_alone(assessments: &[Assessment]) -> Vec<Estimate> {
 }
 
 /// The dry run's forecast: every healthy index that grows, soonest threshold first.
-pub(super) fn forecasts(
+fn forecasts(
     assessments: &[Assessment],
     anchors: &HashMap<u32, Anchor>,
     now: Timestamp,

@@ -13,7 +13,8 @@ use super::work::Work;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
 use crate::domain::inspect::ReadKind;
-use crate::domain::plan::{Assessment, Mode, Verdict};
+use crate::domain::mode::Mode;
+use crate::domain::plan::{Assessment, Verdict};
 use crate::domain::sift::{Settled, Sifted};
 use crate::report::UnknownBloat;
 use crate::target_db::ReadError;
@@ -95,54 +96,69 @@ impl Work<'_> {
                 Err(why) => unestimable(why),
             },
             Needs::TupleCount => {
-                if builds_running {
-                    return Outcome::Waits(
-                        "an index build runs in this database: pgstattuple would hold a snapshot it waits for".into(),
-                    );
-                }
-                if !self.ctx.budget.may_read_whole_indexes() {
-                    return Outcome::Waits(
-                        "half of this invocation's time is spent: the next scan reads it with pgstattuple".into(),
-                    );
-                }
-                let found = match self.pgstattuple_extension().await {
-                    Ok(Some(found)) if found.pgstattuple => found.clone(),
-                    Err(error) => return Outcome::Waits(error),
-                    Ok(_) => return unestimable(Unestimable::NoPgstattuple),
-                };
-                let kind = ReadKind::Pgstattuple;
-                let current =
-                    |why: String| Outcome::Settled(Err(format!("current size taken: {why}")));
-                let permit = match self.ask_to_read(kind, assessment).await {
-                    Err(error) => return Outcome::Waits(error.to_string()),
-                    Ok(Err(refusal)) if refusal.passes() => {
-                        return Outcome::Waits(refusal.explain(kind))
-                    }
-                    Ok(Err(refusal)) => return current(refusal.explain(kind)),
-                    Ok(Ok(permit)) => permit,
-                };
-                match self
-                    .db
-                    .gist_tuples(&found, description.oid, permit.timeout)
+                self.estimate_by_pgstattuple(description, assessment, builds_running)
                     .await
-                {
-                    Ok((count, bytes)) => Outcome::Settled(Ok((
-                        per_tuple(description.fresh_gist_size(self.db.server, count, bytes)),
-                        BaselineSource::Pgstattuple,
-                    ))),
-                    // Not read again soon: it goes without.
-                    Err(ReadError::TimedOut { .. }) if permit.records_timeout() => {
-                        match self.read_timed_out(kind, assessment, permit).await {
-                            Ok(why) => current(why),
-                            Err(error) => Outcome::Waits(error.to_string()),
-                        }
-                    }
-                    Err(ReadError::TimedOut { .. }) => {
-                        Outcome::Waits(permit.explain_timeout(kind, false))
-                    }
-                    Err(ReadError::Failed(error)) => Outcome::Waits(error.to_string()),
+            }
+        }
+    }
+
+    /// A GiST's baseline from its tuple count, read with pgstattuple when the read is
+    /// allowed now; its current size when it never will be; waiting otherwise.
+    async fn estimate_by_pgstattuple(
+        &mut self,
+        description: &IndexDescription,
+        assessment: &Assessment,
+        builds_running: bool,
+    ) -> Outcome {
+        let method = description.access_method.as_str();
+        let per_tuple = |bytes: u64| bytes as f64 / description.index_tuples.max(1.0);
+        if builds_running {
+            return Outcome::Waits(
+                "an index build runs in this database: pgstattuple would hold a snapshot it waits for".into(),
+            );
+        }
+        if !self.ctx.budget.may_read_whole_indexes() {
+            return Outcome::Waits(
+                "half of this invocation's time is spent: the next scan reads it with pgstattuple"
+                    .into(),
+            );
+        }
+        let found = match self.pgstattuple_extension().await {
+            Ok(Some(found)) if found.pgstattuple => found.clone(),
+            Err(error) => return Outcome::Waits(error),
+            Ok(_) => {
+                return Outcome::Settled(Err(format!(
+                    "current size taken: {}",
+                    Unestimable::NoPgstattuple.explain(method)
+                )))
+            }
+        };
+        let kind = ReadKind::Pgstattuple;
+        let current = |why: String| Outcome::Settled(Err(format!("current size taken: {why}")));
+        let permit = match self.ask_to_read(kind, assessment).await {
+            Err(error) => return Outcome::Waits(error.to_string()),
+            Ok(Err(refusal)) if refusal.passes() => return Outcome::Waits(refusal.explain(kind)),
+            Ok(Err(refusal)) => return current(refusal.explain(kind)),
+            Ok(Ok(permit)) => permit,
+        };
+        match self
+            .db
+            .gist_tuples(&found, description.oid, permit.timeout)
+            .await
+        {
+            Ok((count, bytes)) => Outcome::Settled(Ok((
+                per_tuple(description.fresh_gist_size(self.db.server, count, bytes)),
+                BaselineSource::Pgstattuple,
+            ))),
+            // Not read again soon: it goes without.
+            Err(ReadError::TimedOut { .. }) if permit.records_timeout() => {
+                match self.read_timed_out(kind, assessment, permit).await {
+                    Ok(why) => current(why),
+                    Err(error) => Outcome::Waits(error.to_string()),
                 }
             }
+            Err(ReadError::TimedOut { .. }) => Outcome::Waits(permit.explain_timeout(kind, false)),
+            Err(ReadError::Failed(error)) => Outcome::Waits(error.to_string()),
         }
     }
 }

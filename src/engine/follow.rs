@@ -40,12 +40,45 @@ impl Running {
     }
 }
 
+/// An open rebuild of ours, once looked at.
+enum Looked {
+    Running(Running),
+    /// Its process has ended: it is settled; how long it was seen waiting.
+    Ended(OpenRebuild, Duration),
+}
+
 impl Work<'_> {
     /// Returns the rebuilds still running.
     pub(super) async fn follow_earlier_rebuilds(
         &mut self,
         report: &mut TargetReport,
     ) -> Result<Vec<Running>, DatabaseError> {
+        self.close_what_went_before().await?;
+        let mut running = Vec::new();
+        let mut ended = Vec::new();
+        for open in self.ctx.control.rebuilds_in_progress(self.key).await? {
+            match self.look_at(open, report).await? {
+                Looked::Running(still) => running.push(still),
+                Looked::Ended(open, waited) => ended.push((open, waited)),
+            }
+        }
+        // Leftovers are dropped only when no rebuild of ours runs beside them.
+        let may_drop = running.is_empty();
+        for (open, waited) in ended {
+            let started = self.started_of(&open).await?;
+            let took = Took {
+                duration_ms: u64::try_from(open.running_ms).unwrap_or(0),
+                blocked_ms: duration_ms(waited),
+            };
+            self.settle(&started, End::ProcessEnded, took, may_drop, report)
+                .await?;
+        }
+        Ok(running)
+    }
+
+    /// Rows nobody else will settle: those of an earlier database of this name, and
+    /// those of this server whose process has ended.
+    async fn close_what_went_before(&mut self) -> Result<(), DatabaseError> {
         // A database of this name dropped (and created again) leaves rows nobody
         // settles: their rebuilds, their indexes, went with it.
         let (rebuilds, quarantined) = self.ctx.control.close_recreated_database(self.key).await?;
@@ -63,52 +96,40 @@ impl Work<'_> {
         if !holders.is_empty() {
             self.free_stale_slots(&holders).await?;
         }
-        let mut running = Vec::new();
-        let mut ended = Vec::new();
-        for mut open in self.ctx.control.rebuilds_in_progress(self.key).await? {
-            let looked = Instant::now();
-            let (state, waited) = match open.backend_pid {
-                Some(pid) => self.wait_for_rebuild(&open, pid).await?,
-                None => (None, Duration::ZERO),
-            };
-            open.running_ms = open
-                .running_ms
-                .saturating_add(i64::try_from(elapsed_ms(looked)).unwrap_or(i64::MAX));
-            match (state, open.backend_pid) {
-                (Some(state), Some(pid)) => {
-                    self.remember_copy(&open, &state).await?;
-                    report.in_progress.push(InProgress {
-                        index: open.index.to_string(),
-                        pid,
-                        phase: state.phase,
-                        percent_done: state.percent_done,
-                        running_ms: u64::try_from(open.running_ms).unwrap_or(0),
-                        blocked_ms: duration_ms(waited),
-                    });
-                    running.push(Running {
-                        index: open.index.clone(),
-                        trace: open.trace.clone(),
-                    });
-                }
-                _ => ended.push((open, waited)),
-            }
-        }
-        for (open, waited) in ended {
-            let started = self.started_of(&open).await?;
-            let took = Took {
-                duration_ms: u64::try_from(open.running_ms).unwrap_or(0),
-                blocked_ms: duration_ms(waited),
-            };
-            self.settle(
-                &started,
-                End::ProcessEnded,
-                took,
-                running.is_empty(),
-                report,
-            )
-            .await?;
-        }
-        Ok(running)
+        Ok(())
+    }
+
+    /// One open rebuild, waited for when it is due to end soon: still running
+    /// (reported in progress, its copy recorded), or ended.
+    async fn look_at(
+        &mut self,
+        mut open: OpenRebuild,
+        report: &mut TargetReport,
+    ) -> Result<Looked, DatabaseError> {
+        let looked = Instant::now();
+        let (state, waited) = match open.backend_pid {
+            Some(pid) => self.wait_for_rebuild(&open, pid).await?,
+            None => (None, Duration::ZERO),
+        };
+        open.running_ms = open
+            .running_ms
+            .saturating_add(i64::try_from(elapsed_ms(looked)).unwrap_or(i64::MAX));
+        let (Some(state), Some(pid)) = (state, open.backend_pid) else {
+            return Ok(Looked::Ended(open, waited));
+        };
+        self.remember_copy(&open, &state).await?;
+        report.in_progress.push(InProgress {
+            index: open.index.to_string(),
+            pid,
+            phase: state.phase,
+            percent_done: state.percent_done,
+            running_ms: u64::try_from(open.running_ms).unwrap_or(0),
+            blocked_ms: duration_ms(waited),
+        });
+        Ok(Looked::Running(Running {
+            index: open.index.clone(),
+            trace: open.trace.clone(),
+        }))
     }
 
     /// Its state once it has ended (`None`) or once waiting for it is over (see

@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use super::work::Work;
 use crate::control::{ControlError, ReadTimeout, ReadTimeouts};
 use crate::domain::inspect::{may_read, Ask, InspectLimits, Permit, ReadKind, Refusal, TimedOut};
-use crate::domain::plan::{Assessment, Mode};
+use crate::domain::mode::Mode;
+use crate::domain::plan::Assessment;
 
 impl Work<'_> {
     /// The timeouts recorded for this database, loaded when first needed.

@@ -9,9 +9,9 @@ use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
 use crate::domain::leftovers::InvalidIndexRef;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::report::{Leftover, TargetReport};
-use crate::target_db::{IndexBuilds, RebuildSession};
+use crate::target_db::{IndexBuilds, InvalidIndex, RebuildSession};
 
 /// What became of one of our leftovers.
 pub(super) enum DropOutcome {
@@ -123,30 +123,10 @@ impl Work<'_> {
             .collect();
         let dry_run = self.ctx.request.mode == Mode::DryRun;
         for index in invalid {
-            let record = match recorded.remove(&index.oid) {
-                Some(record) if record.name == index.name => Some(record),
-                // The oid carries another name now: not what we left.
-                Some(record) if !dry_run => {
-                    self.ctx
-                        .control
-                        .forget_leftover(self.key, record.oid)
-                        .await?;
-                    None
-                }
-                _ => None,
-            };
-            let building = running.iter().find(|r| {
-                r.trace.as_ref().is_some_and(|trace| {
-                    trace
-                        .leftover(InvalidIndexRef {
-                            oid: index.oid,
-                            name: &index.name.name,
-                            table_oid: index.table_oid,
-                        })
-                        .is_some()
-                })
-            });
-            let (ours, action) = match (record, building) {
+            let record = self
+                .still_recorded(recorded.remove(&index.oid), &index, dry_run)
+                .await?;
+            let (ours, action) = match (record, building(running, &index)) {
                 (Some(record), _) => (true, self.drop_recorded(&record, dry_run, may_drop).await?),
                 (None, Some(running)) => (
                     true,
@@ -183,4 +163,41 @@ impl Work<'_> {
         }
         Ok(())
     }
+
+    /// The record of an invalid index with its oid, if it still names it: one whose
+    /// oid carries another name now is not what we left, and is forgotten (not in a
+    /// dry run).
+    async fn still_recorded(
+        &self,
+        record: Option<LeftoverRecord>,
+        index: &InvalidIndex,
+        dry_run: bool,
+    ) -> Result<Option<LeftoverRecord>, DatabaseError> {
+        Ok(match record {
+            Some(record) if record.name == index.name => Some(record),
+            Some(record) if !dry_run => {
+                self.ctx
+                    .control
+                    .forget_leftover(self.key, record.oid)
+                    .await?;
+                None
+            }
+            _ => None,
+        })
+    }
+}
+
+/// The rebuild of ours still running whose copy this invalid index is, if any.
+fn building<'r>(running: &'r [Running], index: &InvalidIndex) -> Option<&'r Running> {
+    running.iter().find(|r| {
+        r.trace.as_ref().is_some_and(|trace| {
+            trace
+                .leftover(InvalidIndexRef {
+                    oid: index.oid,
+                    name: &index.name.name,
+                    table_oid: index.table_oid,
+                })
+                .is_some()
+        })
+    })
 }

@@ -15,19 +15,21 @@ mod leftovers;
 mod outcome;
 mod preflight;
 mod rebuild;
+mod run;
 mod said;
 mod servers;
 mod settle;
 mod start;
+mod statement;
+mod survey;
 mod watch;
 mod work;
 
 pub use crate::domain::fleet::Progress;
-pub use outcome::TargetOutcome;
+pub use outcome::{Standing, TargetOutcome, Why};
 pub use preflight::configuration;
 pub use servers::Rebuilds;
 
-use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -37,22 +39,20 @@ use uuid::Uuid;
 use crate::config::{TargetEntry, TargetSpec};
 use crate::control::{ControlError, ControlStore, DatabaseKey};
 use crate::domain::budget::{target_bound, Budget};
-use crate::domain::deferral::DeferralKind;
+use crate::domain::mode::Mode;
 use crate::domain::pgvector::PgvectorGates;
-use crate::domain::plan::{candidates_in_order, Assessor, Known, Mode, Selection, Verdict};
 use crate::domain::settings::Settings;
-use crate::domain::sift::Sift;
-use crate::domain::stored;
 use crate::domain::target_error::{classify, Stopped, TargetErrorClass, Unanswered};
-use crate::domain::window::{MaintenanceWindows, WindowState};
+use crate::domain::window::MaintenanceWindows;
 use crate::engine::free_storage::Readings;
 use crate::invocation::event::Request;
 use crate::login::connect::{open_with_rotation, Logins, OpenError};
 use crate::login::iam::TokenSigner;
 use crate::login::secrets::{SecretCache, SecretError};
-use crate::report::{NewBaseline, Quarantined, TargetReport};
+use crate::report::TargetReport;
 use crate::target_db::{TargetDb, TargetError};
-use jiff::Timestamp;
+use survey::Survey;
+use tokio_postgres::Config as PgConfig;
 use work::Work;
 
 /// What every target of an invocation shares.
@@ -155,26 +155,8 @@ pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> Target
     };
     let leased = ctx.request.mode.changes_targets();
     if leased {
-        let lease_ms =
-            i64::try_from((ctx.budget.left() + ctx.lease_slack).as_millis()).unwrap_or(i64::MAX);
-        match ctx
-            .control
-            .acquire_lease(&entry.name, ctx.invocation, lease_ms)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                let mut report = TargetReport::new(&entry.name, None);
-                report.skip(
-                    "another invocation is working on this target (it holds the target's lease)",
-                );
-                return TargetOutcome {
-                    reports: vec![report],
-                    progress: Progress::Blocked,
-                    served: false,
-                };
-            }
-            Err(error) => return failed(TargetErrorClass::Control, error.to_string()),
+        if let Some(outcome) = lease(ctx, &entry.name).await {
+            return outcome;
         }
     }
     // A server or network that stops answering (accepting, never replying) must not
@@ -207,6 +189,33 @@ pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> Target
         }
     }
     outcome
+}
+
+/// Takes the target's lease for this invocation's time; the outcome when it cannot.
+async fn lease(ctx: &RunContext<'_>, target: &str) -> Option<TargetOutcome> {
+    let lease_ms =
+        i64::try_from((ctx.budget.left() + ctx.lease_slack).as_millis()).unwrap_or(i64::MAX);
+    let mut report = TargetReport::new(target, None);
+    match ctx
+        .control
+        .acquire_lease(target, ctx.invocation, lease_ms)
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => {
+            report
+                .skip("another invocation is working on this target (it holds the target's lease)");
+            Some(TargetOutcome {
+                reports: vec![report],
+                progress: Progress::Blocked,
+                served: false,
+            })
+        }
+        Err(error) => {
+            report.fail(TargetErrorClass::Control, error.to_string());
+            Some(TargetOutcome::served((vec![report], Progress::Done)))
+        }
+    }
 }
 
 async fn process_databases(
@@ -244,6 +253,9 @@ async fn process_databases(
     (reports, progress)
 }
 
+/// Opens the database, then picks the mode's branch once. `dry_run`, `baseline` and
+/// the rebuilding modes take the same steps: the gates of the mode, the [`Survey`],
+/// then what the mode does with it; `check` is only the preflight.
 async fn process_database(
     ctx: &RunContext<'_>,
     target: &str,
@@ -259,165 +271,89 @@ async fn process_database(
         })
         .await?;
     report.server_version = Some(db.server.to_string());
-    // `check` and `dry_run` have them as findings of their preflight.
-    if !matches!(ctx.request.mode, Mode::Check | Mode::DryRun) {
+    let database = Database {
+        ctx,
+        key: DatabaseKey {
+            target: target.to_owned(),
+            database_name: db.database_name.clone(),
+            database_oid: db.database_oid,
+        },
+        spec,
+        db: &db,
+        connection: &connection,
+        began,
+    };
+    match ctx.request.mode {
+        Mode::Check => {
+            preflight::check_database(ctx, target, spec, &db, report).await?;
+            Ok(Progress::Done)
+        }
+        Mode::DryRun => dry_run::database(&database, report).await,
+        Mode::Baseline => baseline(&database, report).await,
+        Mode::Run | Mode::Reindex => run::database(&database, report).await,
+    }
+}
+
+/// One database of a target, connected: where each mode's steps start.
+struct Database<'a> {
+    ctx: &'a RunContext<'a>,
+    key: DatabaseKey,
+    spec: &'a TargetSpec,
+    db: &'a TargetDb,
+    connection: &'a PgConfig,
+    began: Instant,
+}
+
+impl Database<'_> {
+    /// What every mode but `check` and `dry_run` refuses before its survey: a bad
+    /// row, a server version with a known corruption bug, a standby. True when the
+    /// report says why nothing more is done here.
+    fn refused(&self, report: &mut TargetReport) -> bool {
+        let db = self.db;
+        // `check` and `dry_run` have them as findings of their preflight.
         report.warnings = PgvectorGates::of(db.pgvector.as_deref()).warnings;
-    }
-    if preflight::first(ctx, target, spec, &db, report).await? {
-        return Ok(Progress::Done);
-    }
-    if let Some(refusal) = db.server.refusal() {
-        report.fail(TargetErrorClass::Version, refusal);
-        return Ok(Progress::Done);
-    }
-    if db.in_recovery {
-        report.skip("the server is a standby (pg_is_in_recovery() is true); index-pilot works on primaries only");
-        return Ok(Progress::Done);
-    }
-    let key = DatabaseKey {
-        target: target.to_owned(),
-        database_name: db.database_name.clone(),
-        database_oid: db.database_oid,
-    };
-    let mode = ctx.request.mode;
-    let throughput = ctx.control.learned_throughput(target).await?;
-    let mut work = Work::new(ctx, &db, &key, endpoint, &connection, throughput);
-    work.began = began;
-    work.free_storage = spec.free_storage.as_ref();
-    // First what earlier invocations left running: a rebuild that has ended since
-    // gets its baseline before the scan below judges its index.
-    let running = if mode.changes_targets() {
-        work.follow_earlier_rebuilds(report).await?
-    } else {
-        Vec::new()
-    };
-
-    let (stored, mut quarantine) = tokio::try_join!(
-        ctx.control.load_index_states(&key),
-        ctx.control.quarantined(&key),
-    )?;
-    // An index dropped since it was quarantined has nothing left to release by hand.
-    let oids: Vec<u32> = quarantine.iter().map(|q| q.index_oid).collect();
-    let gone = db.missing_indexes(&oids).await?;
-    if mode.changes_targets() {
-        ctx.control.release_gone_indexes(&key, &gone).await?;
-    }
-    quarantine.retain(|q| !gone.contains(&q.index_oid));
-    let quarantined: HashSet<u32> = quarantine.iter().map(|q| q.index_oid).collect();
-    report.quarantined = quarantine.into_iter().map(Quarantined::from).collect();
-    let selection = Selection {
-        mode,
-        only: ctx.request.index.as_ref(),
-        force: ctx.request.force,
-        reseed: ctx.request.reseed,
-    };
-    let known = Known {
-        stored: &stored,
-        quarantined: &quarantined,
-    };
-    let mut sifted = db
-        .scan(|| {
-            let assessor = Assessor::new(known, ctx.settings, key.location(), db.server, selection);
-            Sift::new(assessor, &stored, &key.database_name)
-        })
-        .await?
-        .finish();
-    // Before the estimates: a whole-index read happens only where a rebuild could.
-    if mode == Mode::Run || mode == Mode::DryRun {
-        work.window = ctx
-            .windows
-            .state(target, &db.database_name, Timestamp::now());
-        if work.window != WindowState::Always {
-            report.window = Some(work.window.describe());
+        if preflight::stopped_by_invalid_row(self.ctx, &self.key.target, db, report) {
+            return true;
         }
-    }
-    if sifted
-        .kept
-        .iter()
-        .any(|a| a.verdict == Verdict::AwaitingEstimate)
-    {
-        let builds_running = !running.is_empty() || !db.index_builds().await?.is_empty();
-        work.estimate_baselines(&mut sifted, builds_running).await;
-    }
-    report.scanned = sifted.scanned;
-    report.vanished = sifted.vanished.iter().map(ToString::to_string).collect();
-    report.baseline_sources = estimate::sources(&sifted);
-    let assessments = &sifted.kept;
-    report.new_baselines = assessments
-        .iter()
-        .filter(|a| a.was_estimated())
-        .map(NewBaseline::from)
-        .collect();
-    report.unknown_bloat = estimate::unknown(&sifted);
-    for assessment in assessments {
-        if let (Some(kind), Some(reason)) = (assessment.deferral_kind(), assessment.deferral()) {
-            report.defer(&assessment.index.name, kind, reason);
+        if let Some(refusal) = db.server.refusal() {
+            report.fail(TargetErrorClass::Version, refusal);
+            return true;
         }
-    }
-    if mode != Mode::DryRun {
-        let changes = stored::changes(&stored, &sifted);
-        ctx.control.save_index_states(&key, &changes).await?;
-    }
-    if mode == Mode::Baseline {
-        report.baselines_set = Some(sifted.seeded.iter().map(|(_, n)| n).sum());
-        return Ok(Progress::Done);
-    }
-    if let Some(wanted) = &ctx.request.index {
-        match assessments.iter().find(|a| a.index.name == *wanted) {
-            None => {
-                report.fail(
-                    TargetErrorClass::Order,
-                    format!(
-                        "the order names index {wanted}, which does not exist in database {}",
-                        db.database_name
-                    ),
-                );
-                return Ok(Progress::Done);
-            }
-            Some(a) if !a.is_candidate() && a.deferral().is_none() => {
-                report.defer(wanted, DeferralKind::NotACandidate, a.why_not())
-            }
-            Some(_) => {}
+        if db.in_recovery {
+            report.skip("the server is a standby (pg_is_in_recovery() is true); index-pilot works on primaries only");
+            return true;
         }
+        false
     }
 
-    let mut candidates = candidates_in_order(assessments);
-    report.candidates = candidates.len();
-    if mode == Mode::DryRun {
-        candidates = preflight::dry_run(ctx, target, spec, &db, candidates, report).await?;
+    /// The survey, with the work it started (the connection, what was learned).
+    async fn survey(&self, report: &mut TargetReport) -> Result<Survey<'_>, DatabaseError> {
+        let ctx = self.ctx;
+        let throughput = ctx.control.learned_throughput(&self.key.target).await?;
+        let endpoint = &self.spec.endpoint;
+        let mut work = Work::new(
+            ctx,
+            self.db,
+            &self.key,
+            endpoint,
+            self.connection,
+            throughput,
+        );
+        work.began = self.began;
+        work.free_storage = self.spec.free_storage.as_ref();
+        survey::survey(work, report).await
     }
-    report.plan = work.plan(&candidates);
-    if mode == Mode::DryRun {
-        report.left_alone = dry_run::left_alone(assessments);
-        let healthy: Vec<u32> = assessments
-            .iter()
-            .filter(|a| a.verdict == Verdict::Healthy)
-            .map(|a| a.index.oid)
-            .collect();
-        let anchors = ctx.control.load_anchors(&key, &healthy).await?;
-        report.forecast = dry_run::forecasts(assessments, &anchors, Timestamp::now());
-    }
-    // Nothing is dropped beside a rebuild of ours still running in this database.
-    let may_drop = mode.changes_targets() && running.is_empty();
-    work.clean_up_leftovers(report, may_drop, &running).await?;
-    if mode == Mode::DryRun {
-        work.preview(&candidates, running.is_empty(), report)
-            .await?;
+}
+
+/// Mode `baseline`: the survey seeded the baselines; the report counts them.
+async fn baseline(
+    database: &Database<'_>,
+    report: &mut TargetReport,
+) -> Result<Progress, DatabaseError> {
+    if database.refused(report) {
         return Ok(Progress::Done);
     }
-    if let Some(busy) = running.first() {
-        for candidate in &candidates {
-            report.defer(
-                &candidate.assessment.index.name,
-                DeferralKind::RebuildRunning,
-                running
-                    .iter()
-                    .find(|r| r.index == candidate.assessment.index.name)
-                    .unwrap_or(busy)
-                    .holds_back(&candidate.assessment.index.name),
-            );
-        }
-        return Ok(Progress::Blocked);
-    }
-    work.rebuild_all(candidates, report).await
+    let survey = database.survey(report).await?;
+    report.baselines_set = Some(survey.sifted.seeded.iter().map(|(_, n)| n).sum());
+    Ok(Progress::Done)
 }

@@ -1,9 +1,13 @@
-//! What an invocation did with one target, and how `target_progress` says it.
+//! What an invocation did with one target, and where that leaves the target: a
+//! [`Standing`] the stored record (`index_pilot.target_progress`) renders, so that
+//! its state follows from typed values, never from a message's words.
 
 use super::Progress;
+use crate::domain::deferral::DeferralKind;
+use crate::domain::fleet::TargetState;
 use crate::domain::target_error::TargetErrorClass;
 use crate::domain::words::plural;
-use crate::report::TargetReport;
+use crate::report::{Status, TargetReport};
 
 /// What an invocation did with one target.
 pub struct TargetOutcome {
@@ -11,6 +15,66 @@ pub struct TargetOutcome {
     pub progress: Progress,
     /// False when another invocation holds the target: its progress is theirs to say.
     pub served: bool,
+}
+
+/// Where a target stands after an invocation, as values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub state: TargetState,
+    pub why: Option<Why>,
+    /// The class of the first error among its databases.
+    pub error_class: Option<TargetErrorClass>,
+    pub scanned: usize,
+    pub candidates: usize,
+    pub reindexed: usize,
+    pub deferred: usize,
+}
+
+/// Why a target stands where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// Databases that stopped (an error, a skip), each with its own words.
+    Stopped(Vec<Stop>),
+    /// Indexes wait; the first one says why.
+    Deferred {
+        count: usize,
+        first: String,
+        kind: DeferralKind,
+        reason: String,
+    },
+}
+
+/// One database that stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stop {
+    pub database: Option<String>,
+    pub status: Status,
+    pub reason: String,
+}
+
+impl Why {
+    /// In a line, as `target_progress.reason` stores it.
+    pub fn render(&self) -> String {
+        match self {
+            Why::Stopped(stops) => stops
+                .iter()
+                .map(|stop| match &stop.database {
+                    Some(database) => format!("database {database}: {}", stop.reason),
+                    None => stop.reason.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Why::Deferred {
+                count,
+                first,
+                reason,
+                ..
+            } => format!(
+                "{} deferred, the first ({first}): {reason}",
+                plural(*count as u64, "index", "indexes")
+            ),
+        }
+    }
 }
 
 impl TargetOutcome {
@@ -22,44 +86,51 @@ impl TargetOutcome {
         }
     }
 
-    /// Why the target stands where it stands, in a line for `target_progress`: each
-    /// database's own reason (an error's own words), else the first deferral's.
-    pub fn reason(&self) -> Option<String> {
-        let reasons: Vec<String> = self
+    /// Where the target stands: in error when a database is, else as far as its
+    /// progress goes; why: each database's own reason, else the first deferral's.
+    pub fn standing(&self) -> Standing {
+        let failed = self.reports.iter().any(|r| r.status == Status::Error);
+        let sum = |count: fn(&TargetReport) -> usize| self.reports.iter().map(count).sum();
+        Standing {
+            state: TargetState::of(self.progress, failed),
+            why: self.why(),
+            error_class: self.reports.iter().find_map(|r| r.error_class),
+            scanned: sum(|r| r.scanned),
+            candidates: sum(|r| r.candidates),
+            reindexed: sum(|r| r.reindexed.len()),
+            deferred: sum(|r| r.deferred.len()),
+        }
+    }
+
+    fn why(&self) -> Option<Why> {
+        let stops: Vec<Stop> = self
             .reports
             .iter()
             .filter_map(|r| {
-                let reason = r.reason.as_deref()?;
-                Some(match &r.database {
-                    Some(database) => format!("database {database}: {reason}"),
-                    None => reason.to_owned(),
+                Some(Stop {
+                    database: r.database.clone(),
+                    status: r.status,
+                    reason: r.reason.clone()?,
                 })
             })
             .collect();
-        if !reasons.is_empty() {
-            return Some(reasons.join("; "));
+        if !stops.is_empty() {
+            return Some(Why::Stopped(stops));
         }
-        let deferred: Vec<&crate::report::Deferred> =
-            self.reports.iter().flat_map(|r| &r.deferred).collect();
-        let first = deferred.first()?;
-        Some(format!(
-            "{} deferred, the first ({}): {}",
-            plural(deferred.len() as u64, "index", "indexes"),
-            first.index,
-            first.reason
-        ))
-    }
-
-    /// The class of the first error among its databases.
-    pub fn error_class(&self) -> Option<TargetErrorClass> {
-        self.reports.iter().find_map(|r| r.error_class)
+        let mut deferred = self.reports.iter().flat_map(|r| &r.deferred);
+        let first = deferred.next()?;
+        Some(Why::Deferred {
+            count: 1 + deferred.count(),
+            first: first.index.clone(),
+            kind: first.kind,
+            reason: first.reason.clone(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::deferral::DeferralKind;
 
     fn outcome(reports: Vec<TargetReport>) -> TargetOutcome {
         TargetOutcome::served((reports, Progress::Done))
@@ -73,12 +144,13 @@ mod tests {
             "cannot connect at h:5432, database sales, user app: database \"sales\" does not exist (SQLSTATE 3D000)",
         );
         let fine = TargetReport::new("fleet", Some("app".to_owned()));
-        let outcome = outcome(vec![fine, sales]);
+        let standing = outcome(vec![fine, sales]).standing();
         assert_eq!(
-            outcome.reason().as_deref(),
+            standing.why.as_ref().map(Why::render).as_deref(),
             Some("database sales: cannot connect at h:5432, database sales, user app: database \"sales\" does not exist (SQLSTATE 3D000)")
         );
-        assert_eq!(outcome.error_class(), Some(TargetErrorClass::Database));
+        assert_eq!(standing.state, TargetState::Error);
+        assert_eq!(standing.error_class, Some(TargetErrorClass::Database));
     }
 
     #[test]
@@ -90,12 +162,35 @@ mod tests {
             "outside its maintenance windows until 2026-11-23 00:00 UTC",
         );
         main.defer(&"public.b_id", DeferralKind::Window, "outside");
-        let outcome = outcome(vec![main]);
+        let standing = outcome(vec![main]).standing();
         assert_eq!(
-            outcome.reason().as_deref(),
+            standing.why.as_ref().map(Why::render).as_deref(),
             Some("2 indexes deferred, the first (public.a_id): outside its maintenance windows until 2026-11-23 00:00 UTC")
         );
-        assert_eq!(outcome.error_class(), None);
-        assert_eq!(self::outcome(vec![]).reason(), None);
+        assert!(matches!(
+            standing.why,
+            Some(Why::Deferred {
+                count: 2,
+                kind: DeferralKind::Window,
+                ..
+            })
+        ));
+        assert_eq!(
+            (standing.state, standing.error_class),
+            (TargetState::Done, None)
+        );
+        assert_eq!(standing.deferred, 2);
+        assert_eq!(self::outcome(vec![]).standing().why, None);
+    }
+
+    #[test]
+    fn rewording_a_message_keeps_the_state() {
+        let mut skipped = TargetReport::new("replica", None);
+        skipped.skip("any words at all");
+        let standing = outcome(vec![skipped]).standing();
+        assert_eq!(standing.state, TargetState::Done);
+        assert!(
+            matches!(&standing.why, Some(Why::Stopped(stops)) if stops[0].status == Status::Skipped)
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::{DatabaseError, RunContext};
 use crate::config::TargetSpec;
 use crate::domain::deferral::DeferralKind;
+use crate::domain::mode::Mode;
 use crate::domain::plan::Candidate;
-use crate::domain::plan::Mode;
 use crate::domain::preflight::{
     judge, matched_nowhere, naming_no_database, naming_no_target, Checked, ControlRows, Facts,
     Finding, ObjectLookup, Preflight,
@@ -90,32 +90,33 @@ fn invalid_row(ctx: &RunContext<'_>, target: &str, database: &str) -> Option<Str
     ))
 }
 
-/// Before anything else in a database: a bad row that applies to it stops it; mode
-/// `check` is only the preflight; a `dry_run` of a server it will not work on shows
-/// the preflight. True when nothing more is to be done here.
-pub(super) async fn first(
+/// A bad row that applies to this database stops it: true when it did (the report
+/// says which row).
+pub(super) fn stopped_by_invalid_row(
+    ctx: &RunContext<'_>,
+    target: &str,
+    db: &TargetDb,
+    report: &mut TargetReport,
+) -> bool {
+    let Some(problem) = invalid_row(ctx, target, &db.database_name) else {
+        return false;
+    };
+    report.fail(TargetErrorClass::Configuration, problem);
+    true
+}
+
+/// Mode `check` of one database: the preflight, and a bad row that applies to it.
+pub(super) async fn check_database(
     ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,
     db: &TargetDb,
     report: &mut TargetReport,
-) -> Result<bool, DatabaseError> {
-    let mode = ctx.request.mode;
-    if let Some(problem) = invalid_row(ctx, target, &db.database_name) {
-        if mode == Mode::Check {
-            check(ctx, target, spec, db, report).await?;
-        }
-        report.fail(TargetErrorClass::Configuration, problem);
-        return Ok(true);
-    }
-    match mode {
-        Mode::Check => check(ctx, target, spec, db, report).await?,
-        Mode::DryRun if db.server.refusal().is_some() || db.in_recovery => {
-            refused(ctx, target, spec, db, report).await?
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
+) -> Result<(), DatabaseError> {
+    check(ctx, target, spec, db, report).await?;
+    // After the preflight: the bad row is the reason the report gives.
+    stopped_by_invalid_row(ctx, target, db, report);
+    Ok(())
 }
 
 /// `check` and `dry_run` of a database that could not be reached: the failure is the
@@ -174,7 +175,7 @@ fn settle(report: &mut TargetReport, preflight: Preflight) {
 }
 
 /// Mode `check`: every table that has an index counts.
-pub(super) async fn check(
+async fn check(
     ctx: &RunContext<'_>,
     target: &str,
     spec: &TargetSpec,

@@ -1,33 +1,31 @@
 //! The candidates, one at a time: each is looked at, given its server's slot,
 //! confirmed, looked at once more (`start`), started on the rebuild connection under
-//! watch, and settled. A rebuild still running when the invocation's time is up, or
-//! whose connection broke while the server goes on, is left to the server and
-//! followed by later invocations; nothing else starts beside it. Between two
-//! rebuilds the standbys get to replay the first.
+//! watch (`statement`), and settled. A rebuild still running when the invocation's
+//! time is up, or whose connection broke while the server goes on, is left to the
+//! server and followed by later invocations; nothing else starts beside it. Between
+//! two rebuilds the standbys get to replay the first.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::settle::End;
+use super::servers::Watching;
 use super::start::Slot;
-use super::watch::{RunEnd, Watch};
-use super::work::{duration_ms, elapsed_ms, Started, Stop, Took, Work};
+use super::work::{Started, Stop, Work};
 use super::{DatabaseError, Progress};
 use crate::domain::budget::Fit;
 use crate::domain::deferral::DeferralKind;
-use crate::domain::failure::{what_to_grant, FailureClass, PERMISSION_DENIED};
 use crate::domain::ident::QualifiedName;
 use crate::domain::leftovers::RebuildTrace;
 use crate::domain::plan::{Assessment, Candidate, CandidateReason};
+use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::settings::IndexSettings;
-use crate::domain::target_error::TargetErrorClass;
 use crate::domain::throughput::Prediction;
 use crate::domain::words::plural;
-use crate::report::{InProgress, TargetReport};
+use crate::report::TargetReport;
 use crate::target_db::Rebuilder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     /// Deferred, or a false alarm: nothing ran.
     NotStarted,
     /// Deferred right before its statement: the next hop has the time for it.
@@ -51,89 +49,89 @@ impl Work<'_> {
         let mut ran_last: Option<IndexSettings> = None;
         let mut rest = candidates.into_iter();
         while let Some(candidate) = rest.next() {
-            let index = &candidate.assessment.index;
-            if let Some(stop) = &self.stop {
-                report.deferred.push(stop.deferral(&index.name));
-                continue;
-            }
-            if let Some(why) = self.pgvector.refusal(&index.access_method) {
-                report.defer(&index.name, DeferralKind::Extension, why);
-                continue;
-            }
-            if let Some(why) = self.outside_window(index) {
-                report.defer(&index.name, DeferralKind::Window, why);
-                continue;
-            }
-            let predicted = self.predict(index);
-            let fit = self.ctx.budget.fit(predicted.duration, setup);
-            if fit == Fit::Wait {
-                report.defer(
-                    &index.name,
-                    DeferralKind::Time,
-                    format!(
-                        "needs about {}s ({}), {}s left in this invocation: the next one takes it",
-                        predicted.secs(),
-                        predicted.rate(&index.access_method),
-                        self.ctx.budget.left().as_secs()
-                    ),
-                );
-                progress = progress.max(Progress::MoreWork);
-                continue;
-            }
-            if let Some(why) = self.too_large(candidate.assessment, fit, predicted) {
-                report.defer(&index.name, DeferralKind::TooLarge, why);
-                continue;
-            }
-            if let Some(settings) = ran_last.take() {
-                self.let_standbys_catch_up(&settings).await?;
-            }
-            let planned = Planned {
-                fit,
-                predicted,
-                setup,
-                checked_at: Instant::now(),
-            };
             let assessment = candidate.assessment;
-            match self.rebuild(candidate, planned, report).await? {
+            let outcome = match self.may_start(assessment, setup, report) {
+                Ok((fit, predicted)) => {
+                    if let Some(settings) = ran_last.take() {
+                        self.let_standbys_catch_up(&settings).await?;
+                    }
+                    let planned = Planned {
+                        fit,
+                        predicted,
+                        setup,
+                        checked_at: Instant::now(),
+                    };
+                    self.rebuild(candidate, planned, report).await?
+                }
+                Err(not_started) => not_started,
+            };
+            match outcome {
                 Outcome::NotStarted => {}
                 Outcome::WaitsForTime => progress = progress.max(Progress::MoreWork),
                 Outcome::Finished => ran_last = Some((*assessment.settings).clone()),
                 Outcome::StillRunning(fit) => {
-                    for later in rest {
-                        report.defer(
-                            &later.assessment.index.name,
-                            DeferralKind::RebuildRunning,
-                            format!(
-                                "waits for the rebuild of {} still running on this target",
-                                index.name
-                            ),
-                        );
-                    }
-                    // One that was predicted to fit has only overrun: the next hop waits
-                    // for it a little and goes on. One that fits no invocation is left to
-                    // later runs.
-                    return Ok(match fit {
-                        Fit::Start => Progress::MoreWork,
-                        Fit::Wait | Fit::StartAndLeave => Progress::Blocked,
-                    });
+                    defer_the_rest(rest, &assessment.index.name, report);
+                    return Ok(left_running(fit));
                 }
             }
         }
-        // A target in error (its setup) keeps its own reason.
-        if !report.failed.is_empty() && report.reason.is_none() {
-            report.reason = Some(format!(
-                "{} failed",
-                plural(report.failed.len() as u64, "rebuild", "rebuilds")
-            ));
+        name_the_failures(report);
+        Ok(self.what_is_left(progress))
+    }
+
+    /// Whether the loop may go on with this candidate, judged before any look at the
+    /// target: the fit and prediction it goes on with, or how it was deferred.
+    fn may_start(
+        &self,
+        assessment: &Assessment,
+        setup: Duration,
+        report: &mut TargetReport,
+    ) -> Result<(Fit, Prediction), Outcome> {
+        let index = &assessment.index;
+        if let Some(stop) = &self.stop {
+            report.deferred.push(stop.deferral(&index.name));
+            return Err(Outcome::NotStarted);
         }
+        if let Some(why) = self.pgvector.refusal(&index.access_method) {
+            report.defer(&index.name, DeferralKind::Extension, why);
+            return Err(Outcome::NotStarted);
+        }
+        if let Some(why) = self.outside_window(index) {
+            report.defer(&index.name, DeferralKind::Window, why);
+            return Err(Outcome::NotStarted);
+        }
+        let predicted = self.predict(index);
+        let fit = self.ctx.budget.fit(predicted.duration, setup);
+        if fit == Fit::Wait {
+            report.defer(
+                &index.name,
+                DeferralKind::Time,
+                format!(
+                    "needs about {}s ({}), {}s left in this invocation: the next one takes it",
+                    predicted.secs(),
+                    predicted.rate(&index.access_method),
+                    self.ctx.budget.left().as_secs()
+                ),
+            );
+            return Err(Outcome::WaitsForTime);
+        }
+        if let Some(why) = self.too_large(assessment, fit, predicted) {
+            report.defer(&index.name, DeferralKind::TooLarge, why);
+            return Err(Outcome::NotStarted);
+        }
+        Ok((fit, predicted))
+    }
+
+    /// What the loop's work comes to once every candidate had its turn.
+    fn what_is_left(&self, progress: Progress) -> Progress {
         // After a stop the rest waits for a later run, not the next hop; so does work
         // of which this hop could start nothing (an identical next hop would not either).
-        Ok(match &self.stop {
+        match &self.stop {
             Some(Stop::NoRoom(_)) => Progress::Blocked,
             Some(_) => Progress::Done,
             None if progress == Progress::MoreWork && !self.started_any => Progress::Stalled,
             None => progress,
-        })
+        }
     }
 
     /// One candidate, from the first look to its end (or until it is left to the
@@ -150,13 +148,7 @@ impl Work<'_> {
             report.deferred.push(deferred);
             return Ok(Outcome::NotStarted);
         }
-        let invalid_before: HashSet<u32> = self
-            .db
-            .invalid_indexes(Some(index.table_oid))
-            .await?
-            .iter()
-            .map(|invalid| invalid.oid)
-            .collect();
+        let invalid_before = self.invalid_on_table(index.table_oid).await?;
         let rebuilder = self.take_rebuilder().await?;
         let slot = self
             .take_slot(
@@ -184,39 +176,16 @@ impl Work<'_> {
         {
             Ok(Ok(fit)) => fit,
             not_started => {
-                self.ctx.control.abandon_reindex(history_id).await?;
-                drop(watching);
-                self.rebuilder = Some(rebuilder);
+                self.give_back(history_id, watching, rebuilder).await?;
                 return not_started.map(|looked| looked.err().unwrap_or(Outcome::NotStarted));
             }
         };
         let Some(session) = self.prepare_session(assessment, &rebuilder, report).await else {
-            self.ctx.control.abandon_reindex(history_id).await?;
-            drop(watching);
-            self.rebuilder = Some(rebuilder);
+            self.give_back(history_id, watching, rebuilder).await?;
             return Ok(Outcome::NotStarted);
         };
         self.started_any = true;
-        let started = Started {
-            history_id,
-            index: index.name.clone(),
-            table: index.table.clone(),
-            toast_owner: index.toast_owner.clone(),
-            access_method: index.access_method.clone(),
-            size_before: index.size_bytes,
-            estimated_bloat: assessment.bloat,
-            trace: RebuildTrace {
-                table_oid: index.table_oid,
-                index_oid_before: index.oid,
-                index_name: index.name.name.clone(),
-                invalid_before,
-                copy_oid: None,
-            },
-            settings: (*assessment.settings).clone(),
-            adopted: false,
-            session: Some(session.clone()),
-            server_messages: Vec::new(),
-        };
+        let started = started(assessment, history_id, invalid_before, &session);
         tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %index.name,
             size_bytes = index.size_bytes, estimated_bloat = assessment.bloat, pid = rebuilder.backend_pid,
             session = %session.describe(),
@@ -226,6 +195,31 @@ impl Work<'_> {
             .await;
         drop(watching);
         outcome
+    }
+
+    /// The invalid indexes on the table before its rebuild starts: never ours.
+    async fn invalid_on_table(&self, table_oid: u32) -> Result<HashSet<u32>, DatabaseError> {
+        Ok(self
+            .db
+            .invalid_indexes(Some(table_oid))
+            .await?
+            .iter()
+            .map(|invalid| invalid.oid)
+            .collect())
+    }
+
+    /// Nothing ran after all: the history row is closed, the server's slot and the
+    /// rebuild connection go back.
+    async fn give_back(
+        &mut self,
+        history_id: i64,
+        watching: Watching<'_>,
+        rebuilder: Rebuilder,
+    ) -> Result<(), DatabaseError> {
+        self.ctx.control.abandon_reindex(history_id).await?;
+        drop(watching);
+        self.rebuilder = Some(rebuilder);
+        Ok(())
     }
 
     /// With the slot held: what reads the index happens only once the server has room
@@ -263,121 +257,71 @@ impl Work<'_> {
             },
         )
     }
+}
 
-    /// The statement, watched; then how it ended.
-    async fn run_under_watch(
-        &mut self,
-        assessment: &Assessment,
-        started: &Started,
-        rebuilder: Rebuilder,
-        fit: Fit,
-        report: &mut TargetReport,
-    ) -> Result<Outcome, DatabaseError> {
-        let index = &assessment.index;
-        let (backend_pid, backend_start) = (rebuilder.backend_pid, rebuilder.backend_start);
-        // Only what the server says during the statement belongs to it.
-        let _before = rebuilder.take_notices();
-        let began = Instant::now();
-        let watched = Watch {
-            db: self.db,
-            control: self.ctx.control,
-            rebuilder: &rebuilder,
-            started,
-            ours: &[backend_pid],
-            left: self.ctx.budget.left(),
-            target: &self.key.target,
-            progress_interval: self.ctx.progress_interval,
-        }
-        .run(rebuilder.reindex(&index.name))
-        .await;
-        let took = Took {
-            duration_ms: elapsed_ms(began),
-            blocked_ms: duration_ms(watched.waited),
-        };
-        let mut started = started.clone();
-        started.server_messages = self.server_messages(&index.name, &rebuilder);
-        let started = &started;
-        let still_running = |phase: &str| InProgress {
-            index: index.name.to_string(),
-            pid: backend_pid,
-            phase: phase.to_owned(),
-            percent_done: None,
-            running_ms: took.duration_ms,
-            blocked_ms: took.blocked_ms,
-        };
-        let end = match watched.end {
-            RunEnd::TimeUp => {
-                // Closing the connection leaves the server process building: with
-                // client_connection_check_interval = 0 it does not look at its client.
-                // A later invocation follows it by its pid and process start.
-                drop(rebuilder);
-                tracing::info!(target = %self.key.target, index = %index.name, pid = backend_pid,
-                    "reindex continues past this invocation");
-                report
-                    .in_progress
-                    .push(still_running("started by this invocation"));
-                return Ok(Outcome::StillRunning(fit));
-            }
-            RunEnd::Returned(Err(error)) if error.is_connection_lost() => {
-                drop(rebuilder);
-                if self
-                    .db
-                    .rebuild_state(backend_pid, Some(backend_start))
-                    .await?
-                    .is_some()
-                {
-                    tracing::warn!(target = %self.key.target, index = %index.name, pid = backend_pid,
-                        error = %error, "the rebuild connection broke; the server goes on building");
-                    report.in_progress.push(still_running(
-                        "its connection broke; the server goes on building",
-                    ));
-                    return Ok(Outcome::StillRunning(fit));
-                }
-                End::Failed {
-                    error,
-                    blocked_by: watched.blocked_by,
-                    cancelled_after: watched.cancelled_after,
-                }
-            }
-            RunEnd::Returned(result) => {
-                self.rebuilder = Some(rebuilder);
-                match result {
-                    Ok(()) => End::Succeeded,
-                    Err(error) => End::Failed {
-                        error,
-                        blocked_by: watched.blocked_by,
-                        cancelled_after: watched.cancelled_after,
-                    },
-                }
-            }
-        };
-        let failure = self.settle(started, end, took, true, report).await?;
-        let failed = report
-            .failed
-            .last()
-            .map(|f| f.error.clone())
-            .unwrap_or_default();
-        let sqlstate = report.failed.last().and_then(|f| f.sqlstate.clone());
-        match failure {
-            Some(FailureClass::Target) if sqlstate.as_deref() == Some(PERMISSION_DENIED) => {
-                let table = QualifiedName::new(index.name.schema.clone(), index.table.clone());
-                let why = what_to_grant(&self.role(), &table.quoted(), self.db.server.0);
-                report.fail(TargetErrorClass::Permission, why);
-                self.stop = Some(Stop::Setup);
-            }
-            Some(FailureClass::Blocked) => self.stop = Some(Stop::Blocked(failed)),
-            Some(FailureClass::Target) => self.stop = Some(Stop::Target(failed)),
-            Some(_) => {}
-            // What this rebuild took predicts the next ones better than the default.
-            None => {
-                self.throughput = self
-                    .ctx
-                    .control
-                    .learned_throughput(&self.key.target)
-                    .await?
-            }
-        }
-        Ok(Outcome::Finished)
+/// What is recorded of a rebuild of ours as it starts.
+fn started(
+    assessment: &Assessment,
+    history_id: i64,
+    invalid_before: HashSet<u32>,
+    session: &SessionUsed,
+) -> Started {
+    let index = &assessment.index;
+    Started {
+        history_id,
+        index: index.name.clone(),
+        table: index.table.clone(),
+        toast_owner: index.toast_owner.clone(),
+        access_method: index.access_method.clone(),
+        size_before: index.size_bytes,
+        estimated_bloat: assessment.bloat,
+        trace: RebuildTrace {
+            table_oid: index.table_oid,
+            index_oid_before: index.oid,
+            index_name: index.name.name.clone(),
+            invalid_before,
+            copy_oid: None,
+        },
+        settings: (*assessment.settings).clone(),
+        adopted: false,
+        session: Some(session.clone()),
+        server_messages: Vec::new(),
+    }
+}
+
+/// A rebuild left running in the server holds back every candidate after it.
+fn defer_the_rest<'c>(
+    rest: impl Iterator<Item = Candidate<'c>>,
+    running: &QualifiedName,
+    report: &mut TargetReport,
+) {
+    for later in rest {
+        report.defer(
+            &later.assessment.index.name,
+            DeferralKind::RebuildRunning,
+            format!("waits for the rebuild of {running} still running on this target"),
+        );
+    }
+}
+
+/// What is left once a rebuild is left running in the server. One that was
+/// predicted to fit has only overrun: the next hop waits for it a little and goes
+/// on. One that fits no invocation is left to later runs.
+fn left_running(fit: Fit) -> Progress {
+    match fit {
+        Fit::Start => Progress::MoreWork,
+        Fit::Wait | Fit::StartAndLeave => Progress::Blocked,
+    }
+}
+
+/// A target in error (its setup) keeps its own reason; otherwise its failed
+/// rebuilds are its reason.
+fn name_the_failures(report: &mut TargetReport) {
+    if !report.failed.is_empty() && report.reason.is_none() {
+        report.reason = Some(format!(
+            "{} failed",
+            plural(report.failed.len() as u64, "rebuild", "rebuilds")
+        ));
     }
 }
 

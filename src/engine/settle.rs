@@ -7,11 +7,12 @@
 use super::leftovers::DropOutcome;
 use super::work::{to_i64, Started, Took, Work};
 use super::DatabaseError;
-use crate::control::{LeftoverRecord, QuarantineEntry, ReindexFailure};
+use crate::control::{LeftoverRecord, QuarantineEntry, RebuiltIndex, ReindexFailure};
 use crate::domain::bloat::{fresh_baseline, is_reliable};
 use crate::domain::blocker::Blocker;
 use crate::domain::failure::{classify, failures_in_a_row, quarantines, FailureClass};
 use crate::domain::leftovers::{ended, Ended, InvalidIndexRef};
+use crate::domain::settle::{note_after_swap, LeftBehind};
 use crate::pg::PgError;
 use crate::report::{round2, Failed, Reindexed, TargetReport};
 use crate::target_db::RebuildSession;
@@ -68,17 +69,41 @@ fn describe_all(blockers: &[Blocker]) -> String {
         .join("; ")
 }
 
-fn describe_leftovers(mut text: String, dropped: &[String], kept: &[String]) -> String {
-    if !dropped.is_empty() {
-        text.push_str(&format!("; dropped its leftover {}", dropped.join(", ")));
+/// A failed rebuild as the history and the report keep it.
+struct Failure {
+    error: String,
+    class: FailureClass,
+    sqlstate: Option<String>,
+    blocked_by: Vec<Blocker>,
+}
+
+impl End {
+    /// What failed, for a rebuild whose name does not point to a new valid index.
+    /// `what_failed`: this end's [`End::describe`].
+    fn failure(&self, what_failed: Option<String>) -> Failure {
+        match self {
+            End::Failed {
+                error, blocked_by, ..
+            } => Failure {
+                error: what_failed.unwrap_or_default(),
+                class: classify(error.sqlstate()),
+                sqlstate: error.sqlstate().map(str::to_owned),
+                blocked_by: blocked_by.clone(),
+            },
+            End::Succeeded => Failure {
+                error: "the rebuild finished but the index is gone (dropped meanwhile?)".to_owned(),
+                class: FailureClass::Gone,
+                sqlstate: None,
+                blocked_by: Vec::new(),
+            },
+            End::ProcessEnded => Failure {
+                error: what_failed.unwrap_or_default(),
+                class: FailureClass::Other,
+                sqlstate: None,
+                blocked_by: Vec::new(),
+            },
+        }
     }
-    if !kept.is_empty() {
-        text.push_str(&format!(
-            "; leftover {} kept for a later run",
-            kept.join(", ")
-        ));
-    }
-    text
 }
 
 impl Work<'_> {
@@ -92,98 +117,107 @@ impl Work<'_> {
         may_drop: bool,
         report: &mut TargetReport,
     ) -> Result<Option<FailureClass>, DatabaseError> {
-        let shown = started.index.to_string();
+        // After an error, what the index name points to now tells whether the swap
+        // happened: a statement's error can come after it.
         let now = self.db.find_index(&started.index).await?;
         let outcome = ended(
             started.trace.index_oid_before,
             now.map(|(index, valid)| (index.oid, valid)),
         );
         let what_failed = end.describe();
-        let (dropped, kept) = if matches!(end, End::Succeeded) {
-            (Vec::new(), Vec::new())
+        let left = if matches!(end, End::Succeeded) {
+            LeftBehind::default()
         } else {
             self.clear_leftovers(started, may_drop).await?
         };
+        // An adopted rebuild's true duration is unknown: it teaches no throughput.
+        let learned_ms = (!started.adopted).then(|| to_i64(took.duration_ms));
+        if let (Ended::Swapped { .. }, Some((rebuilt, _))) = (outcome, now) {
+            let error = what_failed.filter(|_| matches!(end, End::Failed { .. }));
+            let note = note_after_swap(error.as_deref(), &left);
+            self.settle_completed(started, rebuilt, note, took, learned_ms, report)
+                .await?;
+            return Ok(None);
+        }
+        let failure = end.failure(what_failed);
+        let class = failure.class;
+        self.settle_failed(started, failure, &left, took, learned_ms, report)
+            .await?;
+        Ok(Some(class))
+    }
+
+    /// A rebuild whose name points to a new valid index: completed, with a fresh
+    /// baseline.
+    async fn settle_completed(
+        &mut self,
+        started: &Started,
+        rebuilt: RebuiltIndex,
+        note: Option<String>,
+        took: Took,
+        learned_ms: Option<i64>,
+        report: &mut TargetReport,
+    ) -> Result<(), DatabaseError> {
+        let shown = started.index.to_string();
         let Took {
             duration_ms,
             blocked_ms,
         } = took;
-        let learned_ms = (!started.adopted).then(|| to_i64(duration_ms));
+        let reliable = is_reliable(
+            rebuilt.size_bytes,
+            rebuilt.reltuples,
+            started.settings.minimum_reliable_index_size,
+        );
+        let baseline = fresh_baseline(rebuilt.size_bytes, rebuilt.reltuples, reliable);
+        self.ctx
+            .control
+            .finish_reindex_completed(
+                started.history_id,
+                rebuilt,
+                baseline,
+                learned_ms,
+                note.as_deref(),
+            )
+            .await?;
+        tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %shown,
+            size_before = started.size_before, size_after = rebuilt.size_bytes, duration_ms,
+            adopted = started.adopted, note = note.as_deref(), "reindex completed");
+        report.reindexed.push(Reindexed {
+            index: shown,
+            table: started.table.clone(),
+            toast_of: started.toast_owner.as_ref().map(ToString::to_string),
+            access_method: started.access_method.clone(),
+            size_before: started.size_before,
+            size_after: rebuilt.size_bytes,
+            estimated_bloat_before: started.estimated_bloat.map(round2),
+            duration_ms,
+            blocked_ms,
+            adopted: started.adopted,
+            note,
+            session: started.session.clone(),
+            server_messages: started.server_messages.clone(),
+        });
+        Ok(())
+    }
 
-        if let (Ended::Swapped { .. }, Some((rebuilt, _))) = (outcome, now) {
-            let reliable = is_reliable(
-                rebuilt.size_bytes,
-                rebuilt.reltuples,
-                started.settings.minimum_reliable_index_size,
-            );
-            let baseline = fresh_baseline(rebuilt.size_bytes, rebuilt.reltuples, reliable);
-            // A process that ended after the swap ended as it should (its client was
-            // gone): only an error we saw, or what it left, is worth a note.
-            let note = match &end {
-                End::Failed { .. } => what_failed.map(|error| {
-                    describe_leftovers(format!("after the swap: {error}"), &dropped, &kept)
-                }),
-                _ if !kept.is_empty() || !dropped.is_empty() => Some(describe_leftovers(
-                    "after the swap".to_owned(),
-                    &dropped,
-                    &kept,
-                )),
-                _ => None,
-            };
-            self.ctx
-                .control
-                .finish_reindex_completed(
-                    started.history_id,
-                    rebuilt,
-                    baseline,
-                    learned_ms,
-                    note.as_deref(),
-                )
-                .await?;
-            tracing::info!(target = %self.key.target, database = %self.key.database_name, index = %shown,
-                size_before = started.size_before, size_after = rebuilt.size_bytes, duration_ms,
-                adopted = started.adopted, note = note.as_deref(), "reindex completed");
-            report.reindexed.push(Reindexed {
-                index: shown,
-                table: started.table.clone(),
-                toast_of: started.toast_owner.as_ref().map(ToString::to_string),
-                access_method: started.access_method.clone(),
-                size_before: started.size_before,
-                size_after: rebuilt.size_bytes,
-                estimated_bloat_before: started.estimated_bloat.map(round2),
-                duration_ms,
-                blocked_ms,
-                adopted: started.adopted,
-                note,
-                session: started.session.clone(),
-                server_messages: started.server_messages.clone(),
-            });
-            return Ok(None);
-        }
-
-        let (error, class, sqlstate, blocked_by) = match &end {
-            End::Failed {
-                error, blocked_by, ..
-            } => (
-                what_failed.unwrap_or_default(),
-                classify(error.sqlstate()),
-                error.sqlstate().map(str::to_owned),
-                blocked_by.clone(),
-            ),
-            End::Succeeded => (
-                "the rebuild finished but the index is gone (dropped meanwhile?)".to_owned(),
-                FailureClass::Gone,
-                None,
-                Vec::new(),
-            ),
-            End::ProcessEnded => (
-                what_failed.unwrap_or_default(),
-                FailureClass::Other,
-                None,
-                Vec::new(),
-            ),
-        };
-        let error = describe_leftovers(error, &dropped, &kept);
+    /// A rebuild that failed: the history row closed with its error and what it
+    /// left, the index quarantined when due.
+    async fn settle_failed(
+        &mut self,
+        started: &Started,
+        failure: Failure,
+        left: &LeftBehind,
+        took: Took,
+        learned_ms: Option<i64>,
+        report: &mut TargetReport,
+    ) -> Result<(), DatabaseError> {
+        let Failure {
+            error,
+            class,
+            sqlstate,
+            blocked_by,
+        } = failure;
+        let shown = started.index.to_string();
+        let error = left.describe(error);
         tracing::warn!(target = %self.key.target, database = %self.key.database_name, index = %shown,
             error = %error, class = class.as_str(), "reindex failed");
         self.ctx
@@ -212,11 +246,11 @@ impl Work<'_> {
             class,
             quarantined: quarantined.is_some(),
             blocked_by,
-            blocked_ms,
+            blocked_ms: took.blocked_ms,
             session: started.session.clone(),
             server_messages: started.server_messages.clone(),
         });
-        Ok(Some(class))
+        Ok(())
     }
 
     /// Quarantines the index when this failure calls for it; returns the entry.
@@ -257,14 +291,13 @@ impl Work<'_> {
     }
 
     /// What this rebuild left on its table, ours by identity: dropped when `may_drop`
-    /// and possible, else recorded for a later run. Returns (dropped, kept) names.
+    /// and possible, else recorded for a later run.
     async fn clear_leftovers(
         &mut self,
         started: &Started,
         may_drop: bool,
-    ) -> Result<(Vec<String>, Vec<String>), DatabaseError> {
-        let mut dropped = Vec::new();
-        let mut kept = Vec::new();
+    ) -> Result<LeftBehind, DatabaseError> {
+        let mut left = LeftBehind::default();
         let trace = &started.trace;
         let session = RebuildSession::from(&started.settings);
         for invalid in self.db.invalid_indexes(Some(trace.table_oid)).await? {
@@ -289,17 +322,17 @@ impl Work<'_> {
                 DropOutcome::Kept("a rebuild of ours runs in this database".to_owned())
             };
             match outcome {
-                DropOutcome::Dropped | DropOutcome::Gone => dropped.push(shown),
+                DropOutcome::Dropped | DropOutcome::Gone => left.dropped.push(shown),
                 DropOutcome::NoLongerOurs(_) => {}
                 DropOutcome::Kept(_) => {
                     self.ctx
                         .control
                         .record_leftover(self.key, &leftover, Some(started.history_id))
                         .await?;
-                    kept.push(shown);
+                    left.kept.push(shown);
                 }
             }
         }
-        Ok((dropped, kept))
+        Ok(left)
     }
 }

@@ -79,30 +79,30 @@ pub(super) struct Watch<'a> {
     pub progress_interval: Duration,
 }
 
+/// What the watch has seen of the rebuild so far.
+#[derive(Default)]
+struct Seen {
+    /// The copy it builds is recorded in the control database.
+    copy_recorded: bool,
+    /// The sessions it waits for when last seen waiting; the oldest first.
+    blocked_by: Vec<Blocker>,
+    /// Their pids: the sessions are looked up again only when these change.
+    waiting_pids: Vec<i32>,
+    waited: Duration,
+    cancelled_after: Option<Duration>,
+}
+
 impl Watch<'_> {
     pub async fn run(self, statement: impl Future<Output = Result<(), PgError>>) -> Watched {
-        let Watch {
-            db,
-            control,
-            rebuilder,
-            started,
-            ours,
-            left,
-            target,
-            progress_interval,
-        } = self;
-        let max_wait = started.settings.max_rebuild_wait;
-        let canceller = rebuilder.canceller();
-        let mut copy_seen = started.trace.copy_oid.is_some();
-        let mut blocked_by: Vec<Blocker> = Vec::new();
-        let mut waiting_pids: Vec<i32> = Vec::new();
-        let mut waited = Duration::ZERO;
-        let mut cancelled_after = None;
+        let mut seen = Seen {
+            copy_recorded: self.started.trace.copy_oid.is_some(),
+            ..Seen::default()
+        };
         let mut last_look = Instant::now();
         let began = Instant::now();
-        let mut cadence = Cadence::new(began, progress_interval);
+        let mut cadence = Cadence::new(began, self.progress_interval);
         let mut statement = std::pin::pin!(statement);
-        let mut deadline = std::pin::pin!(tokio::time::sleep(left));
+        let mut deadline = std::pin::pin!(tokio::time::sleep(self.left));
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let end = loop {
@@ -115,78 +115,112 @@ impl Watch<'_> {
             let since_last = last_look.elapsed();
             last_look = Instant::now();
             let looked = look(
-                &started.index,
+                &self.started.index,
                 "looking at the rebuild",
-                db.rebuild_state(rebuilder.backend_pid, Some(rebuilder.backend_start)),
+                self.db.rebuild_state(
+                    self.rebuilder.backend_pid,
+                    Some(self.rebuilder.backend_start),
+                ),
             )
             .await;
             // Between its statements, just ended (the statement tells), or not seen.
             let Some(Some(state)) = looked else {
                 continue;
             };
-            if let Some(copy) = state
-                .index_oid
-                .filter(|oid| *oid != started.trace.index_oid_before)
-            {
-                if !copy_seen {
-                    let recorded = look(
-                        &started.index,
-                        "recording the rebuild's copy",
-                        control.record_copy(started.history_id, copy),
-                    )
-                    .await;
-                    // Tried again at the next look when it did not go through.
-                    copy_seen = recorded.is_some();
-                }
-            }
-            match &state.waiting_for {
-                Some(pids) => {
-                    waited += since_last;
-                    if *pids != waiting_pids && !pids.is_empty() {
-                        waiting_pids.clone_from(pids);
-                        let sessions = look(
-                            &started.index,
-                            "looking at the sessions the rebuild waits for",
-                            db.sessions(started.trace.table_oid, ours, Some(pids)),
-                        )
-                        .await;
-                        if let Some(sessions) = sessions {
-                            blocked_by = waiting_for(&sessions);
-                        }
-                    }
-                }
-                // Whom it waited for earlier says nothing about how it ends.
-                None => {
-                    waiting_pids.clear();
-                    blocked_by.clear();
-                }
-            }
-            if waited > max_wait && cancelled_after.is_none() {
-                tracing::warn!(index = %started.index, waited_s = waited.as_secs(),
-                    blocked_by = %blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>().join("; "),
-                    "the rebuild waited longer than max_rebuild_wait: cancelling it");
-                cancelled_after = Some(waited);
-                look(&started.index, "the cancel request", canceller.cancel()).await;
-            }
+            self.record_copy(&state, &mut seen).await;
+            self.follow_waiting(&state, since_last, &mut seen).await;
+            self.cancel_if_waited_too_long(&mut seen).await;
             if cadence.due(Instant::now()) {
-                log_progress(
-                    &ProgressLine {
-                        target,
-                        database: &db.database_name,
-                        index: &started.index,
-                        pid: rebuilder.backend_pid,
-                        elapsed: began.elapsed(),
-                    },
-                    &state,
-                );
+                self.log_progress(began, &state);
             }
         };
         Watched {
             end,
-            blocked_by,
-            cancelled_after,
-            waited,
+            blocked_by: seen.blocked_by,
+            cancelled_after: seen.cancelled_after,
+            waited: seen.waited,
         }
+    }
+
+    /// The copy the rebuild builds, recorded the first time it is seen, so that a
+    /// later invocation knows it for ours.
+    async fn record_copy(&self, state: &RebuildState, seen: &mut Seen) {
+        let started = self.started;
+        let Some(copy) = state
+            .index_oid
+            .filter(|oid| *oid != started.trace.index_oid_before)
+        else {
+            return;
+        };
+        if !seen.copy_recorded {
+            let recorded = look(
+                &started.index,
+                "recording the rebuild's copy",
+                self.control.record_copy(started.history_id, copy),
+            )
+            .await;
+            // Tried again at the next look when it did not go through.
+            seen.copy_recorded = recorded.is_some();
+        }
+    }
+
+    /// How long the rebuild waits for other sessions, and for which (looked up when
+    /// they change).
+    async fn follow_waiting(&self, state: &RebuildState, since_last: Duration, seen: &mut Seen) {
+        match &state.waiting_for {
+            Some(pids) => {
+                seen.waited += since_last;
+                if *pids != seen.waiting_pids && !pids.is_empty() {
+                    seen.waiting_pids.clone_from(pids);
+                    let sessions = look(
+                        &self.started.index,
+                        "looking at the sessions the rebuild waits for",
+                        self.db
+                            .sessions(self.started.trace.table_oid, self.ours, Some(pids)),
+                    )
+                    .await;
+                    if let Some(sessions) = sessions {
+                        seen.blocked_by = waiting_for(&sessions);
+                    }
+                }
+            }
+            // Whom it waited for earlier says nothing about how it ends.
+            None => {
+                seen.waiting_pids.clear();
+                seen.blocked_by.clear();
+            }
+        }
+    }
+
+    /// One that has waited longer than `max_rebuild_wait` is cancelled, once, by its
+    /// own connection's cancel key: ours only.
+    async fn cancel_if_waited_too_long(&self, seen: &mut Seen) {
+        let started = self.started;
+        if seen.waited > started.settings.max_rebuild_wait && seen.cancelled_after.is_none() {
+            tracing::warn!(index = %started.index, waited_s = seen.waited.as_secs(),
+                blocked_by = %seen.blocked_by.iter().map(Blocker::describe).collect::<Vec<_>>().join("; "),
+                "the rebuild waited longer than max_rebuild_wait: cancelling it");
+            seen.cancelled_after = Some(seen.waited);
+            look(
+                &started.index,
+                "the cancel request",
+                self.rebuilder.canceller().cancel(),
+            )
+            .await;
+        }
+    }
+
+    fn log_progress(&self, began: Instant, state: &RebuildState) {
+        log_progress(
+            &ProgressLine {
+                target: self.target,
+                database: &self.db.database_name,
+                index: &self.started.index,
+                pid: self.rebuilder.backend_pid,
+                elapsed: began.elapsed(),
+            },
+            state,
+        );
     }
 }
 

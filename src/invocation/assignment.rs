@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::control::{ControlError, ControlStore};
 use crate::domain::fleet::shards;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::invocation::continuation::ReInvoker;
 use crate::invocation::event::Request;
 

@@ -1,12 +1,13 @@
-//! Invocation events (DESIGN.md section 4): the EventBridge rule envelope, EventBridge
-//! Scheduler payloads, the custom JSON and continuations.
+//! The events an invocation accepts: the EventBridge rule envelope, EventBridge
+//! Scheduler payloads (with `detail` as the string "{}" too), the custom JSON and
+//! continuations. Anything else is refused with an error that names what is wrong.
 
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::ident::QualifiedName;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 
 /// What one invocation is asked to do.
 #[derive(Debug, Clone, PartialEq)]

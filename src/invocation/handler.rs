@@ -7,7 +7,6 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::stream::{self, StreamExt};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
@@ -15,18 +14,19 @@ use uuid::Uuid;
 
 use crate::aws::{CloudWatch, Sdk, SdkSigner};
 use crate::config::{Config, DatabaseChoiceError};
-use crate::control::{ControlError, ControlStore, TargetProgress};
+use crate::control::{ControlError, ControlStore};
 use crate::domain::budget::{allowance, Budget};
-use crate::domain::fleet::{hand_over, longest_waiting_first, TargetState};
-use crate::domain::plan::Mode;
+use crate::domain::fleet::{select_targets, UnknownTarget};
+use crate::domain::mode::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;
-use crate::engine::free_storage::{FreeStorageSource, Readings, READING_REUSE};
-use crate::engine::{configuration, process_target, Progress, Rebuilds, RunContext, TargetOutcome};
-use crate::invocation::assignment::{assign, chain_event, fan_out, Assignment};
+use crate::engine::free_storage::FreeStorageSource;
+use crate::engine::{configuration, Progress};
+use crate::invocation::assignment::assign;
 use crate::invocation::continuation::ReInvoker;
 use crate::invocation::event::{parse_event, EventError, Request};
+use crate::invocation::hop::{continue_chain, purge, take, work, Scope};
 use crate::login::connect::{open_with_rotation, Logins, OpenError};
 use crate::login::iam::TokenSigner;
 use crate::login::secrets::{SecretCache, SecretSource};
@@ -148,6 +148,7 @@ pub async fn handle<R: ReInvoker>(
         .await
 }
 
+/// Select the targets, work on them, continue the chain, purge the history.
 async fn invocation<R: ReInvoker>(
     app: &App<R>,
     context: &Context,
@@ -155,20 +156,8 @@ async fn invocation<R: ReInvoker>(
     run_id: Uuid,
 ) -> Result<Report, HandlerError> {
     let known: Vec<&str> = app.config.targets.iter().map(|t| t.name.as_str()).collect();
-    let mut unknown: Vec<&str> = Vec::new();
-    for name in request.targets.iter().flatten() {
-        if !known.contains(&name.as_str()) {
-            // A chain's event may outlive a target removed from the configuration.
-            if request.run_id.is_some() {
-                unknown.push(name);
-                continue;
-            }
-            return Err(HandlerError::UnknownTarget {
-                name: name.clone(),
-                known: known.join(", "),
-            });
-        }
-    }
+    let selected = select_targets(&known, request.targets.as_deref(), request.run_id.is_some())
+        .map_err(|UnknownTarget { name, known }| HandlerError::UnknownTarget { name, known })?;
     if request.mode == Mode::Reindex {
         if let Some((target, problem)) = order_database_problem(&app.config, &request) {
             return Err(HandlerError::OrderDatabase { target, problem });
@@ -180,183 +169,83 @@ async fn invocation<R: ReInvoker>(
         app.config.fallback_budget,
         app.config.safety_margin,
     ));
-    let control_tls = &app.config.control.tls;
-    let (control, _) = open_with_rotation(
-        &app.config.control,
-        None,
-        &Logins {
-            secrets: &app.secrets,
-            signer: &*app.signer,
-        },
-        |config| async move { ControlStore::open(&config, control_tls).await },
-    )
-    .await?;
-    let mut notes = Vec::new();
-    if request.mode.writes_control() {
-        // For the `targets` view only: no reason to stop the run.
-        if let Err(error) = control.record_configuration(&known).await {
-            notes.push(format!("the configured targets were not recorded: {error}"));
-        }
-    }
-    let rows = ControlRows {
-        settings: control.load_settings().await?,
-        windows: control.load_maintenance_windows().await?,
-    };
-    // A bad row stops only the databases it applies to (`engine`), not the invocation.
-    let settings = Settings::tolerant(&rows.settings);
-    let windows = MaintenanceWindows::tolerant(&rows.windows);
-
-    let selected: Vec<String> = known
-        .iter()
-        .filter(|name| {
-            request
-                .targets
-                .as_ref()
-                .is_none_or(|wanted| wanted.iter().any(|w| w == *name))
-        })
-        .map(|name| (*name).to_owned())
-        .collect();
-    let function_arn = &context.invoked_function_arn;
+    let control = open_control(app).await?;
     let mut report = Report::new(request.mode);
-    report.notes = notes;
-    if !unknown.is_empty() {
+    let rows = load_rows(&control, &request, &known, &mut report).await?;
+    if !selected.unknown.is_empty() {
         report.notes.push(format!(
             "no longer configured, left out: {}",
-            unknown.join(", ")
+            selected.unknown.join(", ")
         ));
     }
-    let (run_id, shard, hop, targets) = match assign(
+    let assignment = assign(
         &control,
         &request,
         run_id,
-        selected,
+        selected.targets,
         app.config.shard_size,
-    )
-    .await?
-    {
-        Assignment::Work {
-            run_id,
-            shard,
-            hop,
-            targets,
-        } => (run_id, shard, hop, targets),
-        Assignment::FanOut { run_id, shards } => {
-            report.run_id = run_id;
-            report.shards = fan_out(&app.reinvoker, function_arn, run_id, &shards).await;
-            tracing::info!(shards = shards.len(), "run fanned out over shards");
-            return Ok(finish(report, &budget));
-        }
-        Assignment::Duplicate { run_id, shard, hop } => {
-            report.run_id = run_id;
-            (report.shard, report.hop) = (shard, hop);
-            report.notes.push(format!("hop {hop} of shard {shard} of run {run_id} was already taken, or the run is unknown (a duplicate delivery): nothing done"));
-            return Ok(finish(report, &budget));
-        }
+    );
+    let Some(hop) = take(app, context, assignment.await?, &mut report).await else {
+        return Ok(finish(report, &budget));
     };
-    (report.run_id, report.shard, report.hop) = (run_id, shard, hop);
-    tracing::info!(targets = targets.len(), request_id = %context.request_id,
+    tracing::info!(targets = hop.targets.len(), request_id = %context.request_id,
         budget_ms = budget.whole().as_millis() as u64, "invocation started");
-
-    let targets = if request.mode == Mode::Run {
-        longest_waiting_first(&targets, &control.targets_served(&targets).await?)
-    } else {
-        targets
-    };
-    let rebuilds = Rebuilds::new(app.config.max_concurrent_rebuilds);
-    let free_storage = Readings::new(&*app.free_storage, READING_REUSE);
-    let ctx = RunContext {
-        run_id,
+    // A bad row stops only the databases it applies to (`engine`), not the invocation.
+    let scope = Scope {
         request: &request,
         control: &control,
-        settings: &settings,
-        secrets: &app.secrets,
-        signer: &*app.signer,
-        free_storage: &free_storage,
-        budget,
-        invocation: Uuid::new_v4(),
-        lease_slack: app.config.safety_margin,
-        rebuilds: &rebuilds,
-        windows: &windows,
         rows: &rows,
-        setup: budget.whole().saturating_sub(budget.left()),
-        progress_interval: app.config.progress_interval,
-        configured: &known,
+        settings: Settings::tolerant(&rows.settings),
+        windows: MaintenanceWindows::tolerant(&rows.windows),
+        known: &known,
+        budget,
     };
-    let entries = targets
-        .iter()
-        .filter_map(|name| app.config.targets.iter().find(|t| t.name == *name));
-    let outcomes: Vec<_> = stream::iter(entries)
-        .map(|entry| async {
-            let span = tracing::info_span!("target", target = %entry.name);
-            let outcome = process_target(&ctx, entry).instrument(span).await;
-            (entry.name.as_str(), outcome)
-        })
-        .buffered(app.config.parallel_targets)
-        .collect()
-        .await;
-
-    let mut progress = Vec::new();
-    for (name, outcome) in outcomes {
-        if request.mode == Mode::Run && outcome.served {
-            if let Err(error) = record_progress(&control, run_id, hop, name, &outcome).await {
-                report
-                    .notes
-                    .push(format!("progress of {name} not saved: {error}"));
-            }
-        }
-        progress.push((name.to_owned(), outcome.progress));
-        report.targets.extend(outcome.reports);
-    }
+    let progress = work(app, &scope, &hop, &mut report).await?;
     report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
     // Against every configured target, whichever this invocation looked at.
     report.configuration = configuration(&request, &rows, &known, &report);
     if request.mode == Mode::Run {
-        let next = hand_over(&progress, hop, app.config.max_hops);
-        report.notes.extend(next.notes);
-        if !next.next.is_empty() {
-            let event = chain_event(run_id, shard, hop + 1, &next.next);
-            match app.reinvoker.reinvoke(function_arn, &event).await {
-                Ok(()) => {
-                    tracing::info!(next_hop = hop + 1, "next hop invoked");
-                    report.continued_with = next.next;
-                }
-                Err(error) => report
-                    .notes
-                    .push(format!("{error}; the next schedule takes these targets")),
-            }
-        }
+        continue_chain(app, context, &hop, &progress, &mut report).await;
     }
-    // The retention is a global setting: not purged while a row cannot be read.
-    if request.mode.changes_targets() && !settings.has_invalid_rows() {
-        match control.purge_history(&settings.history_retention()).await {
-            Ok(purged) if purged > 0 => tracing::info!(purged, "old history purged"),
-            Ok(_) => {}
-            Err(error) => report.notes.push(format!("history not purged: {error}")),
-        }
+    if request.mode.changes_targets() {
+        purge(&control, &scope.settings, &mut report).await;
     }
     Ok(finish(report, &budget))
 }
 
-/// Where `target` stands after this invocation, for the next ones and for people.
-async fn record_progress(
+/// The settings and windows rows, after recording the configured targets for the
+/// `targets` view (a failure there is a note: no reason to stop the run).
+async fn load_rows(
     control: &ControlStore,
-    run_id: Uuid,
-    hop: u32,
-    target: &str,
-    outcome: &TargetOutcome,
-) -> Result<(), ControlError> {
-    let failed = outcome.reports.iter().any(|r| r.status == Status::Error);
-    let reason = outcome.reason();
-    control
-        .save_target_progress(&TargetProgress {
-            target,
-            run_id,
-            hop,
-            state: TargetState::of(outcome.progress, failed),
-            reason: reason.as_deref(),
-            error_class: outcome.error_class().map(|c| c.as_str()),
+    request: &Request,
+    known: &[&str],
+    report: &mut Report,
+) -> Result<ControlRows, HandlerError> {
+    if request.mode.writes_control() {
+        if let Err(error) = control.record_configuration(known).await {
+            (report.notes).push(format!("the configured targets were not recorded: {error}"));
+        }
+    }
+    Ok(ControlRows {
+        settings: control.load_settings().await?,
+        windows: control.load_maintenance_windows().await?,
+    })
+}
+
+/// The control database, with the credentials of its secret (fetched again once
+/// when they were rotated).
+async fn open_control<R: ReInvoker>(app: &App<R>) -> Result<ControlStore, HandlerError> {
+    let control_tls = &app.config.control.tls;
+    let logins = Logins {
+        secrets: &app.secrets,
+        signer: &*app.signer,
+    };
+    let (control, _) =
+        open_with_rotation(&app.config.control, None, &logins, |config| async move {
+            ControlStore::open(&config, control_tls).await
         })
-        .await
+        .await?;
+    Ok(control)
 }
 
 /// The report, bounded, timed and logged.

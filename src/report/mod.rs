@@ -1,4 +1,5 @@
-//! The report an invocation returns and logs (DESIGN.md section 4).
+//! The report an invocation returns and logs: one JSON document, the same in the
+//! Lambda response and the log, so what was decided can be read back from either.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,8 @@ use crate::domain::blocker::Blocker;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
 use crate::domain::hazard::Hazard;
+use crate::domain::mode::Mode;
 use crate::domain::pgvector::PgvectorWarning;
-use crate::domain::plan::Mode;
 use crate::domain::rebuild_memory::SessionUsed;
 use crate::domain::target_error::TargetErrorClass;
 use crate::invocation::assignment::ShardDispatch;

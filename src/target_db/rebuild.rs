@@ -1,5 +1,6 @@
 //! The connection that runs REINDEX INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY:
-//! its own, in autocommit, with the session settings of DESIGN.md section 2.
+//! its own, in autocommit (CONCURRENTLY refuses a transaction block), with no timeout
+//! that could end a rebuild but its own lock timeout (prepare_rebuild_session.sql).
 
 use std::time::{Duration, SystemTime};
 

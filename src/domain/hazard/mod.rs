@@ -133,6 +133,7 @@ impl Hazard {
 
     /// One sentence for the report, with the numbers.
     pub fn describe(&self) -> String {
+        // Long but flat: one sentence per hazard, each read beside its variant.
         match self {
             Hazard::StandbyLag {
                 standby,

@@ -276,46 +276,14 @@ pub fn judge(facts: &Facts) -> Preflight {
     if facts.in_recovery {
         findings.push(Finding::Standby);
     }
-    if !facts.not_rebuildable.is_empty() {
-        let grant = if facts.server.has_maintain() {
-            format!("GRANT pg_maintain TO {role} (or MAINTAIN on those tables)")
-        } else {
-            format!(
-                "GRANT {} TO {role} (the tables' owner; PostgreSQL 17+ also has pg_maintain)",
-                facts.owners.join(", ")
-            )
-        };
-        findings.push(Finding::NoRebuildRight {
-            role: role.clone(),
-            tables: facts.tables,
-            cannot: facts.not_rebuildable.len(),
-            examples: facts
-                .not_rebuildable
-                .iter()
-                .take(EXAMPLES)
-                .cloned()
-                .collect(),
-            grant,
-        });
-    }
+    findings.extend(no_rebuild_right(facts));
     if !facts.read_all_stats {
         findings.push(Finding::NoReadAllStats {
             role: role.clone(),
             grant: format!("GRANT pg_read_all_stats TO {role}"),
         });
     }
-    match facts.pgstattuple {
-        PgstattupleAccess::Usable => {}
-        access => findings.push(Finding::Pgstattuple {
-            access,
-            remedy: match access {
-                PgstattupleAccess::NotInstalled => {
-                    format!("CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables TO {role}")
-                }
-                _ => format!("GRANT pg_stat_scan_tables TO {role}"),
-            },
-        }),
-    }
+    findings.extend(pgstattuple(facts));
     findings.extend(
         PgvectorGates::of(facts.pgvector.as_deref())
             .warnings
@@ -331,6 +299,51 @@ pub fn judge(facts: &Facts) -> Preflight {
         role: Some(role.clone()),
         findings: findings.into_iter().map(Checked::from).collect(),
         any_target: facts.any_target.clone(),
+    }
+}
+
+/// Indexes on tables this role may not rebuild, and the GRANT that would let it.
+fn no_rebuild_right(facts: &Facts) -> Option<Finding> {
+    if facts.not_rebuildable.is_empty() {
+        return None;
+    }
+    let role = &facts.role;
+    let grant = if facts.server.has_maintain() {
+        format!("GRANT pg_maintain TO {role} (or MAINTAIN on those tables)")
+    } else {
+        format!(
+            "GRANT {} TO {role} (the tables' owner; PostgreSQL 17+ also has pg_maintain)",
+            facts.owners.join(", ")
+        )
+    };
+    Some(Finding::NoRebuildRight {
+        role: role.clone(),
+        tables: facts.tables,
+        cannot: facts.not_rebuildable.len(),
+        examples: facts
+            .not_rebuildable
+            .iter()
+            .take(EXAMPLES)
+            .cloned()
+            .collect(),
+        grant,
+    })
+}
+
+/// pgstattuple missing or not allowed, and what would give it.
+fn pgstattuple(facts: &Facts) -> Option<Finding> {
+    let role = &facts.role;
+    match facts.pgstattuple {
+        PgstattupleAccess::Usable => None,
+        access => Some(Finding::Pgstattuple {
+            access,
+            remedy: match access {
+                PgstattupleAccess::NotInstalled => {
+                    format!("CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables TO {role}")
+                }
+                _ => format!("GRANT pg_stat_scan_tables TO {role}"),
+            },
+        }),
     }
 }
 

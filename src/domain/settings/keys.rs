@@ -208,26 +208,14 @@ impl Setting {
         Ok(match key {
             SettingKey::IndexSizeThreshold => Setting::IndexSizeThreshold(size(text)?),
             SettingKey::MinimumReliableIndexSize => Setting::MinimumReliableIndexSize(size(text)?),
-            SettingKey::IndexRebuildScaleFactor => match text.trim().parse::<f64>() {
-                Ok(factor) if factor.is_finite() && factor > 1.0 => {
-                    Setting::IndexRebuildScaleFactor(factor)
-                }
-                _ => return Err(format!("{text:?} is not a factor greater than 1 (e.g. 2)")),
-            },
+            SettingKey::IndexRebuildScaleFactor => {
+                Setting::IndexRebuildScaleFactor(scale_factor(text)?)
+            }
             SettingKey::Skip => Setting::Skip(boolean(text)?),
             SettingKey::AnalyzeBeforeRebuild => Setting::AnalyzeBeforeRebuild(boolean(text)?),
             SettingKey::InitialBaseline => Setting::InitialBaseline(text.parse()?),
             SettingKey::ConfirmSizeThreshold => Setting::ConfirmSizeThreshold(off_or(text, size)?),
-            SettingKey::LockTimeout => {
-                match positive_duration(text, "let a reindex wait forever")? {
-                    d if d.as_millis() <= u128::from(GUC_INT_MAX) => Setting::LockTimeout(d),
-                    _ => {
-                        return Err(format!(
-                            "{text:?} is above {GUC_INT_MAX} ms, the largest lock_timeout PostgreSQL accepts"
-                        ))
-                    }
-                }
-            }
+            SettingKey::LockTimeout => Setting::LockTimeout(lock_timeout(text)?),
             SettingKey::MaxBlockerAge => Setting::MaxBlockerAge(positive_duration(
                 text,
                 "defer every rebuild behind any transaction",
@@ -272,6 +260,25 @@ impl Setting {
                 Setting::ReindexHistoryRetentionPeriod(text.trim().to_owned())
             }
         })
+    }
+}
+
+/// index_rebuild_scale_factor, the bloat that makes a candidate: at 1 or below
+/// every index would be one.
+fn scale_factor(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor > 1.0 => Ok(factor),
+        _ => Err(format!("{text:?} is not a factor greater than 1 (e.g. 2)")),
+    }
+}
+
+/// lock_timeout, which the rebuild session sets in milliseconds (an int4).
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    match positive_duration(text, "let a reindex wait forever")? {
+        d if d.as_millis() <= u128::from(GUC_INT_MAX) => Ok(d),
+        _ => Err(format!(
+            "{text:?} is above {GUC_INT_MAX} ms, the largest lock_timeout PostgreSQL accepts"
+        )),
     }
 }
 

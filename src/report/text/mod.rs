@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Report, Status, TargetReport};
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::target_error::TargetErrorClass;
 use crate::domain::units::{format_elapsed, format_size};
 use crate::domain::words::plural;
@@ -78,6 +78,36 @@ fn invocation(out: &mut String, report: &Report) {
 }
 
 fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
+    title_line(out, t);
+    preflight::target(out, t);
+    if mode == Mode::Check {
+        return;
+    }
+    if let Some(window) = &t.window {
+        let _ = writeln!(out, "  maintenance window: {window}");
+    }
+    // A target that stopped before its scan has nothing to count or plan.
+    if t.status != Status::Ok && t.scanned == 0 {
+        return;
+    }
+    counts(out, t);
+    rebuilt(out, t);
+    // A run's plan became what was rebuilt, deferred or failed: shown there.
+    if mode == Mode::DryRun {
+        plan(out, t);
+    }
+    in_progress(out, t);
+    confirmations(out, t);
+    waiting(out, t);
+    unknown::unknown_bloat(out, t);
+    leftovers_and_quarantine(out, t);
+    forecast(out, t);
+    left_alone(out, t);
+    omitted(out, t);
+}
+
+/// The target's name, status and server, with its reason and warnings.
+fn title_line(out: &mut String, t: &TargetReport) {
     let name = match &t.database {
         Some(database) => format!("{}, database {database}", t.name),
         None => t.name.clone(),
@@ -100,17 +130,10 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
     for warning in &t.warnings {
         let _ = writeln!(out, "  warning: {}", warning.message);
     }
-    preflight::target(out, t);
-    if mode == Mode::Check {
-        return;
-    }
-    if let Some(window) = &t.window {
-        let _ = writeln!(out, "  maintenance window: {window}");
-    }
-    // A target that stopped before its scan has nothing to count or plan.
-    if t.status != Status::Ok && t.scanned == 0 {
-        return;
-    }
+}
+
+/// What the scan counted, and the baselines it set.
+fn counts(out: &mut String, t: &TargetReport) {
     let _ = writeln!(
         out,
         "  {} scanned, {}",
@@ -132,18 +155,10 @@ fn target_section(out: &mut String, mode: Mode, t: &TargetReport) {
             .collect();
         let _ = writeln!(out, "  new baselines: {}", sources.join(", "));
     }
-    rebuilt(out, t);
-    // A run's plan became what was rebuilt, deferred or failed: shown there.
-    if mode == Mode::DryRun {
-        plan(out, t);
-    }
-    in_progress(out, t);
-    confirmations(out, t);
-    waiting(out, t);
-    unknown::unknown_bloat(out, t);
-    leftovers_and_quarantine(out, t);
-    forecast(out, t);
-    left_alone(out, t);
+}
+
+/// The lists cut to keep the report within its bounds.
+fn omitted(out: &mut String, t: &TargetReport) {
     if !t.omitted.is_empty() {
         let cut: Vec<String> = t
             .omitted

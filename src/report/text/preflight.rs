@@ -46,7 +46,7 @@ pub(super) fn configuration(out: &mut String, findings: &[Checked]) {
 #[cfg(test)]
 mod tests {
     use crate::domain::eligibility::ServerVersion;
-    use crate::domain::plan::Mode;
+    use crate::domain::mode::Mode;
     use crate::domain::preflight::{
         judge, naming_no_target, Facts, Finding, PgstattupleAccess, Preflight,
     };

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 
 fn dry_run(targets: Vec<TargetReport>) -> Report {
     Report {

@@ -7,7 +7,8 @@
 use super::baseline::BaselineSource;
 use super::eligibility::IndexInfo;
 use super::ident::QualifiedName;
-use super::plan::{Assessment, Assessor, Mode, Verdict};
+use super::mode::Mode;
+use super::plan::{Assessment, Assessor, Verdict};
 use super::stored::{StateRow, StoredStates};
 
 /// Where a scan's indexes go, one by one.

@@ -264,5 +264,4 @@ pub fn print(docs: &[Value]) {
 }
 
 #[cfg(test)]
-#[path = "metrics_tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@ use serde_json::Value;
 use super::*;
 use crate::domain::deferral::DeferralKind;
 use crate::domain::failure::FailureClass;
-use crate::domain::plan::Mode;
+use crate::domain::mode::Mode;
 use crate::domain::target_error::TargetErrorClass;
 use crate::report::{Failed, InProgress, Quarantined, Reindexed, Report, TargetReport};
 
@@ -220,7 +220,7 @@ fn no_deferrals_no_reason_documents() {
 
 #[test]
 fn every_documented_metric_is_in_the_readme() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     for (name, unit) in METRICS {
         assert!(
             readme.contains(&format!("| `{name}` | {unit} |")),

@@ -1,4 +1,5 @@
-//! The function's configuration, from its environment (DESIGN.md section 4).
+//! The function's configuration, read once from its environment: a missing or
+//! malformed variable is an error (`ConfigError`), never a silent default.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -269,47 +270,8 @@ fn progress_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
 
 impl Config {
     pub fn from_environment(env: &Environment) -> Result<Config, ConfigError> {
-        // IAM endpoints do not take it (see `iam_tls`); the others default to prefer.
-        let env_mode: Option<SslMode> = env
-            .sslmode
-            .as_deref()
-            .map(|text| {
-                text.parse().map_err(|problem| ConfigError::BadValue {
-                    var: SSLMODE_VAR,
-                    problem,
-                })
-            })
-            .transpose()?;
-        let tls = Tls {
-            mode: env_mode.unwrap_or(SslMode::Prefer),
-            root_cert: env.ssl_root_cert.as_ref().map(PathBuf::from),
-        };
-        let control = match (
-            env.control_url.as_deref(),
-            env.control_secret.as_deref(),
-            env.control_iam.as_deref(),
-        ) {
-            (Some(url), None, None) => Endpoint {
-                source: Source::Url(Box::new(
-                    password_free_url(url).map_err(ConfigError::ControlUrl)?,
-                )),
-                tls: tls.clone(),
-            },
-            (None, Some(secret), None) => Endpoint {
-                source: Source::Secret(secret.to_owned()),
-                tls: tls.clone(),
-            },
-            (None, None, Some(json)) => {
-                let (login, tls) =
-                    RawControlIam::parse(json, &tls).map_err(ConfigError::ControlIam)?;
-                Endpoint {
-                    source: Source::Iam(Box::new(login)),
-                    tls,
-                }
-            }
-            (None, None, None) => return Err(ConfigError::NoControlDatabase),
-            _ => return Err(ConfigError::TwoControlDatabases),
-        };
+        let tls = default_tls(env)?;
+        let control = control_endpoint(env, &tls)?;
         let targets = parse_targets(env.targets.as_deref().ok_or(ConfigError::NoTargets)?, &tls)?;
         let max_hops = count_var(MAX_HOPS_VAR, env.max_hops.as_deref(), 50, 0..=10_000)?;
         let shard_size = count_var(SHARD_SIZE_VAR, env.shard_size.as_deref(), 25, 1..=10_000)?;
@@ -363,5 +325,53 @@ impl Config {
 
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_environment(&Environment::from_process())
+    }
+}
+
+/// The TLS every endpoint starts from: IAM endpoints do not take it (see `iam_tls`);
+/// the others default to prefer.
+fn default_tls(env: &Environment) -> Result<Tls, ConfigError> {
+    let env_mode: Option<SslMode> = env
+        .sslmode
+        .as_deref()
+        .map(|text| {
+            text.parse().map_err(|problem| ConfigError::BadValue {
+                var: SSLMODE_VAR,
+                problem,
+            })
+        })
+        .transpose()?;
+    Ok(Tls {
+        mode: env_mode.unwrap_or(SslMode::Prefer),
+        root_cert: env.ssl_root_cert.as_ref().map(PathBuf::from),
+    })
+}
+
+/// The control database, named exactly once: by URL, by secret or by IAM login.
+fn control_endpoint(env: &Environment, tls: &Tls) -> Result<Endpoint, ConfigError> {
+    match (
+        env.control_url.as_deref(),
+        env.control_secret.as_deref(),
+        env.control_iam.as_deref(),
+    ) {
+        (Some(url), None, None) => Ok(Endpoint {
+            source: Source::Url(Box::new(
+                password_free_url(url).map_err(ConfigError::ControlUrl)?,
+            )),
+            tls: tls.clone(),
+        }),
+        (None, Some(secret), None) => Ok(Endpoint {
+            source: Source::Secret(secret.to_owned()),
+            tls: tls.clone(),
+        }),
+        (None, None, Some(json)) => {
+            let (login, tls) = RawControlIam::parse(json, tls).map_err(ConfigError::ControlIam)?;
+            Ok(Endpoint {
+                source: Source::Iam(Box::new(login)),
+                tls,
+            })
+        }
+        (None, None, None) => Err(ConfigError::NoControlDatabase),
+        _ => Err(ConfigError::TwoControlDatabases),
     }
 }
