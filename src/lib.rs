@@ -9,7 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod control;
 pub mod domain;
-pub mod engine;
+pub(crate) mod engine;
 pub mod invocation;
 pub mod login;
 pub mod pg;

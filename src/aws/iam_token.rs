@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// What RDS accepts: a token is good for 15 minutes from its signing time.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 
 /// SigV4 leaves only the RFC 3986 unreserved characters unencoded.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -26,15 +26,15 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Where the token lets one log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRequest<'a> {
-    pub host: &'a str,
-    pub port: u16,
-    pub user: &'a str,
-    pub region: &'a str,
+pub(crate) struct TokenRequest<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+    pub(crate) user: &'a str,
+    pub(crate) region: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Names where, never the credentials.
     #[error("cannot sign an IAM token for user {user:?} at {host}:{port} in {region}: {reason}")]
     Signing {
@@ -47,7 +47,7 @@ pub enum TokenError {
 }
 
 /// The token for `request`, signed with `credentials` at `time`.
-pub fn auth_token(
+pub(crate) fn auth_token(
     request: &TokenRequest<'_>,
     credentials: &Credentials,
     time: SystemTime,

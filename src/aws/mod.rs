@@ -40,7 +40,7 @@ impl Sdk {
         }
     }
 
-    pub async fn config(&self) -> &SdkConfig {
+    pub(crate) async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest()))
             .await

@@ -23,7 +23,7 @@ pub struct IamLogin {
 
 impl IamLogin {
     /// Connection settings without the password (the token is added per connection).
-    pub fn connection(&self) -> tokio_postgres::Config {
+    pub(crate) fn connection(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
             .host(&self.host)
@@ -37,17 +37,17 @@ impl IamLogin {
 /// The fields an IAM entry has besides `name`, `databases` and TLS.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct IamFields {
-    pub auth: Option<String>,
-    pub host: Option<String>,
-    pub port: Option<Value>,
-    pub user: Option<String>,
-    pub database: Option<String>,
-    pub region: Option<String>,
+    pub(crate) auth: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<Value>,
+    pub(crate) user: Option<String>,
+    pub(crate) database: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 impl IamFields {
     /// The first IAM-only field given, for entries that are not IAM ones.
-    pub fn stray(&self) -> Option<&'static str> {
+    pub(crate) fn stray(&self) -> Option<&'static str> {
         [
             ("host", self.host.is_some()),
             ("port", self.port.is_some()),
@@ -59,7 +59,7 @@ impl IamFields {
         .find_map(|(field, given)| given.then_some(field))
     }
 
-    pub fn login(self, label: String) -> Result<IamLogin, String> {
+    pub(crate) fn login(self, label: String) -> Result<IamLogin, String> {
         match self.auth.as_deref() {
             Some("iam") => {}
             Some(other) => {
@@ -117,7 +117,7 @@ pub(super) struct RawControlIam {
 }
 
 impl RawControlIam {
-    pub fn parse(json: &str, default_tls: &Tls) -> Result<(IamLogin, Tls), String> {
+    pub(crate) fn parse(json: &str, default_tls: &Tls) -> Result<(IamLogin, Tls), String> {
         let raw: RawControlIam = serde_json::from_str(json)
             .map_err(|e| format!("is not a valid IAM entry (a JSON object such as {{\"auth\": \"iam\", \"host\": ..., \"user\": ..., \"database\": ...}}): {e}"))?;
         let fields = IamFields {

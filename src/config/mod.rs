@@ -18,20 +18,20 @@ pub use iam::IamLogin;
 use iam::RawControlIam;
 use targets::{parse_targets, password_free_url};
 
-pub const CONTROL_URL_VAR: &str = "INDEX_PILOT_CONTROL_URL";
-pub const CONTROL_SECRET_VAR: &str = "INDEX_PILOT_CONTROL_SECRET";
-pub const CONTROL_IAM_VAR: &str = "INDEX_PILOT_CONTROL_IAM";
-pub const TARGETS_VAR: &str = "INDEX_PILOT_TARGETS";
-pub const BUDGET_VAR: &str = "INDEX_PILOT_BUDGET";
-pub const SAFETY_MARGIN_VAR: &str = "INDEX_PILOT_SAFETY_MARGIN";
-pub const MAX_HOPS_VAR: &str = "INDEX_PILOT_MAX_HOPS";
-pub const SECRET_TTL_VAR: &str = "INDEX_PILOT_SECRET_TTL";
-pub const SSLMODE_VAR: &str = "INDEX_PILOT_SSLMODE";
-pub const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
-pub const SHARD_SIZE_VAR: &str = "INDEX_PILOT_SHARD_SIZE";
-pub const MAX_CONCURRENT_REBUILDS_VAR: &str = "INDEX_PILOT_MAX_CONCURRENT_REBUILDS";
-pub const PARALLEL_TARGETS_VAR: &str = "INDEX_PILOT_PARALLEL_TARGETS";
-pub const PROGRESS_INTERVAL_VAR: &str = "INDEX_PILOT_PROGRESS_INTERVAL";
+pub(crate) const CONTROL_URL_VAR: &str = "INDEX_PILOT_CONTROL_URL";
+pub(crate) const CONTROL_SECRET_VAR: &str = "INDEX_PILOT_CONTROL_SECRET";
+pub(crate) const CONTROL_IAM_VAR: &str = "INDEX_PILOT_CONTROL_IAM";
+pub(crate) const TARGETS_VAR: &str = "INDEX_PILOT_TARGETS";
+pub(crate) const BUDGET_VAR: &str = "INDEX_PILOT_BUDGET";
+pub(crate) const SAFETY_MARGIN_VAR: &str = "INDEX_PILOT_SAFETY_MARGIN";
+pub(crate) const MAX_HOPS_VAR: &str = "INDEX_PILOT_MAX_HOPS";
+pub(crate) const SECRET_TTL_VAR: &str = "INDEX_PILOT_SECRET_TTL";
+pub(crate) const SSLMODE_VAR: &str = "INDEX_PILOT_SSLMODE";
+pub(crate) const SSL_ROOT_CERT_VAR: &str = "INDEX_PILOT_SSL_ROOT_CERT";
+pub(crate) const SHARD_SIZE_VAR: &str = "INDEX_PILOT_SHARD_SIZE";
+pub(crate) const MAX_CONCURRENT_REBUILDS_VAR: &str = "INDEX_PILOT_MAX_CONCURRENT_REBUILDS";
+pub(crate) const PARALLEL_TARGETS_VAR: &str = "INDEX_PILOT_PARALLEL_TARGETS";
+pub(crate) const PROGRESS_INTERVAL_VAR: &str = "INDEX_PILOT_PROGRESS_INTERVAL";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -77,13 +77,13 @@ pub struct Endpoint {
 
 /// A target that could be read from the configuration.
 #[derive(Debug, Clone)]
-pub struct TargetSpec {
-    pub endpoint: Endpoint,
+pub(crate) struct TargetSpec {
+    pub(crate) endpoint: Endpoint,
     /// Databases to visit with the same credentials; empty means only the one named
     /// by the URL or the secret.
-    pub databases: Vec<String>,
+    pub(crate) databases: Vec<String>,
     /// Where its free storage is read (RDS, Aurora); `None`: disk is not checked.
-    pub free_storage: Option<InstanceStorage>,
+    pub(crate) free_storage: Option<InstanceStorage>,
 }
 
 /// One entry of `INDEX_PILOT_TARGETS`: a bad entry is that target's error, and the
@@ -91,7 +91,7 @@ pub struct TargetSpec {
 #[derive(Debug, Clone)]
 pub struct TargetEntry {
     pub name: String,
-    pub spec: Result<TargetSpec, String>,
+    pub(crate) spec: Result<TargetSpec, String>,
 }
 
 /// Why an operator's order cannot tell which database of a target it means.
@@ -107,7 +107,7 @@ pub enum DatabaseChoiceError {
 
 impl TargetSpec {
     /// The databases to visit: `None` stands for the URL's or the secret's own.
-    pub fn database_names(&self) -> Vec<Option<String>> {
+    pub(crate) fn database_names(&self) -> Vec<Option<String>> {
         if self.databases.is_empty() {
             vec![None]
         } else {
@@ -117,7 +117,7 @@ impl TargetSpec {
 
     /// The one database an operator's order (mode `reindex`) reaches: a forced
     /// rebuild skips windows and size limits, so it never spreads over databases.
-    pub fn database_of_order(
+    pub(crate) fn database_of_order(
         &self,
         wanted: Option<&str>,
     ) -> Result<Option<String>, DatabaseChoiceError> {
@@ -147,15 +147,15 @@ pub struct Config {
     /// Kept free before the deadline: reporting, the hand-over to the next hop.
     pub safety_margin: Duration,
     /// Self-invocations a run may chain before it waits for the next schedule.
-    pub max_hops: u32,
+    pub(crate) max_hops: u32,
     /// How long a fetched secret is trusted before it is fetched again.
-    pub secret_ttl: Duration,
+    pub(crate) secret_ttl: Duration,
     /// Above this many targets a scheduled run fans out: one invocation per shard.
     pub shard_size: usize,
     /// Rebuilds one invocation watches at once, over all its targets.
     pub max_concurrent_rebuilds: usize,
     /// Targets one invocation works on at the same time.
-    pub parallel_targets: usize,
+    pub(crate) parallel_targets: usize,
     /// How often a running rebuild's progress is logged.
     pub progress_interval: Duration,
 }
@@ -180,7 +180,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub fn from_process() -> Environment {
+    pub(crate) fn from_process() -> Environment {
         let var = |name| {
             std::env::var(name)
                 .ok()

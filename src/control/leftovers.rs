@@ -7,15 +7,15 @@ use crate::pg::{column, PgError};
 
 /// An invalid index one of our rebuilds left and could not drop at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeftoverRecord {
-    pub oid: u32,
-    pub name: QualifiedName,
-    pub table_oid: u32,
-    pub table: String,
+pub(crate) struct LeftoverRecord {
+    pub(crate) oid: u32,
+    pub(crate) name: QualifiedName,
+    pub(crate) table_oid: u32,
+    pub(crate) table: String,
 }
 
 impl ControlStore {
-    pub async fn record_leftover(
+    pub(crate) async fn record_leftover(
         &self,
         db: &DatabaseKey,
         leftover: &LeftoverRecord,
@@ -41,7 +41,10 @@ impl ControlStore {
     }
 
     /// Invalid indexes our own rebuilds left in this database.
-    pub async fn leftovers(&self, db: &DatabaseKey) -> Result<Vec<LeftoverRecord>, ControlError> {
+    pub(crate) async fn leftovers(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<Vec<LeftoverRecord>, ControlError> {
         let rows = self
             .client
             .query(
@@ -66,7 +69,11 @@ impl ControlStore {
             .map_err(failed("loading recorded leftovers"))
     }
 
-    pub async fn forget_leftover(&self, db: &DatabaseKey, oid: u32) -> Result<(), ControlError> {
+    pub(crate) async fn forget_leftover(
+        &self,
+        db: &DatabaseKey,
+        oid: u32,
+    ) -> Result<(), ControlError> {
         self.client
             .execute(
                 include_str!("sql/forget_leftover.sql"),

@@ -113,7 +113,7 @@ async fn applied_version(
     Ok(Some(row.try_get(0)?))
 }
 
-pub async fn migrate(client: &mut Client) -> Result<(), ControlError> {
+pub(crate) async fn migrate(client: &mut Client) -> Result<(), ControlError> {
     let fail = |e: tokio_postgres::Error| ControlError::Migrate(PgError::from(e).to_string());
     // The usual case, without taking any lock: already up to date.
     if applied_version(client).await.map_err(fail)? >= Some(latest()) {

@@ -12,11 +12,11 @@ mod runs;
 mod slots;
 mod windows;
 
-pub use leftovers::LeftoverRecord;
-pub use quarantine::QuarantineEntry;
+pub(crate) use leftovers::LeftoverRecord;
+pub(crate) use quarantine::QuarantineEntry;
 pub(crate) use reads::{ReadTimeout, ReadTimeouts};
-pub use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
-pub use runs::{ProgressRecord, ServerRebuild};
+pub(crate) use rebuilds::{OpenRebuild, RebuiltIndex, ReindexFailure, ReindexStart};
+pub(crate) use runs::{ProgressRecord, ServerRebuild};
 
 use std::time::Duration;
 
@@ -82,15 +82,15 @@ impl crate::login::connect::LoginRefusal for ControlError {
 
 /// Where a database lives, as the control DB keys it.
 #[derive(Debug, Clone)]
-pub struct DatabaseKey {
-    pub target: String,
-    pub database_name: String,
-    pub database_oid: u32,
+pub(crate) struct DatabaseKey {
+    pub(crate) target: String,
+    pub(crate) database_name: String,
+    pub(crate) database_oid: u32,
 }
 
 impl DatabaseKey {
     /// Where settings look for this database.
-    pub fn location(&self) -> crate::domain::plan::Location<'_> {
+    pub(crate) fn location(&self) -> crate::domain::plan::Location<'_> {
         crate::domain::plan::Location {
             target: &self.target,
             database: &self.database_name,
@@ -129,7 +129,7 @@ impl ControlStore {
         Ok(ControlStore { client })
     }
 
-    pub async fn load_settings(&self) -> Result<Vec<SettingRow>, ControlError> {
+    pub(crate) async fn load_settings(&self) -> Result<Vec<SettingRow>, ControlError> {
         let rows = self
             .client
             .query(include_str!("sql/load_settings.sql"), &[])
@@ -156,7 +156,10 @@ impl ControlStore {
 
     /// What the control database holds of one database's indexes, read row by row
     /// (a large database has a hundred thousand).
-    pub async fn load_index_states(&self, db: &DatabaseKey) -> Result<StoredStates, ControlError> {
+    pub(crate) async fn load_index_states(
+        &self,
+        db: &DatabaseKey,
+    ) -> Result<StoredStates, ControlError> {
         self.client
             .bounded(self.read_index_states(db))
             .await
@@ -199,7 +202,7 @@ impl ControlStore {
     }
 
     /// Where these indexes' growth is measured from (for a dry run's forecast).
-    pub async fn load_anchors(
+    pub(crate) async fn load_anchors(
         &self,
         db: &DatabaseKey,
         oids: &[u32],
@@ -233,7 +236,7 @@ impl ControlStore {
     }
 
     /// Replaces a baseline that pgstatindex showed wrong.
-    pub async fn correct_baseline(
+    pub(crate) async fn correct_baseline(
         &self,
         db: &DatabaseKey,
         index_oid: u32,
@@ -251,7 +254,7 @@ impl ControlStore {
 
     /// Records a scan: the indexes whose state changed (in chunks: a first scan
     /// writes every index), the ones it no longer saw, and when it was.
-    pub async fn save_index_states(
+    pub(crate) async fn save_index_states(
         &self,
         db: &DatabaseKey,
         changes: &Changes<'_>,
@@ -320,7 +323,10 @@ impl ControlStore {
     }
 
     /// Bytes per second of this target's recent rebuilds, per access method.
-    pub async fn learned_throughput(&self, target: &str) -> Result<Throughput, ControlError> {
+    pub(crate) async fn learned_throughput(
+        &self,
+        target: &str,
+    ) -> Result<Throughput, ControlError> {
         let action = "reading the learned rebuild throughput";
         let rows = self
             .client
@@ -343,7 +349,7 @@ impl ControlStore {
 
     /// Deletes history older than the retention period; returns the rows deleted.
     /// Deletes history, and the runs it belonged to, older than `retention`.
-    pub async fn purge_history(&self, retention: &str) -> Result<u64, ControlError> {
+    pub(crate) async fn purge_history(&self, retention: &str) -> Result<u64, ControlError> {
         let action = "purging history (is reindex_history_retention_period a valid interval?)";
         let purged = self
             .client

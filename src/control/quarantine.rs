@@ -7,21 +7,21 @@ use crate::pg::{column, PgError};
 
 /// An index in quarantine.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QuarantineEntry {
-    pub index_oid: u32,
-    pub index: QualifiedName,
-    pub table: String,
-    pub sqlstate: Option<String>,
-    pub error: String,
-    pub failures: i32,
+pub(crate) struct QuarantineEntry {
+    pub(crate) index_oid: u32,
+    pub(crate) index: QualifiedName,
+    pub(crate) table: String,
+    pub(crate) sqlstate: Option<String>,
+    pub(crate) error: String,
+    pub(crate) failures: i32,
     /// When it was quarantined (UTC, RFC 3339).
-    pub since: String,
+    pub(crate) since: String,
 }
 
 impl ControlStore {
     /// Puts an index in quarantine; returns when (UTC, RFC 3339), or `None` when it
     /// was in quarantine already.
-    pub async fn quarantine(
+    pub(crate) async fn quarantine(
         &self,
         db: &DatabaseKey,
         entry: &QuarantineEntry,
@@ -53,7 +53,7 @@ impl ControlStore {
     }
 
     /// Indexes of this database in quarantine now.
-    pub async fn quarantined(
+    pub(crate) async fn quarantined(
         &self,
         db: &DatabaseKey,
     ) -> Result<Vec<QuarantineEntry>, ControlError> {
@@ -85,7 +85,7 @@ impl ControlStore {
     }
 
     /// Releases the quarantine of these indexes, which no longer exist.
-    pub async fn release_gone_indexes(
+    pub(crate) async fn release_gone_indexes(
         &self,
         db: &DatabaseKey,
         oids: &[u32],

@@ -15,12 +15,12 @@ pub(crate) type ReadTimeouts = HashMap<(u32, ReadKind), TimedOut>;
 /// A read that timed out, to record.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadTimeout<'a> {
-    pub index_oid: u32,
-    pub index: &'a QualifiedName,
-    pub size_bytes: u64,
-    pub kind: ReadKind,
+    pub(crate) index_oid: u32,
+    pub(crate) index: &'a QualifiedName,
+    pub(crate) size_bytes: u64,
+    pub(crate) kind: ReadKind,
     /// The max_inspect_time it hit.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl ControlStore {

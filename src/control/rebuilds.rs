@@ -17,55 +17,55 @@ use crate::pg::{column, PgError};
 
 /// A rebuild about to start.
 #[derive(Debug, Clone, Copy)]
-pub struct ReindexStart<'a> {
-    pub run_id: Uuid,
-    pub database: &'a DatabaseKey,
-    pub index: &'a IndexInfo,
-    pub reason: &'a str,
-    pub estimated_bloat: Option<f64>,
-    pub backend_pid: i32,
-    pub backend_start: SystemTime,
-    pub invalid_before: &'a HashSet<u32>,
+pub(crate) struct ReindexStart<'a> {
+    pub(crate) run_id: Uuid,
+    pub(crate) database: &'a DatabaseKey,
+    pub(crate) index: &'a IndexInfo,
+    pub(crate) reason: &'a str,
+    pub(crate) estimated_bloat: Option<f64>,
+    pub(crate) backend_pid: i32,
+    pub(crate) backend_start: SystemTime,
+    pub(crate) invalid_before: &'a HashSet<u32>,
     /// The server (host:port) and how many rebuilds it may run at once.
-    pub server: &'a str,
-    pub server_limit: u32,
+    pub(crate) server: &'a str,
+    pub(crate) server_limit: u32,
 }
 
 /// The index as it is right after its rebuild.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RebuiltIndex {
-    pub oid: u32,
-    pub size_bytes: u64,
-    pub reltuples: f64,
+pub(crate) struct RebuiltIndex {
+    pub(crate) oid: u32,
+    pub(crate) size_bytes: u64,
+    pub(crate) reltuples: f64,
 }
 
 /// A failed rebuild, as the history keeps it.
-pub struct ReindexFailure<'a> {
-    pub error: &'a str,
-    pub sqlstate: Option<&'a str>,
-    pub class: FailureClass,
-    pub duration_ms: Option<i64>,
-    pub blocked_by: &'a [Blocker],
+pub(crate) struct ReindexFailure<'a> {
+    pub(crate) error: &'a str,
+    pub(crate) sqlstate: Option<&'a str>,
+    pub(crate) class: FailureClass,
+    pub(crate) duration_ms: Option<i64>,
+    pub(crate) blocked_by: &'a [Blocker],
 }
 
 /// A rebuild an earlier invocation started and did not see end.
 #[derive(Debug, Clone)]
-pub struct OpenRebuild {
-    pub history_id: i64,
-    pub index: QualifiedName,
-    pub table: String,
+pub(crate) struct OpenRebuild {
+    pub(crate) history_id: i64,
+    pub(crate) index: QualifiedName,
+    pub(crate) table: String,
     /// For a TOAST index, the owning table (whose settings apply).
-    pub owner: Option<QualifiedName>,
-    pub access_method: String,
-    pub index_oid_before: u32,
-    pub size_before: u64,
-    pub estimated_bloat: Option<f64>,
-    pub backend_pid: Option<i32>,
+    pub(crate) owner: Option<QualifiedName>,
+    pub(crate) access_method: String,
+    pub(crate) index_oid_before: u32,
+    pub(crate) size_before: u64,
+    pub(crate) estimated_bloat: Option<f64>,
+    pub(crate) backend_pid: Option<i32>,
     /// `None` for rebuilds recorded before it was kept.
-    pub backend_start: Option<SystemTime>,
+    pub(crate) backend_start: Option<SystemTime>,
     /// `None` for rebuilds recorded before it was kept.
-    pub trace: Option<RebuildTrace>,
-    pub running_ms: i64,
+    pub(crate) trace: Option<RebuildTrace>,
+    pub(crate) running_ms: i64,
 }
 
 fn open_rebuild(row: &Row) -> Result<OpenRebuild, PgError> {
@@ -105,7 +105,7 @@ fn open_rebuild(row: &Row) -> Result<OpenRebuild, PgError> {
 impl ControlStore {
     /// The history row `in_progress`, written before the rebuild starts; `None` when
     /// its server already runs as many rebuilds as it may.
-    pub async fn start_reindex(
+    pub(crate) async fn start_reindex(
         &self,
         start: ReindexStart<'_>,
     ) -> Result<Option<i64>, ControlError> {
@@ -146,7 +146,7 @@ impl ControlStore {
     }
 
     /// Gives back the slot of a rebuild that did not start after all.
-    pub async fn abandon_reindex(&self, history_id: i64) -> Result<(), ControlError> {
+    pub(crate) async fn abandon_reindex(&self, history_id: i64) -> Result<(), ControlError> {
         self.client
             .execute(include_str!("sql/abandon_reindex.sql"), &[&history_id])
             .await
@@ -155,7 +155,11 @@ impl ControlStore {
     }
 
     /// The copy a running rebuild builds, once seen.
-    pub async fn record_copy(&self, history_id: i64, copy_oid: u32) -> Result<(), ControlError> {
+    pub(crate) async fn record_copy(
+        &self,
+        history_id: i64,
+        copy_oid: u32,
+    ) -> Result<(), ControlError> {
         self.client
             .execute(
                 include_str!("sql/record_copy.sql"),
@@ -168,7 +172,7 @@ impl ControlStore {
 
     /// Marks the history row completed and moves the index's state to its new oid
     /// with a fresh baseline, in one statement. `note`: what failed after the swap.
-    pub async fn finish_reindex_completed(
+    pub(crate) async fn finish_reindex_completed(
         &self,
         history_id: i64,
         rebuilt: RebuiltIndex,
@@ -196,7 +200,7 @@ impl ControlStore {
         Ok(())
     }
 
-    pub async fn finish_reindex_failed(
+    pub(crate) async fn finish_reindex_failed(
         &self,
         history_id: i64,
         failure: ReindexFailure<'_>,
@@ -221,7 +225,7 @@ impl ControlStore {
         Ok(())
     }
 
-    pub async fn rebuilds_in_progress(
+    pub(crate) async fn rebuilds_in_progress(
         &self,
         db: &DatabaseKey,
     ) -> Result<Vec<OpenRebuild>, ControlError> {
@@ -241,7 +245,7 @@ impl ControlStore {
 
     /// How the last rebuilds of an index ended, newest first, since its last release
     /// from quarantine.
-    pub async fn past_rebuilds(
+    pub(crate) async fn past_rebuilds(
         &self,
         db: &DatabaseKey,
         index_oid: u32,

@@ -13,28 +13,28 @@ use crate::pg::{column, PgError};
 /// The stored record of a target's progress through a run, as an invocation leaves
 /// it (`index_pilot.target_progress`).
 #[derive(Debug, Clone)]
-pub struct ProgressRecord<'a> {
-    pub target: &'a str,
-    pub run_id: Uuid,
-    pub hop: u32,
-    pub state: TargetState,
-    pub reason: Option<String>,
+pub(crate) struct ProgressRecord<'a> {
+    pub(crate) target: &'a str,
+    pub(crate) run_id: Uuid,
+    pub(crate) hop: u32,
+    pub(crate) state: TargetState,
+    pub(crate) reason: Option<String>,
     /// The class of the first error, when the target ended in error.
-    pub error_class: Option<&'a str>,
+    pub(crate) error_class: Option<&'a str>,
 }
 
 /// A rebuild holding one of a server's slots.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerRebuild {
-    pub history_id: i64,
-    pub target: String,
-    pub database_name: String,
-    pub database_oid: u32,
+pub(crate) struct ServerRebuild {
+    pub(crate) history_id: i64,
+    pub(crate) target: String,
+    pub(crate) database_name: String,
+    pub(crate) database_oid: u32,
     /// Its server process, as the target reported it when the rebuild started.
-    pub backend_pid: Option<i32>,
-    pub backend_start: Option<SystemTime>,
-    pub index: String,
-    pub running_ms: i64,
+    pub(crate) backend_pid: Option<i32>,
+    pub(crate) backend_start: Option<SystemTime>,
+    pub(crate) index: String,
+    pub(crate) running_ms: i64,
 }
 
 fn to_i32(value: u32) -> i32 {
@@ -43,7 +43,7 @@ fn to_i32(value: u32) -> i32 {
 
 impl ControlStore {
     /// Takes the target's lease for `duration_ms`, unless another holder has it.
-    pub async fn acquire_lease(
+    pub(crate) async fn acquire_lease(
         &self,
         target: &str,
         holder: Uuid,
@@ -60,7 +60,11 @@ impl ControlStore {
         Ok(row.is_some())
     }
 
-    pub async fn release_lease(&self, target: &str, holder: Uuid) -> Result<(), ControlError> {
+    pub(crate) async fn release_lease(
+        &self,
+        target: &str,
+        holder: Uuid,
+    ) -> Result<(), ControlError> {
         self.client
             .execute(include_str!("sql/release_lease.sql"), &[&target, &holder])
             .await
@@ -69,7 +73,7 @@ impl ControlStore {
     }
 
     /// Records a run started by a schedule (again, harmlessly, for a duplicate).
-    pub async fn start_run(
+    pub(crate) async fn start_run(
         &self,
         run_id: Uuid,
         targets: usize,
@@ -88,7 +92,7 @@ impl ControlStore {
 
     /// Claims `hop` of the chain of `shard` in a run; false for a duplicate or stale
     /// delivery, or a run this control database does not know.
-    pub async fn claim_hop(
+    pub(crate) async fn claim_hop(
         &self,
         run_id: Uuid,
         shard: u32,
@@ -106,7 +110,7 @@ impl ControlStore {
     }
 
     /// When each of `targets` was last served (absent: never).
-    pub async fn targets_served(
+    pub(crate) async fn targets_served(
         &self,
         targets: &[String],
     ) -> Result<HashMap<String, SystemTime>, ControlError> {
@@ -121,7 +125,7 @@ impl ControlStore {
             .map_err(failed("loading when targets were served"))
     }
 
-    pub async fn save_progress_record(
+    pub(crate) async fn save_progress_record(
         &self,
         progress: &ProgressRecord<'_>,
     ) -> Result<(), ControlError> {
@@ -143,7 +147,7 @@ impl ControlStore {
     }
 
     /// The names the configuration lists, for the `targets` view.
-    pub async fn record_configuration(&self, targets: &[&str]) -> Result<(), ControlError> {
+    pub(crate) async fn record_configuration(&self, targets: &[&str]) -> Result<(), ControlError> {
         self.client
             .execute(include_str!("sql/record_configuration.sql"), &[&targets])
             .await
@@ -152,7 +156,7 @@ impl ControlStore {
     }
 
     /// The rebuilds that hold `server`'s slots.
-    pub async fn rebuilds_on_server(
+    pub(crate) async fn rebuilds_on_server(
         &self,
         server: &str,
     ) -> Result<Vec<ServerRebuild>, ControlError> {

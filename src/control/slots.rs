@@ -7,7 +7,7 @@ use crate::pg::column;
 
 impl ControlStore {
     /// The rebuild's server process has ended: it holds no slot any more.
-    pub async fn free_slot(&self, history_id: i64) -> Result<(), ControlError> {
+    pub(crate) async fn free_slot(&self, history_id: i64) -> Result<(), ControlError> {
         self.client
             .execute(include_str!("sql/free_slot.sql"), &[&history_id])
             .await
@@ -16,7 +16,11 @@ impl ControlStore {
     }
 
     /// Closes a rebuild nobody will settle, as failed (class gone), saying why.
-    pub async fn close_abandoned(&self, history_id: i64, why: &str) -> Result<(), ControlError> {
+    pub(crate) async fn close_abandoned(
+        &self,
+        history_id: i64,
+        why: &str,
+    ) -> Result<(), ControlError> {
         self.client
             .execute(
                 include_str!("sql/close_abandoned.sql"),
@@ -29,7 +33,7 @@ impl ControlStore {
 
     /// Closes the rebuilds and releases the quarantine of an earlier database of this
     /// name (dropped, or dropped and created again). Returns how many of each.
-    pub async fn close_recreated_database(
+    pub(crate) async fn close_recreated_database(
         &self,
         db: &DatabaseKey,
     ) -> Result<(i64, i64), ControlError> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 /// The policy for the indexes a database's first scan finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum InitialBaseline {
+pub(crate) enum InitialBaseline {
     /// Estimate a fresh build's size (btree and hash from the catalog, GiST with
     /// pgstattuple); where no estimate can be made, take the current size.
     Estimate,
@@ -62,17 +62,6 @@ pub enum BaselineSource {
 }
 
 impl BaselineSource {
-    pub const ALL: [BaselineSource; 8] = [
-        BaselineSource::Rebuild,
-        BaselineSource::Estimate,
-        BaselineSource::Pgstattuple,
-        BaselineSource::Current,
-        BaselineSource::NoEstimate,
-        BaselineSource::FirstSight,
-        BaselineSource::Accepted,
-        BaselineSource::Pgstatindex,
-    ];
-
     /// Its name in reports and in `index_state.baseline_source`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,17 +75,11 @@ impl BaselineSource {
             BaselineSource::Pgstatindex => "pgstatindex",
         }
     }
-
-    pub fn from_name(name: &str) -> Option<BaselineSource> {
-        BaselineSource::ALL
-            .into_iter()
-            .find(|source| source.as_str() == name)
-    }
 }
 
 /// What an index without a baseline gets at this scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seeding {
+pub(crate) enum Seeding {
     /// Its size per tuple now.
     TakeCurrent(BaselineSource),
     /// An estimate of a fresh build, made after the scan.
@@ -107,13 +90,13 @@ pub enum Seeding {
 
 /// Whether an index belongs to its database's first scan: it was stored as found
 /// there, or nothing was stored of it and the database was never scanned.
-pub fn from_first_scan(stored: Option<bool>, database_scanned_before: bool) -> bool {
+pub(crate) fn from_first_scan(stored: Option<bool>, database_scanned_before: bool) -> bool {
     stored.unwrap_or(!database_scanned_before)
 }
 
 /// The seeding of an index without a baseline (`initial`: it belongs to its
 /// database's first scan).
-pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
+pub(crate) fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
     if !initial {
         return Seeding::TakeCurrent(BaselineSource::FirstSight);
     }
@@ -127,7 +110,7 @@ pub fn seeding(initial: bool, policy: InitialBaseline) -> Seeding {
 /// What becomes of a stored baseline that no estimate backs (source `no_estimate`)
 /// under the index's `initial_baseline` now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unproven {
+pub(crate) enum Unproven {
     /// Still unknown: judged against its size at first sight, but never called
     /// healthy.
     Unknown,
@@ -138,7 +121,7 @@ pub enum Unproven {
 }
 
 /// The fate of an index whose stored baseline no estimate backs.
-pub fn unproven(policy: InitialBaseline) -> Unproven {
+pub(crate) fn unproven(policy: InitialBaseline) -> Unproven {
     match policy {
         InitialBaseline::Estimate => Unproven::Unknown,
         InitialBaseline::Current => Unproven::Accepted,
@@ -175,9 +158,6 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for source in BaselineSource::ALL {
-            assert_eq!(BaselineSource::from_name(source.as_str()), Some(source));
-        }
         assert_eq!("Rebuild".parse(), Ok(InitialBaseline::Rebuild));
         assert_eq!(BaselineSource::NoEstimate.as_str(), "no_estimate");
     }

@@ -3,12 +3,12 @@
 
 /// Bytes per index tuple. `reltuples` is -1 on PostgreSQL 14+ before the first
 /// VACUUM or ANALYZE; like 0 it counts as 1, as the formula says.
-pub fn bytes_per_tuple(size_bytes: u64, reltuples: f64) -> f64 {
+pub(crate) fn bytes_per_tuple(size_bytes: u64, reltuples: f64) -> f64 {
     size_bytes as f64 / reltuples.max(1.0)
 }
 
 /// How many times larger the index is than a fresh build would be (2.0 = twice).
-pub fn estimated_bloat(ratio: f64, best_ratio: f64) -> f64 {
+pub(crate) fn estimated_bloat(ratio: f64, best_ratio: f64) -> f64 {
     if best_ratio > 0.0 {
         ratio / best_ratio
     } else {
@@ -17,7 +17,7 @@ pub fn estimated_bloat(ratio: f64, best_ratio: f64) -> f64 {
 }
 
 /// Bytes a rebuild is expected to give back.
-pub fn expected_reclaim(size_bytes: u64, bloat: f64) -> u64 {
+pub(crate) fn expected_reclaim(size_bytes: u64, bloat: f64) -> u64 {
     if bloat > 1.0 {
         (size_bytes as f64 * (1.0 - 1.0 / bloat)) as u64
     } else {
@@ -27,14 +27,18 @@ pub fn expected_reclaim(size_bytes: u64, bloat: f64) -> u64 {
 
 /// A reading is reliable when the index is large enough for its size per tuple to
 /// mean something, and its tuple count has been measured.
-pub fn is_reliable(size_bytes: u64, reltuples: f64, minimum_reliable_index_size: u64) -> bool {
+pub(crate) fn is_reliable(
+    size_bytes: u64,
+    reltuples: f64,
+    minimum_reliable_index_size: u64,
+) -> bool {
     size_bytes >= minimum_reliable_index_size && reltuples > 0.0
 }
 
 /// Outside a rebuild the baseline only ratchets down, and only from reliable readings.
 /// An index without a baseline keeps none: its bloat is unknown until a rebuild or a
 /// `baseline` run sets one.
-pub fn ratchet(previous: Option<f64>, ratio: f64, reliable: bool) -> Option<f64> {
+pub(crate) fn ratchet(previous: Option<f64>, ratio: f64, reliable: bool) -> Option<f64> {
     match previous {
         Some(best) if reliable => Some(best.min(ratio)),
         other => other,
@@ -42,14 +46,14 @@ pub fn ratchet(previous: Option<f64>, ratio: f64, reliable: bool) -> Option<f64>
 }
 
 /// The baseline right after a rebuild, or the one a `baseline` run seeds.
-pub fn fresh_baseline(size_bytes: u64, reltuples: f64, reliable: bool) -> Option<f64> {
+pub(crate) fn fresh_baseline(size_bytes: u64, reltuples: f64, reliable: bool) -> Option<f64> {
     reliable.then(|| bytes_per_tuple(size_bytes, reltuples))
 }
 
 /// A bloat factor as a verdict shows it beside `threshold`: two decimals, more when
 /// two would cross the threshold (1.996 is not "2.00 < 2"), and when even six would,
 /// cut toward the side the factor is on.
-pub fn shown_against(bloat: f64, threshold: f64) -> String {
+pub(crate) fn shown_against(bloat: f64, threshold: f64) -> String {
     let at_or_above = bloat >= threshold;
     for digits in 2..=6 {
         let shown = format!("{bloat:.digits$}");

@@ -16,20 +16,20 @@ use serde::Serialize;
 pub struct Session {
     /// `None` for a prepared transaction, which has no process.
     pub pid: Option<i32>,
-    pub user: Option<String>,
-    pub application: Option<String>,
-    pub client_addr: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) application: Option<String>,
+    pub(crate) client_addr: Option<String>,
     /// `active`, `idle in transaction`, … or `prepared`.
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     /// Since its transaction (or its PREPARE) began.
     #[serde(rename = "transaction_age_s", serialize_with = "as_seconds")]
-    pub transaction_age: Duration,
+    pub(crate) transaction_age: Duration,
     #[serde(skip)]
-    pub holds_snapshot: bool,
+    pub(crate) holds_snapshot: bool,
     #[serde(skip)]
-    pub locks_table: bool,
+    pub(crate) locks_table: bool,
     #[serde(skip)]
-    pub prepared: bool,
+    pub(crate) prepared: bool,
 }
 
 fn as_seconds<S: serde::Serializer>(age: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -51,7 +51,7 @@ pub enum Hold {
 
 /// How far a blocker reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
+pub(crate) enum Reach {
     /// Every rebuild in the database.
     Database,
     /// Rebuilds of indexes of this one table.
@@ -66,7 +66,7 @@ pub struct Blocker {
 }
 
 impl Blocker {
-    pub fn reach(&self) -> Reach {
+    pub(crate) fn reach(&self) -> Reach {
         match self.holds {
             Hold::Snapshot => Reach::Database,
             Hold::PreparedTransaction | Hold::LockOnTable => Reach::Table,
@@ -74,7 +74,7 @@ impl Blocker {
     }
 
     /// One line for the report: who, what it holds, for how long.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let s = &self.session;
         let who = match s.pid {
             Some(pid) => format!("pid {pid}"),
@@ -126,7 +126,7 @@ fn hold(session: &Session) -> Option<Hold> {
 }
 
 /// The oldest session older than `max_age` that a rebuild would wait for, if any.
-pub fn blocker(sessions: &[Session], max_age: Duration) -> Option<Blocker> {
+pub(crate) fn blocker(sessions: &[Session], max_age: Duration) -> Option<Blocker> {
     sessions
         .iter()
         .filter(|s| s.transaction_age > max_age)
@@ -141,7 +141,7 @@ pub fn blocker(sessions: &[Session], max_age: Duration) -> Option<Blocker> {
 
 /// The sessions a running rebuild waits for right now (`pg_blocking_pids`), the
 /// oldest first, as blockers.
-pub fn waiting_for(sessions: &[Session]) -> Vec<Blocker> {
+pub(crate) fn waiting_for(sessions: &[Session]) -> Vec<Blocker> {
     let mut blockers: Vec<Blocker> = sessions
         .iter()
         .map(|s| Blocker {

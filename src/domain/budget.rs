@@ -5,16 +5,16 @@ use std::time::Duration;
 use super::throughput::DEFAULT_BYTES_PER_SECOND;
 
 /// The longest a Lambda invocation can last; a deadline further away is absurd.
-pub const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
+pub(crate) const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
 
 /// The least any REINDEX CONCURRENTLY takes: its several transactions and the waits
 /// between them.
-pub const REBUILD_OVERHEAD: Duration = Duration::from_secs(1);
+pub(crate) const REBUILD_OVERHEAD: Duration = Duration::from_secs(1);
 
 /// The time allowed for work from now: the invocation's deadline less the safety
 /// margin, or `fallback` when the deadline is absent (0), past, or further than a
 /// Lambda invocation can last (`cargo lambda watch` sends such a constant).
-pub fn allowance(
+pub(crate) fn allowance(
     deadline_ms: u64,
     now_ms: u64,
     fallback: Duration,
@@ -32,7 +32,7 @@ pub fn allowance(
 /// How long a rebuild of `size_bytes` should take at `bytes_per_second` (see
 /// [`super::throughput`]; an unusable rate gives the default); never less than
 /// [`REBUILD_OVERHEAD`].
-pub fn predicted_rebuild(size_bytes: u64, bytes_per_second: f64) -> Duration {
+pub(crate) fn predicted_rebuild(size_bytes: u64, bytes_per_second: f64) -> Duration {
     let rate = Some(bytes_per_second)
         .filter(|r| r.is_finite() && *r > 0.0)
         .unwrap_or(DEFAULT_BYTES_PER_SECOND);
@@ -41,7 +41,7 @@ pub fn predicted_rebuild(size_bytes: u64, bytes_per_second: f64) -> Duration {
 
 /// The least grace a rebuild left running by an earlier invocation gets past its
 /// predicted end before this invocation stops waiting for it.
-pub const OVERRUN_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const OVERRUN_GRACE: Duration = Duration::from_secs(2);
 
 /// How long to wait for a rebuild an earlier invocation left running, `running` for
 /// so far, `predicted` to take in all, with `left` of this invocation's budget: until
@@ -49,7 +49,7 @@ pub const OVERRUN_GRACE: Duration = Duration::from_secs(2);
 /// [`OVERRUN_GRACE`]), so a rebuild that overran its hop by a little is recorded and
 /// the run goes on instead of waiting for the next schedule. Zero (do not wait) when
 /// that is more than is left: a long rebuild is only looked at.
-pub fn wait_for_earlier_rebuild(
+pub(crate) fn wait_for_earlier_rebuild(
     predicted: Duration,
     running: Duration,
     left: Duration,
@@ -66,49 +66,49 @@ pub fn wait_for_earlier_rebuild(
 /// How long the work on one target may take, `left` of the budget when it begins and
 /// `margin` kept for the end of the invocation: the budget, then half the margin (at
 /// least a few seconds) for what follows a time-up (settling, the lease, the report).
-pub fn target_bound(left: Duration, margin: Duration) -> Duration {
+pub(crate) fn target_bound(left: Duration, margin: Duration) -> Duration {
     left + (margin / 2).max(Duration::from_secs(5))
 }
 
 /// The time of one invocation: its whole allowance, counted from its start.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub(crate) struct Budget {
     started: std::time::Instant,
     whole: Duration,
 }
 
 impl Budget {
-    pub fn new(whole: Duration) -> Budget {
+    pub(crate) fn new(whole: Duration) -> Budget {
         Budget {
             started: std::time::Instant::now(),
             whole,
         }
     }
 
-    pub fn whole(&self) -> Duration {
+    pub(crate) fn whole(&self) -> Duration {
         self.whole
     }
 
-    pub fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.whole.saturating_sub(self.started.elapsed())
     }
 
     /// Whether whole indexes may still be read for estimates (pgstattuple): in the
     /// first half of the invocation only, so that what the scan found is recorded and
     /// rebuilds have their time; what is not read now waits for the next scan.
-    pub fn may_read_whole_indexes(&self) -> bool {
+    pub(crate) fn may_read_whole_indexes(&self) -> bool {
         self.left() >= self.whole / 2
     }
 
     /// `setup`: what the work took before it could start a rebuild (connecting,
     /// scanning); a fresh invocation pays it too.
-    pub fn fit(&self, predicted: Duration, setup: Duration) -> Fit {
+    pub(crate) fn fit(&self, predicted: Duration, setup: Duration) -> Fit {
         fit(predicted, self.left(), self.whole.saturating_sub(setup))
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fit {
+pub(crate) enum Fit {
     /// Finishes within what is left.
     Start,
     /// Does not fit what is left, but would fit a fresh invocation: wait for it.
@@ -119,7 +119,7 @@ pub enum Fit {
 
 /// `fresh`: what a fresh invocation would have for it; `left`: what remains of this
 /// one. Waiting is only worth it for what a fresh invocation can take.
-pub fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
+pub(crate) fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
     if predicted <= left {
         Fit::Start
     } else if predicted <= fresh {
@@ -133,7 +133,7 @@ pub fn fit(predicted: Duration, left: Duration, fresh: Duration) -> Fit {
 /// the server's slot took. What was planned to fit must still fit, or wait for the
 /// next hop; what no invocation can fit once those are counted is started to outlive
 /// this one, as the plan would have had it; what was planned to outlive it still does.
-pub fn fit_at_start(planned: Fit, now: Fit) -> Fit {
+pub(crate) fn fit_at_start(planned: Fit, now: Fit) -> Fit {
     match planned {
         Fit::StartAndLeave => Fit::StartAndLeave,
         Fit::Start | Fit::Wait => now,

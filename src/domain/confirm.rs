@@ -4,36 +4,36 @@
 
 /// More changes than this share of the table's rows since its last ANALYZE make its
 /// counts stale (autovacuum's default `autovacuum_analyze_scale_factor`)…
-pub const STALE_SHARE: f64 = 0.1;
+pub(crate) const STALE_SHARE: f64 = 0.1;
 /// …plus this many (autovacuum's default `autovacuum_analyze_threshold`).
-pub const STALE_MINIMUM: f64 = 50.0;
+pub(crate) const STALE_MINIMUM: f64 = 50.0;
 /// Dead tuples above this share of the live ones still take room in the index's leaf
 /// pages: its density says nothing about what a rebuild would give back.
 pub const DEAD_SHARE: f64 = 0.1;
 /// pgstatindex's reading and the estimate each err by a few percent (and the reading
 /// leaves out what deduplication would save): it overrules the estimate only when it
 /// is clearly below the threshold, by more than this share.
-pub const READING_MARGIN: f64 = 0.1;
+pub(crate) const READING_MARGIN: f64 = 0.1;
 
 /// Whether pgstatindex's reading of the bloat makes the candidate a false alarm.
-pub fn reading_overrules(reading: f64, threshold: f64) -> bool {
+pub(crate) fn reading_overrules(reading: f64, threshold: f64) -> bool {
     reading < threshold * (1.0 - READING_MARGIN)
 }
 
 /// What `pg_stat_user_tables` and `pg_class` say of a table.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TableActivity {
-    pub reltuples: f64,
-    pub modified_since_analyze: f64,
-    pub live_tuples: f64,
-    pub dead_tuples: f64,
+pub(crate) struct TableActivity {
+    pub(crate) reltuples: f64,
+    pub(crate) modified_since_analyze: f64,
+    pub(crate) live_tuples: f64,
+    pub(crate) dead_tuples: f64,
     /// The statistics know of a VACUUM of the table (none after a reset or a crash).
-    pub vacuumed: bool,
+    pub(crate) vacuumed: bool,
 }
 
 impl TableActivity {
     /// Why the table's statistics are stale, if they are.
-    pub fn stale(&self) -> Option<String> {
+    pub(crate) fn stale(&self) -> Option<String> {
         let limit = STALE_SHARE * self.reltuples.max(0.0) + STALE_MINIMUM;
         (self.modified_since_analyze > limit).then(|| {
             format!(
@@ -48,7 +48,7 @@ impl TableActivity {
     /// Why pgstatindex cannot tell, if it cannot: dead tuples not yet vacuumed fill
     /// the leaf pages a rebuild would empty, and without a VACUUM the statistics know
     /// of, their count cannot be trusted to say there are none.
-    pub fn clouds_density(&self) -> Option<String> {
+    pub(crate) fn clouds_density(&self) -> Option<String> {
         if !self.vacuumed {
             return Some(
                 "the statistics know of no VACUUM of its table (never run, or the statistics were reset), so entries of dead rows may fill its pages".into(),
@@ -65,21 +65,21 @@ impl TableActivity {
 
 /// What `pgstatindex` read of a btree, and its fill factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BtreeDensity {
-    pub index_size: f64,
-    pub leaf_pages: f64,
-    pub internal_pages: f64,
+pub(crate) struct BtreeDensity {
+    pub(crate) index_size: f64,
+    pub(crate) leaf_pages: f64,
+    pub(crate) internal_pages: f64,
     /// Percent of the leaf pages' space in use; NaN without leaf pages.
-    pub avg_leaf_density: f64,
+    pub(crate) avg_leaf_density: f64,
     /// Percent.
-    pub fillfactor: f64,
-    pub block_size: f64,
+    pub(crate) fillfactor: f64,
+    pub(crate) block_size: f64,
 }
 
 impl BtreeDensity {
     /// How many times larger the index is than a build packing the same entries to
     /// its fill factor; `None` when the density is unknown.
-    pub fn bloat(&self) -> Option<f64> {
+    pub(crate) fn bloat(&self) -> Option<f64> {
         if !self.avg_leaf_density.is_finite() || self.leaf_pages < 1.0 {
             return None;
         }

@@ -75,7 +75,8 @@ impl DeferralKind {
         }
     }
 
-    pub const ALL: [DeferralKind; 20] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [DeferralKind; 20] = [
         DeferralKind::Time,
         DeferralKind::TooLarge,
         DeferralKind::Window,

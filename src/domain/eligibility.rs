@@ -7,7 +7,7 @@ use super::ident::QualifiedName;
 
 /// `server_version_num`, e.g. 150004 for 15.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ServerVersion(pub i32);
+pub(crate) struct ServerVersion(pub i32);
 
 impl ServerVersion {
     fn major(self) -> i32 {
@@ -19,7 +19,7 @@ impl ServerVersion {
     }
 
     /// Why this server must not be touched, if it must not.
-    pub fn refusal(self) -> Option<String> {
+    pub(crate) fn refusal(self) -> Option<String> {
         if self.major() < 12 {
             Some(format!(
                 "PostgreSQL {self} has no REINDEX CONCURRENTLY (12 or newer is needed)"
@@ -35,12 +35,12 @@ impl ServerVersion {
 
     /// PostgreSQL 17 and newer know the MAINTAIN privilege (and the role pg_maintain),
     /// which lets a role that does not own a table reindex it.
-    pub fn has_maintain(self) -> bool {
+    pub(crate) fn has_maintain(self) -> bool {
         self.major() >= 17
     }
 
     /// TOAST indexes can be rebuilt concurrently only where bug #17268 is fixed.
-    pub fn toast_reindex_is_safe(self) -> bool {
+    pub(crate) fn toast_reindex_is_safe(self) -> bool {
         match self.major() {
             12 => self.minor() >= 10,
             13 => self.minor() >= 6,
@@ -58,7 +58,7 @@ impl std::fmt::Display for ServerVersion {
 
 /// What kind of relation an index is on (`pg_class.relkind` of its table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableKind {
+pub(crate) enum TableKind {
     Ordinary,
     MaterializedView,
     Toast,
@@ -67,7 +67,7 @@ pub enum TableKind {
 }
 
 impl TableKind {
-    pub fn from_relkind(relkind: &str) -> TableKind {
+    pub(crate) fn from_relkind(relkind: &str) -> TableKind {
         match relkind {
             "r" => TableKind::Ordinary,
             "m" => TableKind::MaterializedView,
@@ -80,38 +80,38 @@ impl TableKind {
 
 /// One index as the catalog scan sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IndexInfo {
-    pub oid: u32,
-    pub table_oid: u32,
+pub(crate) struct IndexInfo {
+    pub(crate) oid: u32,
+    pub(crate) table_oid: u32,
     /// Schema and index name.
-    pub name: QualifiedName,
-    pub table: String,
-    pub access_method: String,
-    pub size_bytes: u64,
-    pub reltuples: f64,
-    pub is_valid: bool,
-    pub is_live: bool,
-    pub table_kind: TableKind,
-    pub is_temporary: bool,
-    pub backs_exclusion_constraint: bool,
+    pub(crate) name: QualifiedName,
+    pub(crate) table: String,
+    pub(crate) access_method: String,
+    pub(crate) size_bytes: u64,
+    pub(crate) reltuples: f64,
+    pub(crate) is_valid: bool,
+    pub(crate) is_live: bool,
+    pub(crate) table_kind: TableKind,
+    pub(crate) is_temporary: bool,
+    pub(crate) backs_exclusion_constraint: bool,
     /// A partitioned index (`relkind = 'I'`): it has no storage of its own.
-    pub is_partitioned: bool,
+    pub(crate) is_partitioned: bool,
     /// For an index of a TOAST table: the table that owns it, whose settings apply.
-    pub toast_owner: Option<QualifiedName>,
+    pub(crate) toast_owner: Option<QualifiedName>,
     /// A session holding (or queued for) an exclusive lock on the index or its table:
     /// its size was not read, so the scan never waits.
-    pub locked_by: Option<i32>,
+    pub(crate) locked_by: Option<i32>,
 }
 
 impl IndexInfo {
     /// Valid and live: not a build's copy (`_ccnew`, `_ccold`), a failed build or one
     /// still running.
-    pub fn is_usable(&self) -> bool {
+    pub(crate) fn is_usable(&self) -> bool {
         self.is_valid && self.is_live
     }
 
     /// The schema and table its settings are looked up by: a TOAST index's owner.
-    pub fn settings_table(&self) -> (&str, &str) {
+    pub(crate) fn settings_table(&self) -> (&str, &str) {
         match &self.toast_owner {
             Some(owner) => (&owner.schema, &owner.name),
             None => (&self.name.schema, &self.table),
@@ -122,7 +122,7 @@ impl IndexInfo {
 /// Why an index is never rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Ineligible {
+pub(crate) enum Ineligible {
     SystemCatalog,
     Invalid,
     Brin,
@@ -134,7 +134,7 @@ pub enum Ineligible {
 }
 
 impl Ineligible {
-    pub fn explain(&self) -> &'static str {
+    pub(crate) fn explain(&self) -> &'static str {
         match self {
             Ineligible::SystemCatalog => "system catalog",
             Ineligible::Invalid => "invalid or not live (a failed or running build)",
@@ -154,11 +154,14 @@ impl Ineligible {
     }
 }
 
-pub fn is_system_schema(schema: &str) -> bool {
+pub(crate) fn is_system_schema(schema: &str) -> bool {
     schema == "pg_catalog" || schema == "information_schema"
 }
 
-pub fn check_eligibility(index: &IndexInfo, server: ServerVersion) -> Result<(), Ineligible> {
+pub(crate) fn check_eligibility(
+    index: &IndexInfo,
+    server: ServerVersion,
+) -> Result<(), Ineligible> {
     if is_system_schema(&index.name.schema) {
         Err(Ineligible::SystemCatalog)
     } else if index.is_temporary {
@@ -184,7 +187,7 @@ pub fn check_eligibility(index: &IndexInfo, server: ServerVersion) -> Result<(),
 pub(crate) mod tests {
     use super::*;
 
-    pub fn btree(
+    pub(crate) fn btree(
         schema: &str,
         table: &str,
         name: &str,

@@ -35,7 +35,7 @@ impl FailureClass {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<FailureClass> {
+    pub(crate) fn from_name(name: &str) -> Option<FailureClass> {
         [
             FailureClass::Blocked,
             FailureClass::Index,
@@ -51,11 +51,11 @@ impl FailureClass {
 /// insufficient_privilege: the role may not rebuild the index (it does not own the
 /// table). The target's setup, not the index's fault: no quarantine, and the rest of
 /// the target's candidates would hit the same wall.
-pub const PERMISSION_DENIED: &str = "42501";
+pub(crate) const PERMISSION_DENIED: &str = "42501";
 
 /// What to grant `role` so that it may rebuild the indexes of `table` (both as they
 /// are written in SQL), on a server of `server_version_num`.
-pub fn what_to_grant(role: &str, table: &str, server_version_num: i32) -> String {
+pub(crate) fn what_to_grant(role: &str, table: &str, server_version_num: i32) -> String {
     let maintain = if server_version_num >= 170_000 {
         format!(
             ", or GRANT MAINTAIN ON TABLE {table} TO {role} (GRANT pg_maintain TO {role} for every table)"
@@ -70,7 +70,7 @@ pub fn what_to_grant(role: &str, table: &str, server_version_num: i32) -> String
 
 /// Classifies a failed REINDEX or DROP INDEX by its SQLSTATE (`None`: no word from
 /// the server).
-pub fn classify(sqlstate: Option<&str>) -> FailureClass {
+pub(crate) fn classify(sqlstate: Option<&str>) -> FailureClass {
     let Some(code) = sqlstate else {
         return FailureClass::Other;
     };
@@ -101,7 +101,7 @@ pub fn classify(sqlstate: Option<&str>) -> FailureClass {
 
 /// A finished rebuild of one index, newest first, as the history keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PastRebuild {
+pub(crate) enum PastRebuild {
     Completed,
     Failed(FailureClass),
 }
@@ -110,7 +110,7 @@ pub enum PastRebuild {
 /// Failures of the server (`Target`), of a vanished index (`Gone`) and of a rebuild
 /// others held up (`Blocked`) say nothing about the index: they neither count nor
 /// break the series.
-pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
+pub(crate) fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
     let mut count = 0;
     for past in history {
         match past {
@@ -125,7 +125,7 @@ pub fn failures_in_a_row(history: &[PastRebuild]) -> u32 {
 }
 
 /// Whether a failure puts the index in quarantine. `in_a_row` counts this failure too.
-pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) -> bool {
+pub(crate) fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) -> bool {
     match class {
         FailureClass::Index => true,
         FailureClass::Target | FailureClass::Gone | FailureClass::Blocked => false,
@@ -135,7 +135,7 @@ pub fn quarantines(class: FailureClass, in_a_row: u32, quarantine_after: u32) ->
 
 /// What a settled rebuild means for the rest of its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterRebuild {
+pub(crate) enum AfterRebuild {
     /// It completed: what it took predicts the next ones better than the default.
     Learn,
     /// It failed in a way that says nothing about the other indexes.
@@ -151,7 +151,7 @@ pub enum AfterRebuild {
 
 /// `failure`: the class of the settled rebuild's failure (`None`: it completed);
 /// `sqlstate`: the failure's, if the server gave one.
-pub fn after_rebuild(failure: Option<FailureClass>, sqlstate: Option<&str>) -> AfterRebuild {
+pub(crate) fn after_rebuild(failure: Option<FailureClass>, sqlstate: Option<&str>) -> AfterRebuild {
     match failure {
         Some(FailureClass::Target) if sqlstate == Some(PERMISSION_DENIED) => {
             AfterRebuild::StopForPermission

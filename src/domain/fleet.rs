@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 /// Where a target stands after an invocation worked on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Nothing left that a run can do now (errors are reported, not retried).
     Done,
     /// A rebuild runs in the server, another invocation holds the target, or its
@@ -21,7 +21,7 @@ pub enum Progress {
 
 /// How a target's progress is stored (`index_pilot.target_progress.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetState {
+pub(crate) enum TargetState {
     Done,
     MoreWork,
     Waiting,
@@ -29,7 +29,7 @@ pub enum TargetState {
 }
 
 impl TargetState {
-    pub fn of(progress: Progress, failed: bool) -> TargetState {
+    pub(crate) fn of(progress: Progress, failed: bool) -> TargetState {
         match progress {
             _ if failed => TargetState::Error,
             Progress::Done => TargetState::Done,
@@ -38,7 +38,7 @@ impl TargetState {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TargetState::Done => "done",
             TargetState::MoreWork => "more_work",
@@ -50,24 +50,24 @@ impl TargetState {
 
 /// The targets an event selects, in the configured order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Selected {
-    pub targets: Vec<String>,
+pub(crate) struct Selected {
+    pub(crate) targets: Vec<String>,
     /// Names a chain's event carries that the configuration no longer lists.
-    pub unknown: Vec<String>,
+    pub(crate) unknown: Vec<String>,
 }
 
 /// The event names a target the configuration does not list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the event names target {name:?}, which is not configured (configured: {known})")]
-pub struct UnknownTarget {
-    pub name: String,
-    pub known: String,
+pub(crate) struct UnknownTarget {
+    pub(crate) name: String,
+    pub(crate) known: String,
 }
 
 /// The configured targets an event asks for (all of them without `wanted`). A
 /// chain's event (`continuing`) may outlive a target removed from the
 /// configuration: that name is left out, not refused.
-pub fn select_targets(
+pub(crate) fn select_targets(
     known: &[&str],
     wanted: Option<&[String]>,
     continuing: bool,
@@ -95,7 +95,7 @@ pub fn select_targets(
 
 /// Splits `targets` into the fewest shards of at most `size`, as even as can be
 /// (60 by 25: 20, 20, 20), keeping their order.
-pub fn shards<T: Clone>(targets: &[T], size: usize) -> Vec<Vec<T>> {
+pub(crate) fn shards<T: Clone>(targets: &[T], size: usize) -> Vec<Vec<T>> {
     let size = size.max(1);
     let count = targets.len().div_ceil(size).max(1);
     let (base, extra) = (targets.len() / count, targets.len() % count);
@@ -111,7 +111,7 @@ pub fn shards<T: Clone>(targets: &[T], size: usize) -> Vec<Vec<T>> {
 
 /// Targets never served first, then those served longest ago; ties keep the
 /// configured order.
-pub fn longest_waiting_first(
+pub(crate) fn longest_waiting_first(
     targets: &[String],
     served: &HashMap<String, SystemTime>,
 ) -> Vec<String> {
@@ -122,17 +122,17 @@ pub fn longest_waiting_first(
 
 /// What a chain does after a hop.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HandOver {
+pub(crate) struct HandOver {
     /// The targets the next hop continues; empty: the chain ends here.
-    pub next: Vec<String>,
+    pub(crate) next: Vec<String>,
     /// Why targets with work left are not handed over.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Only targets that advanced and have candidates waiting for time go on, and only
 /// while the hop cap allows: a target that could start nothing would meet the same
 /// in an identical next hop, and the next schedule takes it anyway.
-pub fn hand_over(outcomes: &[(String, Progress)], hop: u32, max_hops: u32) -> HandOver {
+pub(crate) fn hand_over(outcomes: &[(String, Progress)], hop: u32, max_hops: u32) -> HandOver {
     let mut hand_over = HandOver::default();
     let with = |progress| -> Vec<String> {
         outcomes

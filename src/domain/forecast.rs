@@ -8,29 +8,29 @@ use jiff::{SignedDuration, Timestamp};
 
 /// A trend needs at least this much history: over hours, the size per tuple moves
 /// with each VACUUM's count more than with bloat.
-pub const MIN_TREND_DAYS: f64 = 1.0;
+pub(crate) const MIN_TREND_DAYS: f64 = 1.0;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 
 /// Where an index's growth is measured from.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Anchor {
-    pub since: Timestamp,
+pub(crate) struct Anchor {
+    pub(crate) since: Timestamp,
     /// Bytes per tuple then.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
 }
 
 /// The expected crossing of the threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Forecast {
+pub(crate) struct Forecast {
     /// Estimated bloat gained per day.
-    pub bloat_per_day: f64,
-    pub expected_at: Timestamp,
+    pub(crate) bloat_per_day: f64,
+    pub(crate) expected_at: Timestamp,
 }
 
 /// Projects the growth since `anchor` forward to `threshold` × the baseline; `None`
 /// when there is too little history, no growth, or the index is already there.
-pub fn forecast(
+pub(crate) fn forecast(
     anchor: Anchor,
     ratio: f64,
     best_ratio: f64,

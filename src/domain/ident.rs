@@ -7,7 +7,7 @@ use std::str::FromStr;
 /// Quotes an identifier for SQL text, always: `Weird "Name"` → `"Weird ""Name"""`.
 /// Names come from the catalog or from events; quoting every one of them means no
 /// name can change the meaning of a statement.
-pub fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -22,8 +22,8 @@ fn is_plain(name: &str) -> bool {
 /// A schema-qualified relation name, as the catalog spells it (no case folding).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QualifiedName {
-    pub schema: String,
-    pub name: String,
+    pub(crate) schema: String,
+    pub(crate) name: String,
 }
 
 impl QualifiedName {
@@ -35,7 +35,7 @@ impl QualifiedName {
     }
 
     /// `"schema"."name"`, for SQL text.
-    pub fn quoted(&self) -> String {
+    pub(crate) fn quoted(&self) -> String {
         format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
     }
 }
@@ -58,8 +58,8 @@ impl fmt::Display for QualifiedName {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("index name {input:?} is not of the form schema.name: {problem}")]
 pub struct NameParseError {
-    pub input: String,
-    pub problem: &'static str,
+    pub(crate) input: String,
+    pub(crate) problem: &'static str,
 }
 
 impl FromStr for QualifiedName {

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 const MAX_IDENTIFIER_BYTES: usize = 63;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Copy {
+pub(crate) enum Copy {
     /// `_ccnew`: the new index, before the swap.
     New,
     /// `_ccold`: the original, after the swap.
@@ -42,7 +42,7 @@ fn derived_name(index: &str, label: &str) -> String {
 }
 
 /// True when `name` is a name PostgreSQL would give to `index`'s copy of this kind.
-pub fn is_copy_name(name: &str, index: &str, copy: Copy) -> bool {
+pub(crate) fn is_copy_name(name: &str, index: &str, copy: Copy) -> bool {
     let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
     let number = &name[stem.len()..];
     // PostgreSQL numbers from 1 and never writes a leading zero.
@@ -54,29 +54,29 @@ pub fn is_copy_name(name: &str, index: &str, copy: Copy) -> bool {
 
 /// An invalid index on a table, as a scan after a rebuild sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidIndexRef<'a> {
-    pub oid: u32,
-    pub name: &'a str,
-    pub table_oid: u32,
+pub(crate) struct InvalidIndexRef<'a> {
+    pub(crate) oid: u32,
+    pub(crate) name: &'a str,
+    pub(crate) table_oid: u32,
 }
 
 /// What is known of one rebuild of ours: enough to tell its leftovers from anyone
 /// else's, by identity rather than by name alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RebuildTrace {
-    pub table_oid: u32,
-    pub index_oid_before: u32,
+pub(crate) struct RebuildTrace {
+    pub(crate) table_oid: u32,
+    pub(crate) index_oid_before: u32,
     /// The index's name (without schema) when the rebuild started.
-    pub index_name: String,
+    pub(crate) index_name: String,
     /// Invalid indexes on the table before the rebuild started: never ours.
-    pub invalid_before: HashSet<u32>,
+    pub(crate) invalid_before: HashSet<u32>,
     /// The copy's oid, once seen in `pg_stat_progress_create_index` while it was built.
-    pub copy_oid: Option<u32>,
+    pub(crate) copy_oid: Option<u32>,
 }
 
 impl RebuildTrace {
     /// Whether this invalid index is what our rebuild left, and which copy it is.
-    pub fn leftover(&self, index: InvalidIndexRef<'_>) -> Option<Copy> {
+    pub(crate) fn leftover(&self, index: InvalidIndexRef<'_>) -> Option<Copy> {
         if index.table_oid != self.table_oid || self.invalid_before.contains(&index.oid) {
             return None;
         }
@@ -97,7 +97,7 @@ impl RebuildTrace {
 /// How a rebuild that did not report success ended, from what its index's name
 /// points to now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// The name points to a new valid index: the swap happened, the rebuild did its
     /// work; whatever failed came after (marking the old index dead, dropping it).
     Swapped { new_oid: u32 },
@@ -106,7 +106,7 @@ pub enum Ended {
 }
 
 /// `now`: the oid and validity of the index that carries the name now, if any.
-pub fn ended(index_oid_before: u32, now: Option<(u32, bool)>) -> Ended {
+pub(crate) fn ended(index_oid_before: u32, now: Option<(u32, bool)>) -> Ended {
     match now {
         Some((oid, true)) if oid != index_oid_before => Ended::Swapped { new_oid: oid },
         _ => Ended::NotSwapped,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Estimate, record baselines, rebuild what is bloated.
     Run,
     /// Estimate and show what a run would take; change nothing anywhere.
@@ -24,7 +24,7 @@ pub enum Mode {
 impl Mode {
     /// Every mode, in the order the README lists them (an unknown mode is refused
     /// with this list). `as_str` names each one.
-    pub const ALL: [Mode; 5] = [
+    pub(crate) const ALL: [Mode; 5] = [
         Mode::Run,
         Mode::DryRun,
         Mode::Baseline,
@@ -32,12 +32,12 @@ impl Mode {
         Mode::Check,
     ];
 
-    pub fn from_name(name: &str) -> Option<Mode> {
+    pub(crate) fn from_name(name: &str) -> Option<Mode> {
         Mode::ALL.into_iter().find(|mode| mode.as_str() == name)
     }
 
     /// Its name in events and reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Mode::Run => "run",
             Mode::DryRun => "dry_run",
@@ -47,13 +47,13 @@ impl Mode {
         }
     }
 
-    pub fn changes_targets(self) -> bool {
+    pub(crate) fn changes_targets(self) -> bool {
         matches!(self, Mode::Run | Mode::Reindex)
     }
 
     /// Whether it records anything in the control database (beyond creating or
     /// migrating its schema): a dry run and a check leave it as they found it.
-    pub fn writes_control(self) -> bool {
+    pub(crate) fn writes_control(self) -> bool {
         !matches!(self, Mode::DryRun | Mode::Check)
     }
 }

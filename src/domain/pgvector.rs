@@ -8,10 +8,10 @@ use serde::Serialize;
 
 /// A pgvector version (`0.8.2`); a suffix (`0.8.2-dev`) is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PgvectorVersion(pub u32, pub u32, pub u32);
+pub(crate) struct PgvectorVersion(pub u32, pub u32, pub u32);
 
 impl PgvectorVersion {
-    pub fn parse(text: &str) -> Option<PgvectorVersion> {
+    pub(crate) fn parse(text: &str) -> Option<PgvectorVersion> {
         let mut parts = text.trim().split('.').map(|part| {
             let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
             digits.parse::<u32>().ok()
@@ -117,16 +117,16 @@ const KNOWN_BUGS: &[KnownBug] = &[
 
 /// A known bug of the installed pgvector, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PgvectorWarning {
-    pub installed: String,
-    pub fixed_in: String,
+pub(crate) struct PgvectorWarning {
+    pub(crate) installed: String,
+    pub(crate) fixed_in: String,
     /// What the bug does.
-    pub bug: String,
-    pub message: String,
+    pub(crate) bug: String,
+    pub(crate) message: String,
 }
 
 /// The warning's sentence: the bug, where it is fixed, what to do.
-pub fn warning_message(installed: &str, bug: &str, fixed_in: &str) -> String {
+pub(crate) fn warning_message(installed: &str, bug: &str, fixed_in: &str) -> String {
     format!(
         "pgvector {installed}: {bug} (fixed in pgvector {fixed_in}, see its CHANGELOG.md); upgrade the extension (ALTER EXTENSION vector UPDATE once the server has the new version)"
     )
@@ -134,8 +134,8 @@ pub fn warning_message(installed: &str, bug: &str, fixed_in: &str) -> String {
 
 /// What the installed pgvector means for this database's rebuilds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PgvectorGates {
-    pub warnings: Vec<PgvectorWarning>,
+pub(crate) struct PgvectorGates {
+    pub(crate) warnings: Vec<PgvectorWarning>,
     serial_hnsw: bool,
     /// Access methods not rebuilt, with the version to upgrade to.
     refused: Vec<(&'static str, PgvectorVersion)>,
@@ -144,7 +144,7 @@ pub struct PgvectorGates {
 impl PgvectorGates {
     /// `installed`: `extversion` of the extension `vector`, `None` when it is not
     /// installed. A version that cannot be read gates nothing.
-    pub fn of(installed: Option<&str>) -> PgvectorGates {
+    pub(crate) fn of(installed: Option<&str>) -> PgvectorGates {
         let Some(version) = installed.and_then(PgvectorVersion::parse) else {
             return PgvectorGates::default();
         };
@@ -173,13 +173,13 @@ impl PgvectorGates {
     }
 
     /// Whether an index of this access method must be built without parallel workers.
-    pub fn serial_build(&self, access_method: &str) -> bool {
+    pub(crate) fn serial_build(&self, access_method: &str) -> bool {
         self.serial_hnsw && access_method == "hnsw"
     }
 
     /// Why an index of this access method is not rebuilt, naming the version to
     /// upgrade to.
-    pub fn refusal(&self, access_method: &str) -> Option<String> {
+    pub(crate) fn refusal(&self, access_method: &str) -> Option<String> {
         let (_, fixed_in) = self.refused.iter().find(|r| r.0 == access_method)?;
         let installed = self.warnings.first().map_or("", |w| w.installed.as_str());
         Some(format!(

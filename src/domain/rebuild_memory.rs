@@ -17,18 +17,18 @@ use serde::Serialize;
 /// the same room in both. At most about 2.7 times the disk, for small vectors and
 /// any `m`; 3 leaves room for the allocator's chunk headers. A bloated index
 /// overstates its live elements, which only adds margin.
-pub const GRAPH_PER_INDEX_BYTE: u64 = 3;
+pub(crate) const GRAPH_PER_INDEX_BYTE: u64 = 3;
 
 /// The graph's memory context is allocated in blocks of 1MB (pgvector
 /// src/hnswbuild.c, `GenerationContextCreate`), and a parallel build keeps a 1MB
 /// margin (`memoryMargin`): a little more than both.
-pub const GRAPH_SLACK: u64 = 4 << 20;
+pub(crate) const GRAPH_SLACK: u64 = 4 << 20;
 
 /// What the session's `maintenance_work_mem` is raised to for this rebuild, or
 /// `None` when it stays as it is: only for HNSW, never below `current` (the
 /// `maintenance_work_mem` setting or the server's own), at most `cap`
 /// (`max_rebuild_maintenance_work_mem`), in whole megabytes.
-pub fn raised_maintenance_work_mem(
+pub(crate) fn raised_maintenance_work_mem(
     access_method: &str,
     index_size: u64,
     current: u64,
@@ -48,7 +48,7 @@ pub fn raised_maintenance_work_mem(
 }
 
 /// A memory size as PostgreSQL writes the setting (`64MB`, `1GB`, `1500kB`).
-pub fn guc_memory(bytes: u64) -> String {
+pub(crate) fn guc_memory(bytes: u64) -> String {
     let kb = bytes / 1024;
     if kb != 0 && kb % (1024 * 1024) == 0 {
         format!("{}GB", kb / (1024 * 1024))
@@ -61,21 +61,21 @@ pub fn guc_memory(bytes: u64) -> String {
 
 /// What one rebuild's session ran with, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SessionUsed {
+pub(crate) struct SessionUsed {
     /// In PostgreSQL's notation (`64MB`).
-    pub maintenance_work_mem: String,
+    pub(crate) maintenance_work_mem: String,
     /// The value before it was raised for an HNSW graph; absent when not raised.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub maintenance_work_mem_raised_from: Option<String>,
+    pub(crate) maintenance_work_mem_raised_from: Option<String>,
     /// Set by index-pilot (the setting, or 0 where pgvector's parallel HNSW build is
     /// unsafe); absent: the server's own.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_parallel_maintenance_workers: Option<u32>,
+    pub(crate) max_parallel_maintenance_workers: Option<u32>,
 }
 
 impl SessionUsed {
     /// `maintenance_work_mem 64MB (raised from 1MB), max_parallel_maintenance_workers 0`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut text = format!("maintenance_work_mem {}", self.maintenance_work_mem);
         if let Some(from) = &self.maintenance_work_mem_raised_from {
             text.push_str(&format!(" (raised from {from})"));

@@ -7,17 +7,17 @@ use std::fmt;
 
 /// Which server a database lives on, for the limit of rebuilds per server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerIdentity {
+pub(crate) struct ServerIdentity {
     /// What the limit is counted by: `system <identifier>` (`pg_control_system()`),
     /// else `address <ip>:<port>` as the server saw the connection arrive, else the
     /// host and port that reached it (a Unix socket).
-    pub key: String,
+    pub(crate) key: String,
     /// The host and port the configuration names, for people.
-    pub reached_at: String,
+    pub(crate) reached_at: String,
 }
 
 impl ServerIdentity {
-    pub fn new(
+    pub(crate) fn new(
         system_identifier: Option<&str>,
         address: Option<(&str, i32)>,
         reached_at: String,

@@ -5,18 +5,18 @@
 /// What a rebuild left on its table, by name: what was dropped, what waits for a
 /// later run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LeftBehind {
-    pub dropped: Vec<String>,
-    pub kept: Vec<String>,
+pub(crate) struct LeftBehind {
+    pub(crate) dropped: Vec<String>,
+    pub(crate) kept: Vec<String>,
 }
 
 impl LeftBehind {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.dropped.is_empty() && self.kept.is_empty()
     }
 
     /// `text`, followed by what was dropped and what was kept.
-    pub fn describe(&self, mut text: String) -> String {
+    pub(crate) fn describe(&self, mut text: String) -> String {
         if !self.dropped.is_empty() {
             text.push_str(&format!(
                 "; dropped its leftover {}",
@@ -36,7 +36,7 @@ impl LeftBehind {
 /// The note of a rebuild that swapped. `error`: the error its statement returned,
 /// if it returned one. A process that ended after the swap ended as it should (its
 /// client was gone): only an error we saw, or what it left, is worth a note.
-pub fn note_after_swap(error: Option<&str>, left: &LeftBehind) -> Option<String> {
+pub(crate) fn note_after_swap(error: Option<&str>, left: &LeftBehind) -> Option<String> {
     match error {
         Some(error) => Some(left.describe(format!("after the swap: {error}"))),
         None if !left.is_empty() => Some(left.describe("after the swap".to_owned())),

@@ -6,18 +6,18 @@
 
 /// A recorded rebuild as its server shows it now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Its server process (pid and process start) is still there.
-    pub alive: bool,
+    pub(crate) alive: bool,
     /// Its target is still in the configuration, under that name.
-    pub target_configured: bool,
+    pub(crate) target_configured: bool,
     /// Its database (by oid) still exists on the server: a recreated one has another.
-    pub database_exists: bool,
+    pub(crate) database_exists: bool,
 }
 
 /// What becomes of a recorded rebuild's slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// Its rebuild runs: it holds the slot.
     Held,
     /// Its rebuild has ended; its own target settles it (how it ended, what it left)
@@ -28,14 +28,14 @@ pub enum Slot {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Abandoned {
+pub(crate) enum Abandoned {
     TargetNotConfigured,
     DatabaseGone,
 }
 
 impl Abandoned {
     /// The history row's error.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Abandoned::TargetNotConfigured => {
                 "abandoned: its server process ended, and its target is no longer configured (removed or renamed)"
@@ -47,7 +47,7 @@ impl Abandoned {
     }
 }
 
-pub fn slot(seen: Seen) -> Slot {
+pub(crate) fn slot(seen: Seen) -> Slot {
     match seen {
         Seen { alive: true, .. } => Slot::Held,
         Seen {

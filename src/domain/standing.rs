@@ -11,18 +11,18 @@ use super::units::format_size;
 /// What the words of a standing are made from: the verdict of a plain run and the
 /// numbers and settings behind it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Standing {
-    pub verdict: Verdict,
-    pub bloat: Option<f64>,
-    pub reltuples: f64,
-    pub index_size_threshold: u64,
-    pub minimum_reliable_index_size: u64,
-    pub rebuild_scale_factor: f64,
+pub(crate) struct Standing {
+    pub(crate) verdict: Verdict,
+    pub(crate) bloat: Option<f64>,
+    pub(crate) reltuples: f64,
+    pub(crate) index_size_threshold: u64,
+    pub(crate) minimum_reliable_index_size: u64,
+    pub(crate) rebuild_scale_factor: f64,
 }
 
 impl Standing {
     /// A short code of the verdict, stable for queries (`WHERE verdict = 'skipped'`).
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match &self.verdict {
             Verdict::Candidate(_) => "candidate",
             Verdict::Healthy => "healthy",
@@ -39,12 +39,8 @@ impl Standing {
         }
     }
 
-    pub fn is_candidate(&self) -> bool {
-        matches!(self.verdict, Verdict::Candidate(_))
-    }
-
     /// The id of the settings row that skips the index, if one does.
-    pub fn skip_setting(&self) -> Option<i64> {
+    pub(crate) fn skip_setting(&self) -> Option<i64> {
         match self.verdict {
             Verdict::Skipped(Origin::Row(id)) | Verdict::InvalidSetting(id) => Some(id),
             _ => None,
@@ -52,7 +48,7 @@ impl Standing {
     }
 
     /// What skips the index: `setting #12`, or the built-in rule.
-    pub fn skipped_by(&self) -> Option<String> {
+    pub(crate) fn skipped_by(&self) -> Option<String> {
         match &self.verdict {
             Verdict::Skipped(Origin::Row(id)) => Some(format!("setting #{id}")),
             Verdict::InvalidSetting(id) => Some(format!("invalid setting #{id}")),
@@ -62,7 +58,7 @@ impl Standing {
     }
 
     /// Why it is or is not a candidate, in a few words.
-    pub fn why(&self) -> String {
+    pub(crate) fn why(&self) -> String {
         let factor = self.rebuild_scale_factor;
         match &self.verdict {
             Verdict::Candidate(CandidateReason::Bloated) => format!(
@@ -135,13 +131,13 @@ mod tests {
     fn the_words_say_what_decided() {
         let candidate = standing(Verdict::Candidate(CandidateReason::Bloated), Some(2.4));
         assert_eq!(candidate.why(), "candidate: bloat 2.40 ≥ 2");
-        assert!(candidate.is_candidate());
+        assert!(matches!(candidate.verdict, Verdict::Candidate(_)));
         assert_eq!(candidate.code(), "candidate");
         let healthy = standing(Verdict::Healthy, Some(1.3));
         assert_eq!(healthy.why(), "bloat 1.30 < 2");
         let near = standing(Verdict::Healthy, Some(1.996));
         assert_eq!(near.why(), "bloat 1.996 < 2");
-        assert!(!healthy.is_candidate());
+        assert!(!matches!(healthy.verdict, Verdict::Candidate(_)));
         assert_eq!(
             standing(Verdict::BelowSizeThreshold, None).why(),
             "below index_size_threshold (10 MB)"
@@ -163,7 +159,7 @@ mod tests {
         assert_eq!(standing(Verdict::Quarantined, None).code(), "quarantined");
         let unknown = standing(Verdict::UnknownBloat, Some(1.0));
         assert_eq!(unknown.code(), "unknown");
-        assert!(!unknown.is_candidate());
+        assert!(!matches!(unknown.verdict, Verdict::Candidate(_)));
         assert!(unknown.why().starts_with("unknown at first sight"));
         assert!(unknown.why().contains("(1.00× that now)"));
         assert!(unknown.why().contains("reindex order"));

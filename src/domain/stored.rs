@@ -16,49 +16,49 @@ use super::standing::Standing;
 
 /// What the control database holds of one database's indexes.
 #[derive(Debug, Default, Clone)]
-pub struct StoredStates {
+pub(crate) struct StoredStates {
     /// Baselines (bytes per tuple), by index oid.
-    pub baselines: HashMap<u32, f64>,
+    pub(crate) baselines: HashMap<u32, f64>,
     /// Every stored index, with the digest its last scan wrote (`None`: the row was
     /// written by something else, a completed rebuild, and is written again).
-    pub digests: HashMap<u32, Option<i64>>,
+    pub(crate) digests: HashMap<u32, Option<i64>>,
     /// Stored indexes without a baseline that the database's first scan found: the
     /// `initial_baseline` policy still applies to them.
-    pub awaiting_initial: HashSet<u32>,
+    pub(crate) awaiting_initial: HashSet<u32>,
     /// Stored indexes whose baseline is their size at the first scan because no
     /// estimate could be made (`no_estimate`): their bloat is unknown.
-    pub unestimated: HashSet<u32>,
+    pub(crate) unestimated: HashSet<u32>,
     /// Whether the database was scanned (and the scan recorded) before.
-    pub scanned_before: bool,
+    pub(crate) scanned_before: bool,
 }
 
 /// One index's state as a scan records it: what `index_state` holds, and no more
 /// (a first scan keeps one per index until it writes them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StateRow {
-    pub oid: u32,
-    pub schema: String,
-    pub table: String,
-    pub name: String,
-    pub access_method: String,
-    pub size_bytes: u64,
-    pub reltuples: f64,
+pub(crate) struct StateRow {
+    pub(crate) oid: u32,
+    pub(crate) schema: String,
+    pub(crate) table: String,
+    pub(crate) name: String,
+    pub(crate) access_method: String,
+    pub(crate) size_bytes: u64,
+    pub(crate) reltuples: f64,
     /// Bytes per tuple now.
-    pub ratio: f64,
-    pub best_ratio: Option<f64>,
+    pub(crate) ratio: f64,
+    pub(crate) best_ratio: Option<f64>,
     /// How the baseline was set, when this scan set it: its growth is measured anew.
-    pub seeded: Option<BaselineSource>,
+    pub(crate) seeded: Option<BaselineSource>,
     /// Found at its database's first scan (written with the row, never changed).
-    pub from_first_scan: bool,
+    pub(crate) from_first_scan: bool,
     /// Where it stands for a plain run, and the settings in force that decided it
     /// (`index_rebuild_scale_factor` also serves the forecast view).
-    pub standing: Standing,
-    pub digest: i64,
+    pub(crate) standing: Standing,
+    pub(crate) digest: i64,
 }
 
 impl StateRow {
     /// The row of an assessed index, with its digest.
-    pub fn of(database_name: &str, assessment: &Assessment) -> StateRow {
+    pub(crate) fn of(database_name: &str, assessment: &Assessment) -> StateRow {
         let index = &assessment.index;
         let mut row = StateRow {
             oid: index.oid,
@@ -89,16 +89,16 @@ impl StateRow {
 
 /// What one scan writes.
 #[derive(Debug, Default)]
-pub struct Changes<'a> {
+pub(crate) struct Changes<'a> {
     /// Indexes whose recorded state differs from the stored one.
-    pub changed: &'a [StateRow],
+    pub(crate) changed: &'a [StateRow],
     /// Stored indexes the scan did not see: dropped since.
-    pub forgotten: Vec<u32>,
+    pub(crate) forgotten: Vec<u32>,
 }
 
 /// A digest of everything a scan records of an index. FNV-1a, a fixed algorithm: a
 /// digest written by one version of index-pilot is the same in the next.
-pub fn state_digest(database_name: &str, row: &StateRow) -> i64 {
+pub(crate) fn state_digest(database_name: &str, row: &StateRow) -> i64 {
     let mut hasher = FnvHasher::default();
     for text in [
         database_name,
@@ -138,7 +138,7 @@ pub fn state_digest(database_name: &str, row: &StateRow) -> i64 {
 
 /// What a scan writes: the states its sift found changed, and the stored indexes
 /// it did not see.
-pub fn changes<'a>(stored: &StoredStates, sifted: &'a Sifted) -> Changes<'a> {
+pub(crate) fn changes<'a>(stored: &StoredStates, sifted: &'a Sifted) -> Changes<'a> {
     let seen: HashSet<u32> = sifted.seen.iter().copied().collect();
     let mut forgotten: Vec<u32> = stored
         .digests

@@ -36,7 +36,7 @@ pub enum TargetErrorClass {
 }
 
 impl TargetErrorClass {
-    pub const ALL: [TargetErrorClass; 11] = [
+    pub(crate) const ALL: [TargetErrorClass; 11] = [
         TargetErrorClass::Connect,
         TargetErrorClass::Login,
         TargetErrorClass::Credentials,
@@ -70,7 +70,7 @@ impl TargetErrorClass {
 
 /// Where a target's work stopped, as the adapters' error types say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped<'a> {
+pub(crate) enum Stopped<'a> {
     /// Opening the connection: the server's SQLSTATE, or `None` when it never
     /// answered (refused, timed out, TLS, broken).
     Connecting(Option<&'a str>),
@@ -78,21 +78,17 @@ pub enum Stopped<'a> {
     /// connection broke or the answer was not what was expected.
     Working(Option<&'a str>, Unanswered),
     Credentials,
-    VersionRefused,
     Control,
-    Configuration,
-    Order,
-    Panic,
 }
 
 /// Without a SQLSTATE: whether the connection is gone or the answer was odd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unanswered {
+pub(crate) enum Unanswered {
     ConnectionLost,
     UnexpectedAnswer,
 }
 
-pub fn classify(stopped: Stopped<'_>) -> TargetErrorClass {
+pub(crate) fn classify(stopped: Stopped<'_>) -> TargetErrorClass {
     match stopped {
         Stopped::Connecting(None) => TargetErrorClass::Connect,
         Stopped::Connecting(Some(code)) => match code {
@@ -114,11 +110,7 @@ pub fn classify(stopped: Stopped<'_>) -> TargetErrorClass {
         Stopped::Working(None, Unanswered::ConnectionLost) => TargetErrorClass::Connect,
         Stopped::Working(None, Unanswered::UnexpectedAnswer) => TargetErrorClass::Server,
         Stopped::Credentials => TargetErrorClass::Credentials,
-        Stopped::VersionRefused => TargetErrorClass::Version,
         Stopped::Control => TargetErrorClass::Control,
-        Stopped::Configuration => TargetErrorClass::Configuration,
-        Stopped::Order => TargetErrorClass::Order,
-        Stopped::Panic => TargetErrorClass::Internal,
     }
 }
 
@@ -166,12 +158,8 @@ mod tests {
                 Stopped::Working(None, Unanswered::UnexpectedAnswer),
                 TargetErrorClass::Server,
             ),
-            (Stopped::VersionRefused, TargetErrorClass::Version),
             (Stopped::Credentials, TargetErrorClass::Credentials),
             (Stopped::Control, TargetErrorClass::Control),
-            (Stopped::Configuration, TargetErrorClass::Configuration),
-            (Stopped::Order, TargetErrorClass::Order),
-            (Stopped::Panic, TargetErrorClass::Internal),
         ] {
             assert_eq!(classify(stopped), class, "{stopped:?}");
         }

@@ -18,22 +18,22 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// The default of the built-in methods that build by sorting or inserting keys
 /// (btree, hash, GiST, SP-GiST, BRIN) and of IVFFlat: a conservative 10 MB/s (of
 /// 1024 × 1024 bytes).
-pub const DEFAULT_BYTES_PER_SECOND: f64 = 10.0 * MIB;
+pub(crate) const DEFAULT_BYTES_PER_SECOND: f64 = 10.0 * MIB;
 
 /// GIN: every key of every row (each trigram of a text, say) is collected, sorted
 /// and merged into posting trees; much slower than a btree of the same size (one
 /// pg_trgm GIN built at 2.3 MB/s where a btree on the same column built at 28).
-pub const GIN_BYTES_PER_SECOND: f64 = 2.0 * MIB;
+pub(crate) const GIN_BYTES_PER_SECOND: f64 = 2.0 * MIB;
 
 /// HNSW, and any access method this table does not know (an extension's): 1 MB/s.
-pub const SLOW_BYTES_PER_SECOND: f64 = MIB;
+pub(crate) const SLOW_BYTES_PER_SECOND: f64 = MIB;
 
 /// How many completed rebuilds of an access method on a target its learned figure
 /// needs; before that the default serves.
-pub const MIN_LEARNED_REBUILDS: u32 = 1;
+pub(crate) const MIN_LEARNED_REBUILDS: u32 = 1;
 
 /// The rate an access method's rebuilds are predicted at before it has history.
-pub fn default_bytes_per_second(access_method: &str) -> f64 {
+pub(crate) fn default_bytes_per_second(access_method: &str) -> f64 {
     match access_method {
         "btree" | "hash" | "gist" | "spgist" | "brin" | "ivfflat" => DEFAULT_BYTES_PER_SECOND,
         "gin" => GIN_BYTES_PER_SECOND,
@@ -44,10 +44,10 @@ pub fn default_bytes_per_second(access_method: &str) -> f64 {
 /// What a target's history says about one access method: its recent completed
 /// rebuilds, and their bytes per second over whole rebuilds (waits included).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LearnedRate {
-    pub access_method: String,
-    pub rebuilds: u32,
-    pub bytes_per_second: Option<f64>,
+pub(crate) struct LearnedRate {
+    pub(crate) access_method: String,
+    pub(crate) rebuilds: u32,
+    pub(crate) bytes_per_second: Option<f64>,
 }
 
 /// Where a prediction's rate came from.
@@ -61,7 +61,7 @@ pub enum RateSource {
 }
 
 impl RateSource {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RateSource::Learned => "learned",
             RateSource::Default => "default",
@@ -71,20 +71,20 @@ impl RateSource {
 
 /// How long one rebuild should take, and from what.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Prediction {
-    pub duration: Duration,
-    pub bytes_per_second: f64,
-    pub source: RateSource,
+pub(crate) struct Prediction {
+    pub(crate) duration: Duration,
+    pub(crate) bytes_per_second: f64,
+    pub(crate) source: RateSource,
 }
 
 impl Prediction {
     /// Whole seconds, as the reasons say it.
-    pub fn secs(&self) -> u64 {
+    pub(crate) fn secs(&self) -> u64 {
         self.duration.as_secs()
     }
 
     /// The rate behind it, for a reason: `hnsw at 1024 kB/s, its default`.
-    pub fn rate(&self, access_method: &str) -> String {
+    pub(crate) fn rate(&self, access_method: &str) -> String {
         let from = match self.source {
             RateSource::Learned => "learned from this target's rebuilds",
             RateSource::Default => "its default",
@@ -97,13 +97,13 @@ impl Prediction {
 
 /// The rates of one target, by access method.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     learned: HashMap<String, f64>,
 }
 
 impl Throughput {
     /// Keeps the figures with enough history behind them and a usable rate.
-    pub fn from_history(rates: impl IntoIterator<Item = LearnedRate>) -> Throughput {
+    pub(crate) fn from_history(rates: impl IntoIterator<Item = LearnedRate>) -> Throughput {
         let learned = rates
             .into_iter()
             .filter(|r| r.rebuilds >= MIN_LEARNED_REBUILDS)
@@ -116,7 +116,7 @@ impl Throughput {
     }
 
     /// The predicted rebuild of an index of this access method and size.
-    pub fn predict(&self, access_method: &str, size_bytes: u64) -> Prediction {
+    pub(crate) fn predict(&self, access_method: &str, size_bytes: u64) -> Prediction {
         let (bytes_per_second, source) = match self.learned.get(access_method) {
             Some(rate) => (*rate, RateSource::Learned),
             None => (default_bytes_per_second(access_method), RateSource::Default),

@@ -1,7 +1,7 @@
 //! Sizes and durations as DBAs write them (`10MB`, `128kB`, `90s`, `10min`).
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum UnitError {
+pub(crate) enum UnitError {
     #[error(
         "{0:?} is not a size: expected a number of bytes with an optional unit B, kB, MB, GB or TB"
     )]
@@ -24,7 +24,7 @@ fn number_and_unit(text: &str) -> Option<(f64, String)> {
 }
 
 /// Bytes from `10MB`, `128kB`, `1GB`, `4096` (units are powers of 1024, as in PostgreSQL).
-pub fn parse_size(text: &str) -> Result<u64, UnitError> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, UnitError> {
     let fail = || UnitError::Size(text.to_owned());
     let (number, unit) = number_and_unit(text).ok_or_else(fail)?;
     let multiplier: u64 = match unit.as_str() {
@@ -43,7 +43,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
 }
 
 /// A duration from `500ms`, `90s`, `10m`, `10min`, `2h`, `1d`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, UnitError> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, UnitError> {
     let fail = || UnitError::Duration(text.to_owned());
     let (number, unit) = number_and_unit(text).ok_or_else(fail)?;
     let seconds_per_unit = match unit.as_str() {
@@ -75,7 +75,7 @@ pub fn format_size(bytes: u64) -> String {
 }
 
 /// A duration for people: `850 ms`, `3.2 s`, `4 min 05 s`, `2 h 07 min`.
-pub fn format_elapsed(duration: std::time::Duration) -> String {
+pub(crate) fn format_elapsed(duration: std::time::Duration) -> String {
     let ms = duration.as_millis();
     let s = duration.as_secs();
     match ms {

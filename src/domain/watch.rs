@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 /// What `pg_stat_progress_create_index` counts for one build: each pair is (done,
 /// total), `None` where the server gives nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub blocks: (Option<i64>, Option<i64>),
-    pub tuples: (Option<i64>, Option<i64>),
+pub(crate) struct Counters {
+    pub(crate) blocks: (Option<i64>, Option<i64>),
+    pub(crate) tuples: (Option<i64>, Option<i64>),
     /// The lockers (or, waiting for old snapshots, the virtual transactions) the
     /// current wait phase waits for.
-    pub lockers: (Option<i64>, Option<i64>),
+    pub(crate) lockers: (Option<i64>, Option<i64>),
 }
 
 fn fraction((done, total): (Option<i64>, Option<i64>)) -> Option<f64> {
@@ -24,14 +24,14 @@ fn fraction((done, total): (Option<i64>, Option<i64>)) -> Option<f64> {
 impl Counters {
     /// Percent done in the current phase, to a tenth: by blocks where the phase counts
     /// blocks, else by tuples; `None` when the phase counts neither (a wait, the start).
-    pub fn percent_done(&self) -> Option<f64> {
+    pub(crate) fn percent_done(&self) -> Option<f64> {
         fraction(self.blocks)
             .or_else(|| fraction(self.tuples))
             .map(|f| (f.min(1.0) * 1000.0).round() / 10.0)
     }
 
     /// "done/total" of the lockers a wait phase waits for, when it counts them.
-    pub fn lockers(&self) -> Option<String> {
+    pub(crate) fn lockers(&self) -> Option<String> {
         match self.lockers {
             (Some(done), Some(total)) if total > 0 => Some(format!("{done}/{total}")),
             _ => None,
@@ -41,7 +41,7 @@ impl Counters {
 
 /// What a rebuild waits for, by its phase (PostgreSQL's names) and whether its
 /// process waits for a lock now. `None`: it is not waiting.
-pub fn wait_kind(phase: &str, lock_wait: bool) -> Option<&'static str> {
+pub(crate) fn wait_kind(phase: &str, lock_wait: bool) -> Option<&'static str> {
     if phase.contains("old snapshots") {
         Some("old snapshots (virtual transactions)")
     } else if phase.contains("waiting for writers") {
@@ -61,7 +61,7 @@ pub fn wait_kind(phase: &str, lock_wait: bool) -> Option<&'static str> {
 /// transaction). `ours` (the rebuild itself, and the connection that looks at it) are
 /// never among them: a REINDEX CONCURRENTLY waits a moment for the snapshot of the
 /// very look that asks whom it waits for, and an index never waits for itself.
-pub fn blocking(
+pub(crate) fn blocking(
     lock_wait: bool,
     blocking_pids: &[i32],
     current_locker: Option<i32>,
@@ -85,13 +85,13 @@ pub fn blocking(
 /// When the next progress line of a rebuild is due: every `interval` from the start
 /// of the watch, never two at once after a stall.
 #[derive(Debug, Clone, Copy)]
-pub struct Cadence {
+pub(crate) struct Cadence {
     interval: Duration,
     next: Instant,
 }
 
 impl Cadence {
-    pub fn new(start: Instant, interval: Duration) -> Cadence {
+    pub(crate) fn new(start: Instant, interval: Duration) -> Cadence {
         Cadence {
             interval,
             next: start + interval,
@@ -100,7 +100,7 @@ impl Cadence {
 
     /// Whether a line is due at `now`; if so, the next one is one interval after the
     /// last due time that has passed.
-    pub fn due(&mut self, now: Instant) -> bool {
+    pub(crate) fn due(&mut self, now: Instant) -> bool {
         if now < self.next {
             return false;
         }

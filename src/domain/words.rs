@@ -1,7 +1,7 @@
 //! Counted nouns in messages: `1 index`, `2 indexes`, `0 targets`.
 
 /// `n` and the noun in the number `n` asks for.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

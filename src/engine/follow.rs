@@ -21,9 +21,9 @@ use crate::target_db::RebuildState;
 
 /// A rebuild of ours still running in the server.
 pub(super) struct Running {
-    pub index: QualifiedName,
+    pub(crate) index: QualifiedName,
     /// What tells its copy from anyone else's invalid index.
-    pub trace: Option<RebuildTrace>,
+    pub(crate) trace: Option<RebuildTrace>,
 }
 
 impl Running {

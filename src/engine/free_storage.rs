@@ -5,7 +5,6 @@
 //! [`crate::aws::CloudWatch`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use futures::future::BoxFuture;
 use crate::domain::hazard::{storage_hazard, FreeStorage, Hazard, InstanceStorage, NotBytes};
 
 /// How long a reading serves: CloudWatch has a new datapoint about every minute.
-pub const READING_REUSE: Duration = Duration::from_secs(60);
+pub(crate) const READING_REUSE: Duration = Duration::from_secs(60);
 
 /// Why the free storage could not be read; the hazard names the instance and metric.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -38,14 +37,14 @@ pub trait FreeStorageSource: Send + Sync {
 
 /// What one invocation has read, each reading kept for `reuse`; only readings are
 /// kept: a missing or failed one stops its target's rebuilds for this invocation.
-pub struct Readings<'a> {
+pub(crate) struct Readings<'a> {
     source: &'a dyn FreeStorageSource,
     reuse: Duration,
     kept: Mutex<HashMap<InstanceStorage, (Instant, FreeStorage)>>,
 }
 
 impl<'a> Readings<'a> {
-    pub fn new(source: &'a dyn FreeStorageSource, reuse: Duration) -> Self {
+    pub(crate) fn new(source: &'a dyn FreeStorageSource, reuse: Duration) -> Self {
         Readings {
             source,
             reuse,
@@ -55,7 +54,7 @@ impl<'a> Readings<'a> {
 
     /// The newest reading, from memory while it is younger than `reuse` (older by
     /// the time it was kept).
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         storage: &InstanceStorage,
     ) -> Result<Option<FreeStorage>, StorageError> {
@@ -84,7 +83,7 @@ impl<'a> Readings<'a> {
 
     /// Why a rebuild of `size_bytes` must not start with what is read of `storage`
     /// now, keeping `min_free` free.
-    pub async fn hazard(
+    pub(crate) async fn hazard(
         &self,
         storage: &InstanceStorage,
         size_bytes: u64,
@@ -95,37 +94,38 @@ impl<'a> Readings<'a> {
     }
 }
 
-/// Fixed free bytes by instance, whatever the metric, each reading `age` old; an
-/// instance not listed has no datapoint. Counts the reads.
-#[derive(Default)]
-pub struct StaticStorage {
-    pub free_bytes: HashMap<String, u64>,
-    pub age: Duration,
-    pub reads: AtomicUsize,
-}
-
-impl FreeStorageSource for StaticStorage {
-    fn newest<'a>(
-        &'a self,
-        storage: &'a InstanceStorage,
-    ) -> BoxFuture<'a, Result<Option<FreeStorage>, StorageError>> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        let reading = self
-            .free_bytes
-            .get(&storage.instance)
-            .map(|&free_bytes| FreeStorage {
-                instance: storage.instance.clone(),
-                metric: storage.metric.to_string(),
-                free_bytes,
-                age: self.age,
-            });
-        Box::pin(async move { Ok(reading) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Fixed free bytes by instance, whatever the metric, each reading `age` old; an
+    /// instance not listed has no datapoint. Counts the reads.
+    #[derive(Default)]
+    struct StaticStorage {
+        free_bytes: HashMap<String, u64>,
+        age: Duration,
+        reads: AtomicUsize,
+    }
+
+    impl FreeStorageSource for StaticStorage {
+        fn newest<'a>(
+            &'a self,
+            storage: &'a InstanceStorage,
+        ) -> BoxFuture<'a, Result<Option<FreeStorage>, StorageError>> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let reading = self
+                .free_bytes
+                .get(&storage.instance)
+                .map(|&free_bytes| FreeStorage {
+                    instance: storage.instance.clone(),
+                    metric: storage.metric.to_string(),
+                    free_bytes,
+                    age: self.age,
+                });
+            Box::pin(async move { Ok(reading) })
+        }
+    }
     use crate::domain::hazard::StorageMetric;
 
     const GB: u64 = 1 << 30;

@@ -25,10 +25,10 @@ mod survey;
 mod watch;
 mod work;
 
-pub use crate::domain::fleet::Progress;
-pub use outcome::{Standing, TargetOutcome, Why};
-pub use preflight::configuration;
-pub use servers::Rebuilds;
+pub(crate) use crate::domain::fleet::Progress;
+pub(crate) use outcome::{Standing, TargetOutcome, Why};
+pub(crate) use preflight::configuration;
+pub(crate) use servers::Rebuilds;
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -56,36 +56,36 @@ use tokio_postgres::Config as PgConfig;
 use work::Work;
 
 /// What every target of an invocation shares.
-pub struct RunContext<'a> {
-    pub run_id: Uuid,
-    pub request: &'a Request,
-    pub control: &'a ControlStore,
-    pub settings: &'a Settings,
-    pub secrets: &'a SecretCache,
+pub(crate) struct RunContext<'a> {
+    pub(crate) run_id: Uuid,
+    pub(crate) request: &'a Request,
+    pub(crate) control: &'a ControlStore,
+    pub(crate) settings: &'a Settings,
+    pub(crate) secrets: &'a SecretCache,
     /// Makes the token of every connection to an IAM endpoint.
-    pub signer: &'a dyn TokenSigner,
+    pub(crate) signer: &'a dyn TokenSigner,
     /// The free storage of the instances targets name, read once a minute at most.
-    pub free_storage: &'a Readings<'a>,
-    pub budget: Budget,
+    pub(crate) free_storage: &'a Readings<'a>,
+    pub(crate) budget: Budget,
     /// This invocation, as the holder of target leases.
-    pub invocation: Uuid,
+    pub(crate) invocation: Uuid,
     /// How long a lease outlives this invocation's budget, so a killed invocation's
     /// lease expires and another can take over.
-    pub lease_slack: Duration,
+    pub(crate) lease_slack: Duration,
     /// The rebuilds this invocation watches, per server and in all.
-    pub rebuilds: &'a Rebuilds,
-    pub windows: &'a MaintenanceWindows,
+    pub(crate) rebuilds: &'a Rebuilds,
+    pub(crate) windows: &'a MaintenanceWindows,
     /// The settings and windows rows as stored, for the preflight of `check` and
     /// `dry_run`.
-    pub rows: &'a crate::domain::preflight::ControlRows,
+    pub(crate) rows: &'a crate::domain::preflight::ControlRows,
     /// What the invocation spent before its targets' work (the control database):
     /// every invocation pays it before it can start a rebuild.
-    pub setup: Duration,
+    pub(crate) setup: Duration,
     /// How often a running rebuild's progress is logged.
-    pub progress_interval: Duration,
+    pub(crate) progress_interval: Duration,
     /// Every target of the configuration, by name: a rebuild recorded for another
     /// name has nobody to settle it.
-    pub configured: &'a [&'a str],
+    pub(crate) configured: &'a [&'a str],
 }
 
 impl RunContext<'_> {
@@ -140,7 +140,7 @@ impl From<OpenError<TargetError>> for DatabaseError {
 /// Every database of one target, one after the other: one rebuild at a time per
 /// target. Modes that change targets hold the target's lease while they work. A
 /// failure here, even a bug that panics, stays with this target.
-pub async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> TargetOutcome {
+pub(crate) async fn process_target(ctx: &RunContext<'_>, entry: &TargetEntry) -> TargetOutcome {
     // What this target costs before a rebuild can start counts from here: a fresh
     // invocation pays the lease, and the earlier databases of the target, too.
     let began = Instant::now();

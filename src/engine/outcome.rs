@@ -10,29 +10,29 @@ use crate::domain::words::plural;
 use crate::report::{Status, TargetReport};
 
 /// What an invocation did with one target.
-pub struct TargetOutcome {
-    pub reports: Vec<TargetReport>,
-    pub progress: Progress,
+pub(crate) struct TargetOutcome {
+    pub(crate) reports: Vec<TargetReport>,
+    pub(crate) progress: Progress,
     /// False when another invocation holds the target: its progress is theirs to say.
-    pub served: bool,
+    pub(crate) served: bool,
 }
 
 /// Where a target stands after an invocation, as values.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Standing {
-    pub state: TargetState,
-    pub why: Option<Why>,
+pub(crate) struct Standing {
+    pub(crate) state: TargetState,
+    pub(crate) why: Option<Why>,
     /// The class of the first error among its databases.
-    pub error_class: Option<TargetErrorClass>,
-    pub scanned: usize,
-    pub candidates: usize,
-    pub reindexed: usize,
-    pub deferred: usize,
+    pub(crate) error_class: Option<TargetErrorClass>,
+    pub(crate) scanned: usize,
+    pub(crate) candidates: usize,
+    pub(crate) reindexed: usize,
+    pub(crate) deferred: usize,
 }
 
 /// Why a target stands where it stands.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Why {
+pub(crate) enum Why {
     /// Databases that stopped (an error, a skip), each with its own words.
     Stopped(Vec<Stop>),
     /// Indexes wait; the first one says why.
@@ -46,15 +46,15 @@ pub enum Why {
 
 /// One database that stopped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stop {
-    pub database: Option<String>,
-    pub status: Status,
-    pub reason: String,
+pub(crate) struct Stop {
+    pub(crate) database: Option<String>,
+    pub(crate) status: Status,
+    pub(crate) reason: String,
 }
 
 impl Why {
     /// In a line, as `target_progress.reason` stores it.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         match self {
             Why::Stopped(stops) => stops
                 .iter()
@@ -88,7 +88,7 @@ impl TargetOutcome {
 
     /// Where the target stands: in error when a database is, else as far as its
     /// progress goes; why: each database's own reason, else the first deferral's.
-    pub fn standing(&self) -> Standing {
+    pub(crate) fn standing(&self) -> Standing {
         let failed = self.reports.iter().any(|r| r.status == Status::Error);
         let sum = |count: fn(&TargetReport) -> usize| self.reports.iter().map(count).sum();
         Standing {

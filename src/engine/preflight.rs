@@ -137,7 +137,7 @@ pub(super) fn unreachable(mode: Mode, error: &DatabaseError) -> Option<Preflight
 /// (`report.targets`), also the settings rows for any target whose schema, table
 /// or index matched in no database, when every database was looked at (one that
 /// could not be might be where the row is meant).
-pub fn configuration(
+pub(crate) fn configuration(
     request: &Request,
     rows: &ControlRows,
     known: &[&str],

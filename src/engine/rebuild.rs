@@ -328,10 +328,10 @@ fn name_the_failures(report: &mut TargetReport) {
 /// What the loop decided for a candidate before looking at it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Planned {
-    pub fit: Fit,
-    pub predicted: Prediction,
+    pub(crate) fit: Fit,
+    pub(crate) predicted: Prediction,
     /// What the work took before it could start a rebuild.
-    pub setup: Duration,
+    pub(crate) setup: Duration,
     /// When the loop judged it: the looks since count as setup too.
-    pub checked_at: Instant,
+    pub(crate) checked_at: Instant,
 }

@@ -13,15 +13,15 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::control::{ControlError, ControlStore, ReindexStart, ServerRebuild};
 
 /// The rebuilds this invocation is watching, by server, and its cap on them.
-pub struct Rebuilds {
+pub(crate) struct Rebuilds {
     watching: Mutex<HashMap<String, usize>>,
     ended: Notify,
     permits: std::sync::Arc<Semaphore>,
-    pub max_at_once: usize,
+    pub(crate) max_at_once: usize,
 }
 
 /// One rebuild this invocation watches: counted until dropped.
-pub struct Watching<'a> {
+pub(crate) struct Watching<'a> {
     rebuilds: &'a Rebuilds,
     server: String,
     _permit: OwnedSemaphorePermit,
@@ -39,7 +39,7 @@ impl Drop for Watching<'_> {
 }
 
 /// Why a rebuild could not start in time.
-pub enum Refused {
+pub(crate) enum Refused {
     /// The invocation already watches `max_at_once` rebuilds.
     Invocation(usize),
     /// The server runs as many rebuilds as it may; these hold its slots.
@@ -47,7 +47,7 @@ pub enum Refused {
 }
 
 impl Rebuilds {
-    pub fn new(max_at_once: usize) -> Rebuilds {
+    pub(crate) fn new(max_at_once: usize) -> Rebuilds {
         let max_at_once = max_at_once.max(1);
         Rebuilds {
             watching: Mutex::new(HashMap::new()),
@@ -66,7 +66,7 @@ impl Rebuilds {
     /// Records the rebuild as started once both limits allow it, waiting at most
     /// `patience` for this invocation's own rebuilds to make room. The history id and
     /// the token that counts it, or why not.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         control: &ControlStore,
         start: ReindexStart<'_>,

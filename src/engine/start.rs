@@ -31,8 +31,8 @@ use crate::target_db::{RebuildSession, Rebuilder};
 /// The rebuild's place among those its server runs: its history row, counted until
 /// dropped (or abandoned when the rebuild does not start after all).
 pub(super) struct Slot<'r> {
-    pub history_id: i64,
-    pub watching: Watching<'r>,
+    pub(crate) history_id: i64,
+    pub(crate) watching: Watching<'r>,
 }
 
 fn deferred(assessment: &Assessment, kind: DeferralKind, reason: String) -> Deferred {

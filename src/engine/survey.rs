@@ -20,11 +20,11 @@ use crate::report::{NewBaseline, Quarantined, TargetReport};
 
 /// A database as the survey found it.
 pub(super) struct Survey<'a> {
-    pub work: Work<'a>,
-    pub sifted: Sifted,
+    pub(crate) work: Work<'a>,
+    pub(crate) sifted: Sifted,
     /// Our rebuilds still running in this database (only modes that change targets
     /// follow them).
-    pub running: Vec<Running>,
+    pub(crate) running: Vec<Running>,
 }
 
 /// Only modes that would start a rebuild on their own read the windows: `baseline`

@@ -54,29 +54,29 @@ pub(super) enum RunEnd {
 }
 
 pub(super) struct Watched {
-    pub end: RunEnd,
+    pub(crate) end: RunEnd,
     /// The sessions it waited for when last seen, if it was waiting then; the oldest
     /// first.
-    pub blocked_by: Vec<Blocker>,
+    pub(crate) blocked_by: Vec<Blocker>,
     /// Set when we cancelled it: how long it had waited.
-    pub cancelled_after: Option<Duration>,
+    pub(crate) cancelled_after: Option<Duration>,
     /// How long it was seen waiting for other sessions (locks, old snapshots).
-    pub waited: Duration,
+    pub(crate) waited: Duration,
 }
 
 /// What the watch needs besides the statement.
 pub(super) struct Watch<'a> {
-    pub db: &'a TargetDb,
-    pub control: &'a ControlStore,
-    pub rebuilder: &'a Rebuilder,
-    pub started: &'a Started,
+    pub(crate) db: &'a TargetDb,
+    pub(crate) control: &'a ControlStore,
+    pub(crate) rebuilder: &'a Rebuilder,
+    pub(crate) started: &'a Started,
     /// Our own processes: never counted as blockers.
-    pub ours: &'a [i32],
+    pub(crate) ours: &'a [i32],
     /// Time left in this invocation.
-    pub left: Duration,
+    pub(crate) left: Duration,
     /// The target's name, for the progress lines.
-    pub target: &'a str,
-    pub progress_interval: Duration,
+    pub(crate) target: &'a str,
+    pub(crate) progress_interval: Duration,
 }
 
 /// What the watch has seen of the rebuild so far.
@@ -93,7 +93,7 @@ struct Seen {
 }
 
 impl Watch<'_> {
-    pub async fn run(self, statement: impl Future<Output = Result<(), PgError>>) -> Watched {
+    pub(crate) async fn run(self, statement: impl Future<Output = Result<(), PgError>>) -> Watched {
         let mut seen = Seen {
             copy_recorded: self.started.trace.copy_oid.is_some(),
             ..Seen::default()
@@ -226,12 +226,12 @@ impl Watch<'_> {
 
 /// Which rebuild a progress line is about.
 pub(super) struct ProgressLine<'a> {
-    pub target: &'a str,
-    pub database: &'a str,
-    pub index: &'a QualifiedName,
-    pub pid: i32,
+    pub(crate) target: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) index: &'a QualifiedName,
+    pub(crate) pid: i32,
     /// Since it started (as far as this invocation knows, for an adopted one).
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 /// One line per look that is due: where the rebuild is, and when it waits, for whom

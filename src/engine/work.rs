@@ -98,62 +98,62 @@ impl Stop {
 /// One rebuild of ours: what was recorded when it started.
 #[derive(Debug, Clone)]
 pub(super) struct Started {
-    pub history_id: i64,
+    pub(crate) history_id: i64,
     /// Its name when it started: after a swap the new index carries it.
-    pub index: QualifiedName,
-    pub table: String,
-    pub toast_owner: Option<QualifiedName>,
-    pub access_method: String,
-    pub size_before: u64,
-    pub estimated_bloat: Option<f64>,
-    pub trace: RebuildTrace,
-    pub settings: IndexSettings,
+    pub(crate) index: QualifiedName,
+    pub(crate) table: String,
+    pub(crate) toast_owner: Option<QualifiedName>,
+    pub(crate) access_method: String,
+    pub(crate) size_before: u64,
+    pub(crate) estimated_bloat: Option<f64>,
+    pub(crate) trace: RebuildTrace,
+    pub(crate) settings: IndexSettings,
     /// Started by an earlier invocation: its true duration is unknown.
-    pub adopted: bool,
+    pub(crate) adopted: bool,
     /// What its session ran with (`None`: started by an earlier invocation).
-    pub session: Option<SessionUsed>,
+    pub(crate) session: Option<SessionUsed>,
     /// What the server said on its connection while it ran (NOTICE, WARNING).
-    pub server_messages: Vec<ServerMessage>,
+    pub(crate) server_messages: Vec<ServerMessage>,
 }
 
 pub(super) struct Work<'a> {
-    pub ctx: &'a RunContext<'a>,
-    pub db: &'a TargetDb,
-    pub key: &'a DatabaseKey,
+    pub(crate) ctx: &'a RunContext<'a>,
+    pub(crate) db: &'a TargetDb,
+    pub(crate) key: &'a DatabaseKey,
     /// Where the database is, and the settings it was opened with: the model of
     /// its rebuild connections.
     endpoint: &'a Endpoint,
     connection: &'a PgConfig,
     /// Bytes per second of this target's recent rebuilds, per access method.
-    pub throughput: Throughput,
+    pub(crate) throughput: Throughput,
     /// The rebuild connection, opened when first needed (and again if it breaks).
-    pub rebuilder: Option<Rebuilder>,
-    pub stop: Option<Stop>,
+    pub(crate) rebuilder: Option<Rebuilder>,
+    pub(crate) stop: Option<Stop>,
     /// The server, for the limit of rebuilds per server.
-    pub server: ServerIdentity,
+    pub(crate) server: ServerIdentity,
     /// When the work on this target began (its lease, its earlier databases): what
     /// it takes before the first rebuild can start, any invocation pays too.
-    pub began: Instant,
+    pub(crate) began: Instant,
     /// Whether this invocation started a rebuild here.
-    pub started_any: bool,
+    pub(crate) started_any: bool,
     /// The database's maintenance windows now (`run` and `dry_run`).
-    pub window: WindowState,
+    pub(crate) window: WindowState,
     /// The pgstattuple extension, once looked up (`Some(None)`: not installed).
-    pub extension: Option<Option<Pgstattuple>>,
+    pub(crate) extension: Option<Option<Pgstattuple>>,
     /// Our reads that timed out on this database's indexes, once loaded.
-    pub timeouts: Option<ReadTimeouts>,
+    pub(crate) timeouts: Option<ReadTimeouts>,
     /// Where the target's free storage is read; `None`: disk is not checked.
-    pub free_storage: Option<&'a InstanceStorage>,
+    pub(crate) free_storage: Option<&'a InstanceStorage>,
     /// What the installed pgvector means for the rebuilds of its indexes.
-    pub pgvector: PgvectorGates,
+    pub(crate) pgvector: PgvectorGates,
 }
 
 /// What a rebuild took as this invocation saw it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Took {
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// Of that, the time it was seen waiting for other sessions.
-    pub blocked_ms: u64,
+    pub(crate) blocked_ms: u64,
 }
 
 pub(super) fn duration_ms(duration: Duration) -> u64 {
@@ -169,7 +169,7 @@ pub(super) fn to_i64(value: u64) -> i64 {
 }
 
 impl<'a> Work<'a> {
-    pub fn new(
+    pub(crate) fn new(
         ctx: &'a RunContext<'a>,
         db: &'a TargetDb,
         key: &'a DatabaseKey,
@@ -199,7 +199,7 @@ impl<'a> Work<'a> {
 
     /// The rebuild connection, taken out to run a rebuild (the caller puts it back
     /// unless it leaves the rebuild to the server); opened if it is not open.
-    pub async fn take_rebuilder(&mut self) -> Result<Rebuilder, DatabaseError> {
+    pub(crate) async fn take_rebuilder(&mut self) -> Result<Rebuilder, DatabaseError> {
         if let Some(rebuilder) = self.rebuilder.take().filter(|r| !r.is_closed()) {
             return Ok(rebuilder);
         }
@@ -208,34 +208,34 @@ impl<'a> Work<'a> {
     }
 
     /// The role this target is worked on as, as SQL writes it.
-    pub fn role(&self) -> String {
+    pub(crate) fn role(&self) -> String {
         crate::domain::ident::quote_ident(self.connection.get_user().unwrap_or_default())
     }
 
     /// The rebuild connection, open.
-    pub async fn rebuilder(&mut self) -> Result<&Rebuilder, DatabaseError> {
+    pub(crate) async fn rebuilder(&mut self) -> Result<&Rebuilder, DatabaseError> {
         let rebuilder = self.take_rebuilder().await?;
         Ok(self.rebuilder.insert(rebuilder))
     }
 
     /// How many rebuilds this target's server may run at once.
-    pub fn server_limit(&self) -> u32 {
+    pub(crate) fn server_limit(&self) -> u32 {
         self.ctx.settings.max_rebuilds_per_server(&self.key.target)
     }
 
     /// Our own server processes in this database: never counted as blockers.
-    pub fn our_pids(&self) -> Vec<i32> {
+    pub(crate) fn our_pids(&self) -> Vec<i32> {
         self.rebuilder.iter().map(|r| r.backend_pid).collect()
     }
 
     /// How long the rebuild of `index` should take, at its access method's rate.
-    pub fn predict(&self, index: &IndexInfo) -> Prediction {
+    pub(crate) fn predict(&self, index: &IndexInfo) -> Prediction {
         self.throughput
             .predict(&index.access_method, index.size_bytes)
     }
 
     /// The candidates as the plan shows them, each with its prediction.
-    pub fn plan(&self, candidates: &[Candidate<'_>]) -> Vec<PlannedIndex> {
+    pub(crate) fn plan(&self, candidates: &[Candidate<'_>]) -> Vec<PlannedIndex> {
         candidates
             .iter()
             .map(|c| PlannedIndex::new(c, &self.predict(&c.assessment.index)))
@@ -244,7 +244,7 @@ impl<'a> Work<'a> {
 
     /// Why a rebuild of `index` may not start now because of the maintenance
     /// windows: outside them, or it would end after the window closes.
-    pub fn outside_window(&self, index: &IndexInfo) -> Option<String> {
+    pub(crate) fn outside_window(&self, index: &IndexInfo) -> Option<String> {
         let predicted = self.predict(index);
         if self.window.allows(Timestamp::now(), predicted.duration) {
             return None;
@@ -261,7 +261,7 @@ impl<'a> Work<'a> {
     }
 
     /// The settings of an index known by name; `owner`: a TOAST index's table.
-    pub fn settings_of(
+    pub(crate) fn settings_of(
         &self,
         index: &QualifiedName,
         table: &str,

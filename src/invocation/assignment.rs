@@ -14,7 +14,7 @@ use crate::invocation::continuation::ReInvoker;
 use crate::invocation::event::Request;
 
 /// What this invocation does.
-pub enum Assignment {
+pub(crate) enum Assignment {
     /// Work on these targets, as hop `hop` of the chain `shard` of the run.
     Work {
         run_id: Uuid,
@@ -36,8 +36,8 @@ pub enum Assignment {
 pub struct ShardDispatch {
     pub shard: u32,
     pub targets: usize,
-    pub first: String,
-    pub last: String,
+    pub(crate) first: String,
+    pub(crate) last: String,
     /// Set when the invocation could not be made: the next schedule takes these.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -45,7 +45,7 @@ pub struct ShardDispatch {
 
 /// `selected`: the configured targets the event asks for, in configured order.
 /// `run_id`: the event's, or the one this invocation made up for a new run.
-pub async fn assign(
+pub(crate) async fn assign(
     control: &ControlStore,
     request: &Request,
     run_id: Uuid,
@@ -88,13 +88,13 @@ pub async fn assign(
 }
 
 /// The event that starts or continues a chain.
-pub fn chain_event(run_id: Uuid, shard: u32, hop: u32, targets: &[String]) -> Value {
+pub(crate) fn chain_event(run_id: Uuid, shard: u32, hop: u32, targets: &[String]) -> Value {
     json!({"mode": "run", "run_id": run_id, "shard": shard, "hop": hop, "targets": targets})
 }
 
 /// Invokes the function once per shard; a shard whose invocation fails is reported
 /// and left to the next schedule, the others go on.
-pub async fn fan_out(
+pub(crate) async fn fan_out(
     reinvoker: &impl ReInvoker,
     function_arn: &str,
     run_id: Uuid,

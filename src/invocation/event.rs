@@ -11,23 +11,23 @@ use crate::domain::mode::Mode;
 
 /// What one invocation is asked to do.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    pub mode: Mode,
+pub(crate) struct Request {
+    pub(crate) mode: Mode,
     /// Only these targets (by name); `None` means all.
-    pub targets: Option<Vec<String>>,
+    pub(crate) targets: Option<Vec<String>>,
     /// `reindex` mode: the index.
-    pub index: Option<QualifiedName>,
+    pub(crate) index: Option<QualifiedName>,
     /// `reindex` mode: the database of a target that lists several.
-    pub database: Option<String>,
-    pub force: bool,
+    pub(crate) database: Option<String>,
+    pub(crate) force: bool,
     /// `baseline` mode: seed every index again, not only those without a baseline.
-    pub reseed: bool,
+    pub(crate) reseed: bool,
     /// A continuation's run.
-    pub run_id: Option<Uuid>,
+    pub(crate) run_id: Option<Uuid>,
     /// A continuation's chain: the shard of the run it works through (0 when the
     /// run has a single chain).
-    pub shard: u32,
-    pub hop: u32,
+    pub(crate) shard: u32,
+    pub(crate) hop: u32,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -137,7 +137,7 @@ fn unknown_mode(event: &Value) -> Option<EventError> {
     })
 }
 
-pub fn parse_event(value: &Value) -> Result<Request, EventError> {
+pub(crate) fn parse_event(value: &Value) -> Result<Request, EventError> {
     let event = unwrap_envelope(value)?;
     if let Some(error) = unknown_mode(&event) {
         return Err(error);
@@ -195,17 +195,17 @@ pub fn parse_event(value: &Value) -> Result<Request, EventError> {
     })
 }
 
-/// Parses raw bytes (a file, stdin) into a request.
-pub fn parse_event_bytes(bytes: &[u8]) -> Result<(Value, Request), EventError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let request = parse_event(&value)?;
-    Ok((value, request))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Raw bytes (a file, stdin) as the binary reads them, then the request.
+    fn parse_event_bytes(bytes: &[u8]) -> Result<(Value, Request), EventError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+        let request = parse_event(&value)?;
+        Ok((value, request))
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -98,10 +98,10 @@ pub struct App<R> {
     pub secrets: SecretCache,
     pub reinvoker: R,
     /// IAM tokens: the SDK's credential chain unless [`App::with_signer`] says otherwise.
-    pub signer: Arc<dyn TokenSigner>,
+    pub(crate) signer: Arc<dyn TokenSigner>,
     /// The free storage of the instances targets name: CloudWatch unless
     /// [`App::with_free_storage`] says otherwise.
-    pub free_storage: Arc<dyn FreeStorageSource>,
+    pub(crate) free_storage: Arc<dyn FreeStorageSource>,
 }
 
 impl<R: ReInvoker> App<R> {

@@ -24,21 +24,21 @@ use crate::report::Report;
 
 /// The hop of a shard this invocation works on.
 pub(super) struct Hop {
-    pub run_id: Uuid,
-    pub shard: u32,
-    pub hop: u32,
-    pub targets: Vec<String>,
+    pub(crate) run_id: Uuid,
+    pub(crate) shard: u32,
+    pub(crate) hop: u32,
+    pub(crate) targets: Vec<String>,
 }
 
 /// What the work on the targets shares besides the application.
 pub(super) struct Scope<'a> {
-    pub request: &'a Request,
-    pub control: &'a ControlStore,
-    pub rows: &'a ControlRows,
-    pub settings: Settings,
-    pub windows: MaintenanceWindows,
-    pub known: &'a [&'a str],
-    pub budget: Budget,
+    pub(crate) request: &'a Request,
+    pub(crate) control: &'a ControlStore,
+    pub(crate) rows: &'a ControlRows,
+    pub(crate) settings: Settings,
+    pub(crate) windows: MaintenanceWindows,
+    pub(crate) known: &'a [&'a str],
+    pub(crate) budget: Budget,
 }
 
 /// The assignment's hop to work on; a fan-out or a duplicate delivery ends the

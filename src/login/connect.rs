@@ -12,12 +12,12 @@ use crate::login::iam::TokenSigner;
 use crate::login::secrets::{SecretCache, SecretError};
 
 /// An error that may mean "wrong credentials".
-pub trait LoginRefusal {
+pub(crate) trait LoginRefusal {
     fn is_login_refusal(&self) -> bool;
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError<E> {
+pub(crate) enum OpenError<E> {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -25,9 +25,9 @@ pub enum OpenError<E> {
 }
 
 /// Where passwords come from: the secret cache, and the IAM token signer.
-pub struct Logins<'a> {
-    pub secrets: &'a SecretCache,
-    pub signer: &'a dyn TokenSigner,
+pub(crate) struct Logins<'a> {
+    pub(crate) secrets: &'a SecretCache,
+    pub(crate) signer: &'a dyn TokenSigner,
 }
 
 /// A token made now for one connection of an IAM login.
@@ -47,7 +47,7 @@ async fn iam_token(login: &IamLogin, signer: &dyn TokenSigner) -> Result<String,
 /// The settings of one more connection like `opened` (settings that worked for this
 /// endpoint): the same, except that an IAM login gets a token made now, for this
 /// connection only (the one `opened` holds may have expired since).
-pub async fn another_connection(
+pub(crate) async fn another_connection(
     endpoint: &Endpoint,
     opened: &Config,
     signer: &dyn TokenSigner,
@@ -85,7 +85,7 @@ async fn settings(
 /// Runs `open` with the endpoint's settings; when they come from a secret and the
 /// login is refused, fetches the secret again and tries once more. Returns what
 /// `open` made and the settings that worked.
-pub async fn open_with_rotation<T, E, F, Fut>(
+pub(crate) async fn open_with_rotation<T, E, F, Fut>(
     endpoint: &Endpoint,
     database: Option<&str>,
     logins: &Logins<'_>,

@@ -26,7 +26,13 @@ fn fields(line: &str) -> Vec<String> {
 }
 
 /// The password for (host, port, database, user) in the file's text, if a line matches.
-pub fn lookup(text: &str, host: &str, port: u16, database: &str, user: &str) -> Option<String> {
+pub(crate) fn lookup(
+    text: &str,
+    host: &str,
+    port: u16,
+    database: &str,
+    user: &str,
+) -> Option<String> {
     let port = port.to_string();
     text.lines()
         .filter(|line| !line.trim_start().starts_with('#') && !line.trim().is_empty())
@@ -49,7 +55,7 @@ fn password_file() -> Option<PathBuf> {
 }
 
 /// Fills in the password from the password file when the configuration has none.
-pub fn apply(config: &mut Config) {
+pub(crate) fn apply(config: &mut Config) {
     if config.get_password().is_some() {
         return;
     }

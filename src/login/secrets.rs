@@ -59,12 +59,12 @@ impl SecretSource for NoSecrets {
 
 /// A database secret in the format RDS and Secrets Manager rotation use.
 #[derive(Clone, PartialEq, Eq)]
-pub struct DbSecret {
-    pub username: String,
-    pub password: String,
-    pub host: String,
-    pub port: u16,
-    pub dbname: Option<String>,
+pub(crate) struct DbSecret {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) dbname: Option<String>,
 }
 
 /// The password stays out of every `{:?}`.
@@ -81,7 +81,7 @@ impl std::fmt::Debug for DbSecret {
 }
 
 impl DbSecret {
-    pub fn parse(id: &str, text: &str) -> Result<DbSecret, SecretError> {
+    pub(crate) fn parse(id: &str, text: &str) -> Result<DbSecret, SecretError> {
         let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(text) else {
             return Err(SecretError::NotJson { id: id.to_owned() });
         };
@@ -131,7 +131,7 @@ impl DbSecret {
     }
 
     /// Connection settings for this secret; `database` overrides the secret's dbname.
-    pub fn connection(&self) -> tokio_postgres::Config {
+    pub(crate) fn connection(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
             .user(&self.username)
@@ -152,7 +152,7 @@ pub struct SecretCache {
 }
 
 impl SecretCache {
-    pub fn new(source: impl SecretSource + 'static, ttl: Duration) -> Self {
+    pub(crate) fn new(source: impl SecretSource + 'static, ttl: Duration) -> Self {
         SecretCache {
             source: Box::new(source),
             ttl,
@@ -168,14 +168,14 @@ impl SecretCache {
             .map(|(_, secret)| Arc::clone(secret))
     }
 
-    pub async fn get(&self, id: &str) -> Result<Arc<DbSecret>, SecretError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Arc<DbSecret>, SecretError> {
         match self.cached(id) {
             Some(secret) => Ok(secret),
             None => self.refresh(id).await,
         }
     }
 
-    pub async fn refresh(&self, id: &str) -> Result<Arc<DbSecret>, SecretError> {
+    pub(crate) async fn refresh(&self, id: &str) -> Result<Arc<DbSecret>, SecretError> {
         let text = self.source.fetch(id).await?;
         let secret = Arc::new(DbSecret::parse(id, &text)?);
         if let Ok(mut entries) = self.entries.lock() {

@@ -15,14 +15,14 @@ use tokio_postgres::{Client, Row, RowStream};
 
 use super::PgError;
 
-pub struct Answered {
+pub(crate) struct Answered {
     client: Client,
     within: Duration,
     given_up: AtomicBool,
 }
 
 impl Answered {
-    pub fn new(client: Client, within: Duration) -> Answered {
+    pub(crate) fn new(client: Client, within: Duration) -> Answered {
         Answered {
             client,
             within,
@@ -31,7 +31,7 @@ impl Answered {
     }
 
     /// Runs `work` (statements on this connection) within the bound.
-    pub async fn bounded<T, E: Into<PgError>>(
+    pub(crate) async fn bounded<T, E: Into<PgError>>(
         &self,
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, PgError> {
@@ -52,7 +52,7 @@ impl Answered {
         }
     }
 
-    pub async fn query(
+    pub(crate) async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -60,7 +60,7 @@ impl Answered {
         self.bounded(self.client.query(sql, params)).await
     }
 
-    pub async fn query_one(
+    pub(crate) async fn query_one(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -68,7 +68,7 @@ impl Answered {
         self.bounded(self.client.query_one(sql, params)).await
     }
 
-    pub async fn query_opt(
+    pub(crate) async fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -76,12 +76,16 @@ impl Answered {
         self.bounded(self.client.query_opt(sql, params)).await
     }
 
-    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
+    pub(crate) async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, PgError> {
         self.bounded(self.client.execute(sql, params)).await
     }
 
     /// The rows as they come; the caller bounds the reading with [`Answered::bounded`].
-    pub async fn query_raw<P, I>(&self, sql: &str, params: I) -> Result<RowStream, PgError>
+    pub(crate) async fn query_raw<P, I>(&self, sql: &str, params: I) -> Result<RowStream, PgError>
     where
         P: BorrowToSql,
         I: IntoIterator<Item = P>,

@@ -10,16 +10,16 @@ use tokio_postgres::Row;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerError {
     pub sqlstate: String,
-    pub severity: String,
+    pub(crate) severity: String,
     /// For data exceptions (class 22), integrity violations (class 23) and PL/pgSQL
     /// raises (class P0) only the kind of error and the object it names: their
     /// message and detail quote row values (`invalid input syntax for type integer:
     /// "4111…"`, a RAISE text), which may be personal data or secrets.
-    pub message: String,
-    pub detail: Option<String>,
-    pub schema: Option<String>,
-    pub table: Option<String>,
-    pub constraint: Option<String>,
+    pub(crate) message: String,
+    pub(crate) detail: Option<String>,
+    pub(crate) schema: Option<String>,
+    pub(crate) table: Option<String>,
+    pub(crate) constraint: Option<String>,
 }
 
 impl fmt::Display for ServerError {
@@ -60,7 +60,7 @@ impl PgError {
     }
 
     /// True when the connection is gone: the server may still be at work.
-    pub fn is_connection_lost(&self) -> bool {
+    pub(crate) fn is_connection_lost(&self) -> bool {
         matches!(self, PgError::Connection(_))
     }
 }
@@ -146,7 +146,7 @@ impl From<tokio_postgres::Error> for PgError {
 
 /// Reads one column, as a typed error instead of a panic when the server sends what
 /// the code does not expect (a NULL from a relation dropped meanwhile, say).
-pub fn column<'a, T: FromSql<'a>>(row: &'a Row, name: &'static str) -> Result<T, PgError> {
+pub(crate) fn column<'a, T: FromSql<'a>>(row: &'a Row, name: &'static str) -> Result<T, PgError> {
     row.try_get(name).map_err(|error| PgError::Column {
         column: name,
         problem: error

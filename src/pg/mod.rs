@@ -5,9 +5,9 @@ mod error;
 mod notices;
 mod tls;
 
-pub use answered::Answered;
-pub use error::{column, PgError, ServerError};
-pub use notices::{Notices, ServerMessage};
+pub(crate) use answered::Answered;
+pub(crate) use error::{column, PgError};
+pub(crate) use notices::{Notices, ServerMessage};
 
 use tls::SharedTls;
 
@@ -21,12 +21,12 @@ use tokio_postgres::config::SslMode as WireSslMode;
 use tokio_postgres::{CancelToken, Client, Config, Connection, NoTls};
 
 /// `application_name` of every connection, so DBAs see who is working.
-pub const APPLICATION_NAME: &str = "index-pilot";
+pub(crate) const APPLICATION_NAME: &str = "index-pilot";
 
 /// libpq's sslmode values that index-pilot supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum SslMode {
+pub(crate) enum SslMode {
     /// No TLS.
     Disable,
     /// TLS when the server offers it, without verifying the server.
@@ -52,9 +52,9 @@ impl std::str::FromStr for SslMode {
 /// How to secure a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tls {
-    pub mode: SslMode,
+    pub(crate) mode: SslMode,
     /// PEM bundle of trusted CAs (e.g. the RDS global bundle); system roots otherwise.
-    pub root_cert: Option<PathBuf>,
+    pub(crate) root_cert: Option<PathBuf>,
 }
 
 impl Default for Tls {
@@ -72,13 +72,13 @@ impl Default for Tls {
 pub struct Place {
     pub host: String,
     pub port: u16,
-    pub database: String,
-    pub user: String,
+    pub(crate) database: String,
+    pub(crate) user: String,
 }
 
 impl Place {
     /// As the connection would resolve them (libpq's defaults where unset).
-    pub fn of(config: &Config) -> Place {
+    pub(crate) fn of(config: &Config) -> Place {
         let host = match config.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
             #[cfg(unix)]
@@ -120,7 +120,7 @@ pub enum ConnectError {
 
 impl ConnectError {
     /// The server's SQLSTATE, when it answered at all.
-    pub fn sqlstate(&self) -> Option<&str> {
+    pub(crate) fn sqlstate(&self) -> Option<&str> {
         match self {
             ConnectError::Postgres { error, .. } | ConnectError::LoginRefused { error, .. } => {
                 error.sqlstate()
@@ -138,13 +138,13 @@ fn is_login_refusal(error: &PgError) -> bool {
 
 /// Opens a connection and drives it on the runtime. The connection task ends when
 /// the client is dropped.
-pub async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError> {
+pub(crate) async fn connect(config: &Config, tls: &Tls) -> Result<Client, ConnectError> {
     open(config, tls, None).await
 }
 
 /// As [`connect`], keeping what the server says on the side (NOTICE, WARNING) in
 /// `notices` instead of a log line that names nothing.
-pub async fn connect_keeping_notices(
+pub(crate) async fn connect_keeping_notices(
     config: &Config,
     tls: &Tls,
     notices: &Notices,
@@ -261,7 +261,7 @@ pub async fn execute_to_the_end(client: &Client, sql: &str) -> Result<(), PgErro
 }
 
 /// Asks the server to cancel what the connection behind `token` runs now.
-pub async fn cancel(token: &CancelToken, tls: &Tls) -> Result<(), PgError> {
+pub(crate) async fn cancel(token: &CancelToken, tls: &Tls) -> Result<(), PgError> {
     let sent = if tls.mode == SslMode::Disable {
         token.cancel_query(NoTls).await
     } else {

@@ -17,16 +17,16 @@ const KEPT: usize = 20;
 
 /// One message of the server, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServerMessage {
+pub(crate) struct ServerMessage {
     /// `NOTICE`, `WARNING`, …
-    pub severity: String,
+    pub(crate) severity: String,
     /// The SQLSTATE.
-    pub code: String,
+    pub(crate) code: String,
     /// For classes 22, 23 and P0 only their kind and the object they name: their
     /// text may quote row values (see `ServerError`).
-    pub message: String,
+    pub(crate) message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 impl From<&DbError> for ServerMessage {
@@ -105,7 +105,7 @@ struct Kept {
 
 /// The messages a connection received since they were last taken.
 #[derive(Debug, Clone, Default)]
-pub struct Notices(Arc<Mutex<Kept>>);
+pub(crate) struct Notices(Arc<Mutex<Kept>>);
 
 impl Notices {
     fn push(&self, message: ServerMessage) {
@@ -118,7 +118,7 @@ impl Notices {
     }
 
     /// The messages so far, and how many more were only counted; empties the list.
-    pub fn take(&self) -> (Vec<ServerMessage>, usize) {
+    pub(crate) fn take(&self) -> (Vec<ServerMessage>, usize) {
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let taken = std::mem::take(&mut *kept);
         (taken.messages, taken.left_out)

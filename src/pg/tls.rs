@@ -89,14 +89,14 @@ fn build_connector(tls: &Tls) -> Result<TlsConnector, ConnectError> {
 /// What tokio-postgres asks for a TLS connection: the connector comes from the
 /// shared ones when the server has said yes to TLS.
 #[derive(Debug, Clone)]
-pub struct SharedTls(Tls);
+pub(crate) struct SharedTls(Tls);
 
 impl SharedTls {
     /// A configuration that will need its connector for certain (TLS required), or
     /// that names a CA bundle, is built now, so a bad bundle is told before any
     /// connection is tried; `prefer` without a bundle waits for a server that
     /// accepts TLS.
-    pub fn new(tls: &Tls) -> Result<SharedTls, ConnectError> {
+    pub(crate) fn new(tls: &Tls) -> Result<SharedTls, ConnectError> {
         if tls.mode != SslMode::Prefer || tls.root_cert.is_some() {
             shared_connector(tls)?;
         }
@@ -121,7 +121,7 @@ where
 }
 
 /// One connection's TLS handshake, to `domain`.
-pub struct SharedTlsConnect {
+pub(crate) struct SharedTlsConnect {
     tls: Tls,
     domain: String,
 }

@@ -20,19 +20,19 @@ use crate::domain::words::plural;
 /// shows the fifty largest indexes of each list; a shard of 25 targets would take
 /// some 750 KB, and there `MAX_REPORT_BYTES` cuts further (to 6 entries for 25
 /// targets with three full lists, to none for 300).
-pub const MAX_LIST_ENTRIES: usize = 50;
+pub(crate) const MAX_LIST_ENTRIES: usize = 50;
 
 /// The most the report may take in its log line, where it is one escaped JSON string.
 /// A CloudWatch event holds 256 KB (262,144 bytes, 26 of them CloudWatch's own); the
 /// other 56 KB are for the rest of the log line (time, level, message, fields).
 /// The Lambda response, the report unescaped, is smaller still.
-pub const MAX_REPORT_BYTES: usize = 200 * 1024;
+pub(crate) const MAX_REPORT_BYTES: usize = 200 * 1024;
 
 impl Report {
     /// The report as it may be returned and logged: every per-index list cut to
     /// `MAX_LIST_ENTRIES` per target, and further (halving) while the report would
     /// take more than `MAX_REPORT_BYTES` in its log line. Targets are never cut.
-    pub fn bounded(self) -> Report {
+    pub(crate) fn bounded(self) -> Report {
         self.bounded_to(MAX_LIST_ENTRIES, MAX_REPORT_BYTES)
     }
 
@@ -41,7 +41,7 @@ impl Report {
     /// it had; the others keep their first entries (the plan: the first a run takes).
     /// Each target's `omitted` counts what was left out, and one note says where the
     /// rest can be read.
-    pub fn bounded_to(mut self, max_entries: usize, max_bytes: usize) -> Report {
+    pub(crate) fn bounded_to(mut self, max_entries: usize, max_bytes: usize) -> Report {
         let mut cap = max_entries;
         let mut cut = false;
         loop {

@@ -24,7 +24,6 @@ mod table;
 pub mod text;
 mod unknown;
 
-pub use bound::{MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 pub use plan::{Confirmation, Estimate, ForecastEntry, NewBaseline, PlannedIndex};
 pub use unknown::UnknownBloat;
 
@@ -32,9 +31,9 @@ pub use unknown::UnknownBloat;
 pub struct Report {
     /// What one schedule started: shared by its shards and hops.
     pub run_id: Uuid,
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// The chain this invocation belongs to (0 when the run has a single chain).
-    pub shard: u32,
+    pub(crate) shard: u32,
     pub hop: u32,
     /// True when every target was handled to the end in this invocation.
     pub complete: bool,
@@ -49,7 +48,7 @@ pub struct Report {
     /// `check` and `dry_run`: rows of the control database that name no configured
     /// target (a misspelled target in a window lifts the restriction it meant).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub configuration: Vec<crate::domain::preflight::Checked>,
+    pub(crate) configuration: Vec<crate::domain::preflight::Checked>,
     /// The targets handed to the next hop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub continued_with: Vec<String>,
@@ -57,7 +56,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(mode: Mode) -> Report {
+    pub(crate) fn new(mode: Mode) -> Report {
         Report {
             run_id: Uuid::nil(),
             mode,
@@ -87,7 +86,7 @@ pub struct TargetReport {
     pub name: String,
     /// Set when the target covers several databases: one entry each.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub database: Option<String>,
+    pub(crate) database: Option<String>,
     pub status: Status,
     /// Why the target was skipped or failed.
     pub reason: Option<String>,
@@ -99,10 +98,10 @@ pub struct TargetReport {
     /// Known bugs of the database's pgvector (every mode but `check` and `dry_run`,
     /// whose preflight lists them as findings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<PgvectorWarning>,
+    pub(crate) warnings: Vec<PgvectorWarning>,
     /// `check` and `dry_run`: what the target's setup lets index-pilot do.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preflight: Option<crate::domain::preflight::Preflight>,
+    pub(crate) preflight: Option<crate::domain::preflight::Preflight>,
     /// Where the database stands with its maintenance windows, when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
@@ -129,7 +128,7 @@ pub struct TargetReport {
     /// The indexes whose bloat is unknown (baseline source `no_estimate`), largest
     /// first: a plain run neither calls them healthy nor rebuilds them for that.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_bloat: Vec<UnknownBloat>,
+    pub(crate) unknown_bloat: Vec<UnknownBloat>,
     /// Large candidates looked at again before their rebuild; `false_alarm`: not
     /// rebuilt after all.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -156,7 +155,7 @@ pub struct TargetReport {
 }
 
 impl TargetReport {
-    pub fn new(name: &str, database: Option<String>) -> TargetReport {
+    pub(crate) fn new(name: &str, database: Option<String>) -> TargetReport {
         TargetReport {
             name: name.to_owned(),
             database,
@@ -188,18 +187,23 @@ impl TargetReport {
         }
     }
 
-    pub fn fail(&mut self, class: TargetErrorClass, reason: impl Into<String>) {
+    pub(crate) fn fail(&mut self, class: TargetErrorClass, reason: impl Into<String>) {
         self.status = Status::Error;
         self.error_class = Some(class);
         self.reason = Some(reason.into());
     }
 
-    pub fn skip(&mut self, reason: impl Into<String>) {
+    pub(crate) fn skip(&mut self, reason: impl Into<String>) {
         self.status = Status::Skipped;
         self.reason = Some(reason.into());
     }
 
-    pub fn defer(&mut self, index: &impl ToString, kind: DeferralKind, reason: impl Into<String>) {
+    pub(crate) fn defer(
+        &mut self,
+        index: &impl ToString,
+        kind: DeferralKind,
+        reason: impl Into<String>,
+    ) {
         self.deferred.push(Deferred {
             index: index.to_string(),
             kind,
@@ -213,10 +217,10 @@ impl TargetReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reindexed {
     pub index: String,
-    pub table: String,
+    pub(crate) table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub toast_of: Option<String>,
-    pub access_method: String,
+    pub(crate) toast_of: Option<String>,
+    pub(crate) access_method: String,
     pub size_before: u64,
     pub size_after: u64,
     pub estimated_bloat_before: Option<f64>,
@@ -234,10 +238,10 @@ pub struct Reindexed {
     pub note: Option<String>,
     /// What its session ran with; absent for one started by an earlier invocation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<SessionUsed>,
+    pub(crate) session: Option<SessionUsed>,
     /// What the server said on its connection while it ran (NOTICE, WARNING).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub server_messages: Vec<ServerMessage>,
+    pub(crate) server_messages: Vec<ServerMessage>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -247,11 +251,11 @@ pub struct InProgress {
     pub pid: i32,
     /// From pg_stat_progress_create_index.
     pub phase: String,
-    pub percent_done: Option<f64>,
-    pub running_ms: u64,
+    pub(crate) percent_done: Option<f64>,
+    pub(crate) running_ms: u64,
     /// The time this invocation saw it wait for other sessions.
     #[serde(skip_serializing_if = "is_zero")]
-    pub blocked_ms: u64,
+    pub(crate) blocked_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -261,7 +265,7 @@ pub struct Deferred {
     pub reason: String,
     /// The session it would have waited for (never its query text).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocker: Option<Blocker>,
+    pub(crate) blocker: Option<Blocker>,
     /// What in the cluster around the primary held it back, with its numbers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hazard: Option<Hazard>,
@@ -284,10 +288,10 @@ pub struct Failed {
     pub blocked_ms: u64,
     /// What its session ran with; absent for one started by an earlier invocation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<SessionUsed>,
+    pub(crate) session: Option<SessionUsed>,
     /// What the server said on its connection while it ran (NOTICE, WARNING).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub server_messages: Vec<ServerMessage>,
+    pub(crate) server_messages: Vec<ServerMessage>,
 }
 
 // serde's skip_serializing_if takes a reference.
@@ -298,11 +302,11 @@ fn is_zero(value: &u64) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Leftover {
     pub index: String,
-    pub table: String,
+    pub(crate) table: String,
     /// `None` when it could not be read without waiting for a lock.
-    pub size_bytes: Option<u64>,
+    pub(crate) size_bytes: Option<u64>,
     /// `indisready`: every write to the table still updates it.
-    pub maintained_by_writes: bool,
+    pub(crate) maintained_by_writes: bool,
     /// Left by one of our rebuilds (known by oid), not merely named like it.
     pub ours: bool,
     /// `ours: dropped`, `ours: kept …`, or `not ours: reported only`.
@@ -312,11 +316,11 @@ pub struct Leftover {
 #[derive(Debug, Clone, Serialize)]
 pub struct Quarantined {
     pub index: String,
-    pub table: String,
-    pub since: String,
-    pub sqlstate: Option<String>,
-    pub error: String,
-    pub failures: i32,
+    pub(crate) table: String,
+    pub(crate) since: String,
+    pub(crate) sqlstate: Option<String>,
+    pub(crate) error: String,
+    pub(crate) failures: i32,
 }
 
 impl From<crate::control::QuarantineEntry> for Quarantined {
@@ -332,7 +336,7 @@ impl From<crate::control::QuarantineEntry> for Quarantined {
     }
 }
 
-pub fn round2(value: f64) -> f64 {
+pub(crate) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 

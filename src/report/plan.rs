@@ -20,15 +20,15 @@ fn toast_of(assessment: &Assessment) -> Option<String> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedIndex {
     pub index: String,
-    pub table: String,
+    pub(crate) table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub toast_of: Option<String>,
-    pub access_method: String,
+    pub(crate) toast_of: Option<String>,
+    pub(crate) access_method: String,
     pub size_bytes: u64,
     /// `null` when there is no baseline yet.
     pub estimated_bloat: Option<f64>,
-    pub expected_reclaim_bytes: u64,
-    pub reason: CandidateReason,
+    pub(crate) expected_reclaim_bytes: u64,
+    pub(crate) reason: CandidateReason,
     /// How long its rebuild should take, at its access method's rate: the figure the
     /// budget, the windows and max_automatic_index_size judge it by.
     pub predicted_duration_ms: u64,
@@ -38,7 +38,7 @@ pub struct PlannedIndex {
 }
 
 impl PlannedIndex {
-    pub fn new(candidate: &Candidate<'_>, predicted: &Prediction) -> Self {
+    pub(crate) fn new(candidate: &Candidate<'_>, predicted: &Prediction) -> Self {
         let a = candidate.assessment;
         PlannedIndex {
             index: a.index.name.to_string(),
@@ -59,8 +59,8 @@ impl PlannedIndex {
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
     pub index: String,
-    pub size_bytes: u64,
-    pub estimated_bloat: Option<f64>,
+    pub(crate) size_bytes: u64,
+    pub(crate) estimated_bloat: Option<f64>,
 }
 
 impl From<&Assessment> for Estimate {
@@ -76,7 +76,7 @@ impl From<&Assessment> for Estimate {
 #[derive(Debug, Clone, Serialize)]
 pub struct NewBaseline {
     pub index: String,
-    pub access_method: String,
+    pub(crate) access_method: String,
     pub size_bytes: u64,
     pub source: BaselineSource,
     /// The bloat the new baseline gives it now.
@@ -102,7 +102,7 @@ impl From<&Assessment> for NewBaseline {
 #[derive(Debug, Clone, Serialize)]
 pub struct Confirmation {
     pub index: String,
-    pub size_bytes: u64,
+    pub(crate) size_bytes: u64,
     /// From the baseline, as the scan judged it.
     pub estimated_bloat: Option<f64>,
     /// After a fresh ANALYZE, or as pgstatindex measured it.
@@ -116,10 +116,10 @@ pub struct Confirmation {
 #[derive(Debug, Clone, Serialize)]
 pub struct ForecastEntry {
     pub index: String,
-    pub size_bytes: u64,
+    pub(crate) size_bytes: u64,
     pub estimated_bloat: f64,
     /// `index_rebuild_scale_factor` in force.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     pub bloat_per_day: f64,
     /// When it is expected to reach the threshold (UTC).
     pub expected_at: String,

@@ -15,19 +15,19 @@ const PSQL: TableStyle = TableStyle::new()
 const WIDTH: u16 = 132;
 
 /// A column: its header, and whether its values are numbers (aligned right).
-pub struct Column {
-    pub header: &'static str,
-    pub numeric: bool,
+pub(crate) struct Column {
+    pub(crate) header: &'static str,
+    pub(crate) numeric: bool,
 }
 
-pub const fn text(header: &'static str) -> Column {
+pub(crate) const fn text(header: &'static str) -> Column {
     Column {
         header,
         numeric: false,
     }
 }
 
-pub const fn number(header: &'static str) -> Column {
+pub(crate) const fn number(header: &'static str) -> Column {
     Column {
         header,
         numeric: true,
@@ -35,7 +35,7 @@ pub const fn number(header: &'static str) -> Column {
 }
 
 /// The table's lines, each indented by `indent` spaces.
-pub fn draw(columns: &[Column], rows: Vec<Vec<String>>, indent: usize) -> String {
+pub(crate) fn draw(columns: &[Column], rows: Vec<Vec<String>>, indent: usize) -> String {
     let mut table = Table::new();
     table
         .load_style(PSQL)

@@ -8,15 +8,15 @@ use crate::domain::plan::Assessment;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UnknownBloat {
-    pub index: String,
-    pub access_method: String,
-    pub size_bytes: u64,
+    pub(crate) index: String,
+    pub(crate) access_method: String,
+    pub(crate) size_bytes: u64,
     /// Its size per tuple now against its size per tuple when first seen: growth
     /// since, not a bloat.
-    pub since_first_sight: Option<f64>,
+    pub(crate) since_first_sight: Option<f64>,
     /// Why no estimate could be made, when this scan tried.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 impl From<&Assessment> for UnknownBloat {

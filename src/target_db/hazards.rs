@@ -15,7 +15,7 @@ use crate::pg::{column, PgError};
 
 /// A WAL position as PostgreSQL writes it (`0/3000148`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalPosition(String);
+pub(crate) struct WalPosition(String);
 
 fn bytes(value: Option<f64>) -> Option<u64> {
     // Negative: a standby ahead of the position read a moment earlier.
@@ -106,7 +106,7 @@ impl TargetDb {
     }
 
     /// The primary's standbys, slots and Aurora readers, and what commits wait for.
-    pub async fn replication(&self) -> Result<Replication, TargetError> {
+    pub(crate) async fn replication(&self) -> Result<Replication, TargetError> {
         let action = "looking at the server's replication";
         let settings = self
             .client
@@ -146,7 +146,7 @@ impl TargetDb {
     }
 
     /// How old the table and the database are; `None` once the table is gone.
-    pub async fn ages(&self, table_oid: u32) -> Result<Option<Ages>, TargetError> {
+    pub(crate) async fn ages(&self, table_oid: u32) -> Result<Option<Ages>, TargetError> {
         let action = "reading the table's and the database's freeze ages";
         Ok(self
             .rows(action, include_str!("sql/ages.sql"), &[&table_oid], ages)
@@ -155,7 +155,7 @@ impl TargetDb {
     }
 
     /// The vacuums processing the table now.
-    pub async fn vacuums(&self, table_oid: u32) -> Result<Vec<Vacuum>, TargetError> {
+    pub(crate) async fn vacuums(&self, table_oid: u32) -> Result<Vec<Vacuum>, TargetError> {
         let action = "looking for vacuums of the table";
         self.rows(
             action,
@@ -167,7 +167,7 @@ impl TargetDb {
     }
 
     /// Where the WAL stands now.
-    pub async fn wal_position(&self) -> Result<WalPosition, TargetError> {
+    pub(crate) async fn wal_position(&self) -> Result<WalPosition, TargetError> {
         let action = "reading the WAL position";
         let row = self
             .client
@@ -180,7 +180,7 @@ impl TargetDb {
     }
 
     /// How many standbys have not replayed the WAL up to `position` yet.
-    pub async fn standbys_behind(&self, position: &WalPosition) -> Result<u64, TargetError> {
+    pub(crate) async fn standbys_behind(&self, position: &WalPosition) -> Result<u64, TargetError> {
         let action = "waiting for the standbys to replay the rebuild";
         let row = self
             .client

@@ -18,11 +18,11 @@ use crate::pg::{column, PgError};
 
 /// The pgstattuple extension as this role may use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pgstattuple {
+pub(crate) struct Pgstattuple {
     /// Its schema, quoted for SQL text.
     schema: String,
-    pub pgstattuple: bool,
-    pub pgstatindex: bool,
+    pub(crate) pgstattuple: bool,
+    pub(crate) pgstatindex: bool,
 }
 
 impl Pgstattuple {
@@ -85,7 +85,7 @@ fn description(row: &Row) -> Result<IndexDescription, PgError> {
 
 impl TargetDb {
     /// The catalog's description of these indexes, by oid (a dropped one is missing).
-    pub async fn describe_indexes(
+    pub(crate) async fn describe_indexes(
         &self,
         oids: &[u32],
     ) -> Result<HashMap<u32, IndexDescription>, TargetError> {
@@ -112,7 +112,7 @@ impl TargetDb {
     }
 
     /// The pgstattuple extension, if it is installed in this database.
-    pub async fn pgstattuple(&self) -> Result<Option<Pgstattuple>, TargetError> {
+    pub(crate) async fn pgstattuple(&self) -> Result<Option<Pgstattuple>, TargetError> {
         let action = "looking for the pgstattuple extension";
         let row = self
             .client
@@ -189,7 +189,7 @@ impl TargetDb {
     }
 
     /// What changed in a table since its statistics were taken.
-    pub async fn table_activity(
+    pub(crate) async fn table_activity(
         &self,
         table_oid: u32,
     ) -> Result<Option<TableActivity>, TargetError> {
@@ -233,7 +233,7 @@ impl TargetDb {
     }
 
     /// An index's size and tuple count now; `None` once it is gone.
-    pub async fn measure_index(&self, oid: u32) -> Result<Option<(u64, f64)>, TargetError> {
+    pub(crate) async fn measure_index(&self, oid: u32) -> Result<Option<(u64, f64)>, TargetError> {
         let action = "measuring an index";
         let row = self
             .client

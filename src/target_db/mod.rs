@@ -12,12 +12,11 @@ mod stale;
 mod watch;
 
 pub(crate) use bounded::ReadError;
-pub use hazards::WalPosition;
-pub use measure::Pgstattuple;
-pub use preflight::TableRight;
-pub use rebuild::{RebuildSession, Rebuilder};
-pub use scan::InvalidIndex;
-pub use watch::RebuildState;
+pub(crate) use measure::Pgstattuple;
+pub(crate) use preflight::TableRight;
+pub(crate) use rebuild::{RebuildSession, Rebuilder};
+pub(crate) use scan::InvalidIndex;
+pub(crate) use watch::RebuildState;
 
 use std::time::SystemTime;
 
@@ -59,22 +58,22 @@ impl crate::login::connect::LoginRefusal for TargetError {
 
 /// An index as it is now, looked up by oid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexNow {
-    pub name: QualifiedName,
-    pub is_valid: bool,
+pub(crate) struct IndexNow {
+    pub(crate) name: QualifiedName,
+    pub(crate) is_valid: bool,
 }
 
 /// The tables with an index build in progress (`None`: one we may not see).
 #[derive(Debug, Clone, Default)]
-pub struct IndexBuilds(Vec<Option<u32>>);
+pub(crate) struct IndexBuilds(Vec<Option<u32>>);
 
 impl IndexBuilds {
     /// No build runs anywhere in the database.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn on(&self, table_oid: u32) -> bool {
+    pub(crate) fn on(&self, table_oid: u32) -> bool {
         self.0
             .iter()
             .any(|relid| relid.is_none_or(|relid| relid == table_oid))
@@ -83,14 +82,14 @@ impl IndexBuilds {
 
 pub struct TargetDb {
     client: Client,
-    pub server: ServerVersion,
+    pub(crate) server: ServerVersion,
     /// Who the server says it is: what the limit of rebuilds per server counts by.
-    pub identity: ServerIdentity,
-    pub in_recovery: bool,
-    pub database_name: String,
-    pub database_oid: u32,
+    pub(crate) identity: ServerIdentity,
+    pub(crate) in_recovery: bool,
+    pub(crate) database_name: String,
+    pub(crate) database_oid: u32,
     /// `extversion` of pgvector (the extension `vector`) here, when installed.
-    pub pgvector: Option<String>,
+    pub(crate) pgvector: Option<String>,
     /// The scan session's own statement_timeout, given back after each bounded read.
     scan_timeout: String,
 }
@@ -152,7 +151,7 @@ impl TargetDb {
 
     /// Why this candidate must not be rebuilt now (gone, renamed, invalid, or another
     /// build on its table), if it must not.
-    pub async fn recheck(
+    pub(crate) async fn recheck(
         &self,
         oid: u32,
         name: &QualifiedName,
@@ -178,7 +177,7 @@ impl TargetDb {
         Ok(None)
     }
 
-    pub async fn index_by_oid(&self, oid: u32) -> Result<Option<IndexNow>, TargetError> {
+    pub(crate) async fn index_by_oid(&self, oid: u32) -> Result<Option<IndexNow>, TargetError> {
         let row = self
             .client
             .query_opt(include_str!("sql/index_by_oid.sql"), &[&oid])
@@ -198,7 +197,7 @@ impl TargetDb {
     }
 
     /// The index builds in progress in this database, by anyone but this connection.
-    pub async fn index_builds(&self) -> Result<IndexBuilds, TargetError> {
+    pub(crate) async fn index_builds(&self) -> Result<IndexBuilds, TargetError> {
         let rows = self
             .client
             .query(include_str!("sql/index_builds.sql"), &[])
@@ -212,11 +211,14 @@ impl TargetDb {
     }
 
     /// Whether an index build is in progress on this table.
-    pub async fn build_on(&self, table_oid: u32) -> Result<bool, TargetError> {
+    pub(crate) async fn build_on(&self, table_oid: u32) -> Result<bool, TargetError> {
         Ok(self.index_builds().await?.on(table_oid))
     }
 
-    pub async fn table_oid(&self, table: &QualifiedName) -> Result<Option<u32>, TargetError> {
+    pub(crate) async fn table_oid(
+        &self,
+        table: &QualifiedName,
+    ) -> Result<Option<u32>, TargetError> {
         let row = self
             .client
             .query_opt(
@@ -232,7 +234,7 @@ impl TargetDb {
 
     /// The index that carries this name now (after a rebuild, with its new oid), and
     /// whether it is valid.
-    pub async fn find_index(
+    pub(crate) async fn find_index(
         &self,
         name: &QualifiedName,
     ) -> Result<Option<(RebuiltIndex, bool)>, TargetError> {
@@ -265,7 +267,7 @@ impl TargetDb {
 
     /// How our rebuild in process `pid` (started at `backend_start`, on the target's
     /// clock) is doing; `None` once that process no longer runs it.
-    pub async fn rebuild_state(
+    pub(crate) async fn rebuild_state(
         &self,
         pid: i32,
         backend_start: Option<SystemTime>,
@@ -275,7 +277,7 @@ impl TargetDb {
 
     /// Sessions a rebuild on `table_oid` could wait for; `only`: just these pids
     /// (0 for prepared transactions). `ours`: our own processes, left out.
-    pub async fn sessions(
+    pub(crate) async fn sessions(
         &self,
         table_oid: u32,
         ours: &[i32],

@@ -8,16 +8,16 @@ use crate::pg::{column, PgError};
 
 /// Whether this role may rebuild the indexes of one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableRight {
-    pub table_oid: u32,
-    pub table: String,
-    pub owner: String,
-    pub may_rebuild: bool,
+pub(crate) struct TableRight {
+    pub(crate) table_oid: u32,
+    pub(crate) table: String,
+    pub(crate) owner: String,
+    pub(crate) may_rebuild: bool,
 }
 
 impl TargetDb {
     /// `current_user`, and whether it is a member of pg_read_all_stats.
-    pub async fn role(&self) -> Result<(String, bool), TargetError> {
+    pub(crate) async fn role(&self) -> Result<(String, bool), TargetError> {
         const ACTION: &str = "reading the role";
         let row = self
             .client
@@ -30,7 +30,7 @@ impl TargetDb {
 
     /// The tables `tables` names (`None`: every table that has an index), and
     /// whether this role may rebuild their indexes.
-    pub async fn table_rights(
+    pub(crate) async fn table_rights(
         &self,
         tables: Option<&[u32]>,
     ) -> Result<Vec<TableRight>, TargetError> {
@@ -55,7 +55,7 @@ impl TargetDb {
     }
 
     /// Whether pgstattuple is installed and this role may run it.
-    pub async fn pgstattuple_access(&self) -> Result<PgstattupleAccess, TargetError> {
+    pub(crate) async fn pgstattuple_access(&self) -> Result<PgstattupleAccess, TargetError> {
         Ok(match self.pgstattuple().await? {
             None => PgstattupleAccess::NotInstalled,
             Some(found) if found.pgstattuple && found.pgstatindex => PgstattupleAccess::Usable,
@@ -64,7 +64,7 @@ impl TargetDb {
     }
 
     /// Whether the schema, table and index a setting names match something here.
-    pub async fn names_anything(&self, lookup: &ObjectLookup) -> Result<bool, TargetError> {
+    pub(crate) async fn names_anything(&self, lookup: &ObjectLookup) -> Result<bool, TargetError> {
         const ACTION: &str = "looking up a setting's names";
         let row = self
             .client

@@ -11,23 +11,23 @@ use crate::domain::ident::QualifiedName;
 use crate::domain::settings::IndexSettings;
 use crate::pg::{column, Notices, PgError, ServerMessage, Tls};
 
-pub struct Rebuilder {
+pub(crate) struct Rebuilder {
     client: Client,
     tls: Tls,
     /// What the server said on the side (NOTICE, WARNING) since last taken.
     notices: Notices,
     /// The server process of this connection, and its start on the target's clock:
     /// they identify a rebuild that outlives this invocation to later ones.
-    pub backend_pid: i32,
-    pub backend_start: SystemTime,
+    pub(crate) backend_pid: i32,
+    pub(crate) backend_start: SystemTime,
 }
 
 /// What one rebuild or drop sets in its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RebuildSession {
-    pub lock_timeout: Duration,
-    pub maintenance_work_mem: Option<u64>,
-    pub max_parallel_maintenance_workers: Option<u32>,
+pub(crate) struct RebuildSession {
+    pub(crate) lock_timeout: Duration,
+    pub(crate) maintenance_work_mem: Option<u64>,
+    pub(crate) max_parallel_maintenance_workers: Option<u32>,
 }
 
 impl From<&IndexSettings> for RebuildSession {
@@ -46,7 +46,7 @@ fn statement(template: &str, index: &QualifiedName) -> String {
 }
 
 impl Rebuilder {
-    pub async fn open(config: &Config, tls: &Tls) -> Result<Rebuilder, TargetError> {
+    pub(crate) async fn open(config: &Config, tls: &Tls) -> Result<Rebuilder, TargetError> {
         let notices = Notices::default();
         let client = crate::pg::connect_keeping_notices(config, tls, &notices).await?;
         let row = client
@@ -66,13 +66,13 @@ impl Rebuilder {
     }
 
     /// A broken connection cannot run the next rebuild; open a new one.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
 
     /// Cancels what this connection's server process runs now (only ours, by the
     /// connection's own cancel key).
-    pub fn canceller(&self) -> Canceller {
+    pub(crate) fn canceller(&self) -> Canceller {
         Canceller {
             token: self.client.cancel_token(),
             tls: self.tls.clone(),
@@ -80,14 +80,14 @@ impl Rebuilder {
     }
 
     /// The server's messages since the last call (the first ones; how many more).
-    pub fn take_notices(&self) -> (Vec<ServerMessage>, usize) {
+    pub(crate) fn take_notices(&self) -> (Vec<ServerMessage>, usize) {
         self.notices.take()
     }
 
     /// Sets what one rebuild or drop sets in its session. A value the server refuses
     /// is the target's problem (its settings), not the index's. Returns the
     /// session's maintenance_work_mem now, in bytes.
-    pub async fn prepare(&self, session: RebuildSession) -> Result<u64, PgError> {
+    pub(crate) async fn prepare(&self, session: RebuildSession) -> Result<u64, PgError> {
         let lock_timeout_ms = session.lock_timeout.as_millis().max(1).to_string();
         let work_mem_kb = session
             .maintenance_work_mem
@@ -111,7 +111,7 @@ impl Rebuilder {
 
     /// Raises the session's maintenance_work_mem for the next rebuild (until the
     /// next [`Rebuilder::prepare`]).
-    pub async fn set_maintenance_work_mem(&self, bytes: u64) -> Result<(), PgError> {
+    pub(crate) async fn set_maintenance_work_mem(&self, bytes: u64) -> Result<(), PgError> {
         let kb = (bytes / 1024).to_string();
         self.client
             .query_one(include_str!("sql/set_maintenance_work_mem.sql"), &[&kb])
@@ -120,7 +120,7 @@ impl Rebuilder {
     }
 
     /// The rebuild's statement, in a session [`Rebuilder::prepare`] made ready.
-    pub async fn reindex(&self, index: &QualifiedName) -> Result<(), PgError> {
+    pub(crate) async fn reindex(&self, index: &QualifiedName) -> Result<(), PgError> {
         crate::pg::execute_to_the_end(
             &self.client,
             &statement(include_str!("sql/reindex_index.sql"), index),
@@ -130,7 +130,7 @@ impl Rebuilder {
 
     /// Drops a leftover, to the end also in the server when it fails (the engine's
     /// next checks, on another connection, must not see it at work).
-    pub async fn drop_index(
+    pub(crate) async fn drop_index(
         &self,
         index: &QualifiedName,
         session: RebuildSession,
@@ -145,13 +145,13 @@ impl Rebuilder {
 }
 
 /// Cancels the statement a rebuild connection runs.
-pub struct Canceller {
+pub(crate) struct Canceller {
     token: CancelToken,
     tls: Tls,
 }
 
 impl Canceller {
-    pub async fn cancel(&self) -> Result<(), PgError> {
+    pub(crate) async fn cancel(&self) -> Result<(), PgError> {
         crate::pg::cancel(&self.token, &self.tls).await
     }
 }

@@ -20,15 +20,15 @@ const LOCK_TIMEOUT: &str = "55P03";
 
 /// An invalid index: what a failed or interrupted build leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidIndex {
-    pub oid: u32,
-    pub name: QualifiedName,
-    pub table: String,
-    pub table_oid: u32,
+pub(crate) struct InvalidIndex {
+    pub(crate) oid: u32,
+    pub(crate) name: QualifiedName,
+    pub(crate) table: String,
+    pub(crate) table_oid: u32,
     /// Still maintained by every write (`indisready`).
-    pub is_ready: bool,
+    pub(crate) is_ready: bool,
     /// `None` when it is locked, or was dropped meanwhile.
-    pub size_bytes: Option<u64>,
+    pub(crate) size_bytes: Option<u64>,
 }
 
 fn index_info(row: &Row) -> Result<Result<IndexInfo, QualifiedName>, PgError> {
@@ -80,7 +80,10 @@ fn invalid_index(row: &Row) -> Result<InvalidIndex, PgError> {
 impl TargetDb {
     /// Scans every index into a sink made by `fresh`: a scan that must be tried
     /// again (a lock taken meanwhile) starts over with a new one.
-    pub async fn scan<S: ScanSink>(&self, mut fresh: impl FnMut() -> S) -> Result<S, TargetError> {
+    pub(crate) async fn scan<S: ScanSink>(
+        &self,
+        mut fresh: impl FnMut() -> S,
+    ) -> Result<S, TargetError> {
         let mut attempt = 1;
         loop {
             match self.read_scan(fresh()).await {
@@ -118,7 +121,7 @@ impl TargetDb {
     }
 
     /// Invalid indexes on one table, or (`None`) in the whole database.
-    pub async fn invalid_indexes(
+    pub(crate) async fn invalid_indexes(
         &self,
         table_oid: Option<u32>,
     ) -> Result<Vec<InvalidIndex>, TargetError> {

@@ -9,7 +9,7 @@ use crate::pg::{column, PgError};
 impl TargetDb {
     /// How each of these rebuilds (recorded on this database's server) stands now,
     /// by history id. `configured`: whether a target name is still configured.
-    pub async fn slot_holders(
+    pub(crate) async fn slot_holders(
         &self,
         holders: &[ServerRebuild],
         configured: impl Fn(&str) -> bool,
@@ -45,7 +45,7 @@ impl TargetDb {
     }
 
     /// Of these index oids, those that no longer exist in this database.
-    pub async fn missing_indexes(&self, oids: &[u32]) -> Result<Vec<u32>, TargetError> {
+    pub(crate) async fn missing_indexes(&self, oids: &[u32]) -> Result<Vec<u32>, TargetError> {
         if oids.is_empty() {
             return Ok(Vec::new());
         }

@@ -11,19 +11,19 @@ use crate::pg::{column, PgError};
 
 /// Our rebuild as the target shows it right now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RebuildState {
+pub(crate) struct RebuildState {
     /// `pg_stat_progress_create_index.phase`; "starting" before it has one.
-    pub phase: String,
+    pub(crate) phase: String,
     /// The index being built: the copy, once it exists.
-    pub index_oid: Option<u32>,
-    pub percent_done: Option<f64>,
+    pub(crate) index_oid: Option<u32>,
+    pub(crate) percent_done: Option<f64>,
     /// What the phase counts (blocks, tuples, lockers).
-    pub counters: Counters,
+    pub(crate) counters: Counters,
     /// Waiting for a lock (in REINDEX CONCURRENTLY's waits for snapshots, writers and
     /// readers too): the processes it waits for (0: a prepared transaction).
-    pub waiting_for: Option<Vec<i32>>,
+    pub(crate) waiting_for: Option<Vec<i32>>,
     /// What kind of wait, when it waits.
-    pub wait_kind: Option<&'static str>,
+    pub(crate) wait_kind: Option<&'static str>,
 }
 
 fn rebuild_state_of(row: &Row) -> Result<RebuildState, PgError> {

@@ -17,19 +17,19 @@ const PACKED_SAMPLE: usize = 20_000;
 
 /// What decides a btree's size, from the catalog.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BtreeShape {
-    pub block_size: f64,
+pub(crate) struct BtreeShape {
+    pub(crate) block_size: f64,
     /// `reltuples` of the index (a partial index holds fewer than its table).
-    pub index_tuples: f64,
-    pub table_tuples: f64,
+    pub(crate) index_tuples: f64,
+    pub(crate) table_tuples: f64,
     /// Leaf fill factor, percent (90 unless set).
-    pub fillfactor: f64,
+    pub(crate) fillfactor: f64,
     /// A build deduplicates: PostgreSQL 13+, not unique, no INCLUDE columns, every key
     /// type can (`equalimage`), and `deduplicate_items` is not off.
-    pub deduplicate: bool,
+    pub(crate) deduplicate: bool,
     /// `indnkeyatts`: the key columns; `columns` holds them first, then INCLUDE ones.
-    pub key_columns: usize,
-    pub columns: Vec<ColumnStats>,
+    pub(crate) key_columns: usize,
+    pub(crate) columns: Vec<ColumnStats>,
 }
 
 /// One kind of leaf tuple: its size with its line pointer, how many, and what suffix
@@ -42,7 +42,7 @@ struct Tuples {
 }
 
 /// Bytes a freshly built btree of this shape takes.
-pub fn fresh_btree_size(shape: &BtreeShape) -> Result<u64, Unestimable> {
+pub(crate) fn fresh_btree_size(shape: &BtreeShape) -> Result<u64, Unestimable> {
     let block = shape.block_size;
     let index_tuples = shape.index_tuples.max(1.0);
     let keys = &shape.columns[..shape.key_columns.min(shape.columns.len())];

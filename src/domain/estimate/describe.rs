@@ -9,42 +9,42 @@ use crate::domain::eligibility::ServerVersion;
 
 /// One column of an index, with what its operator class can do.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DescribedColumn {
-    pub stats: ColumnStats,
+pub(crate) struct DescribedColumn {
+    pub(crate) stats: ColumnStats,
     /// btree: equal keys are identical (`equalimage`), so a build may deduplicate them.
-    pub equal_image: bool,
+    pub(crate) equal_image: bool,
     /// GiST: the operator class sorts (a sorted build).
-    pub sort_support: bool,
+    pub(crate) sort_support: bool,
     /// The column's type (`pg_type.typname`) and typmod: pgvector's `vector` and
     /// `halfvec` keep their dimensions there.
-    pub type_name: String,
-    pub typmod: i32,
+    pub(crate) type_name: String,
+    pub(crate) typmod: i32,
 }
 
 /// What the catalog says of an index.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IndexDescription {
-    pub oid: u32,
-    pub access_method: String,
-    pub block_size: f64,
-    pub index_tuples: f64,
-    pub table_tuples: f64,
-    pub table_pages: f64,
-    pub unique: bool,
-    pub key_columns: usize,
+pub(crate) struct IndexDescription {
+    pub(crate) oid: u32,
+    pub(crate) access_method: String,
+    pub(crate) block_size: f64,
+    pub(crate) index_tuples: f64,
+    pub(crate) table_tuples: f64,
+    pub(crate) table_pages: f64,
+    pub(crate) unique: bool,
+    pub(crate) key_columns: usize,
     /// Storage parameters as set (`fillfactor`, `deduplicate_items`, `buffering`).
-    pub fillfactor: Option<String>,
-    pub deduplicate_items: Option<String>,
-    pub buffering: Option<String>,
+    pub(crate) fillfactor: Option<String>,
+    pub(crate) deduplicate_items: Option<String>,
+    pub(crate) buffering: Option<String>,
     /// pgvector's options as set: HNSW's `m`, IVFFlat's `lists`.
-    pub hnsw_m: Option<String>,
-    pub ivfflat_lists: Option<String>,
-    pub columns: Vec<DescribedColumn>,
+    pub(crate) hnsw_m: Option<String>,
+    pub(crate) ivfflat_lists: Option<String>,
+    pub(crate) columns: Vec<DescribedColumn>,
 }
 
 /// What an estimate needs beyond the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
+pub(crate) enum Needs {
     /// Nothing: btree, hash, GIN and pgvector's indexes are sized from the catalog.
     Catalog,
     /// GiST: the count of its tuples (pgstattuple).
@@ -74,7 +74,7 @@ fn is_off(option: Option<&str>) -> bool {
 }
 
 impl IndexDescription {
-    pub fn needs(&self) -> Needs {
+    pub(crate) fn needs(&self) -> Needs {
         match self.access_method.as_str() {
             "btree" | "hash" | "gin" | "hnsw" | "ivfflat" => Needs::Catalog,
             "gist" => Needs::TupleCount,
@@ -96,7 +96,7 @@ impl IndexDescription {
 
     /// A fresh build's size from the catalog (btree, hash, GIN over an array, HNSW and
     /// IVFFlat over `vector` or `halfvec`).
-    pub fn fresh_size(&self, server: ServerVersion) -> Result<u64, Unestimable> {
+    pub(crate) fn fresh_size(&self, server: ServerVersion) -> Result<u64, Unestimable> {
         match self.access_method.as_str() {
             "btree" => {
                 let keys = self.key_columns.min(self.columns.len());
@@ -184,7 +184,12 @@ impl IndexDescription {
     }
 
     /// A fresh GiST's size from the tuples pgstattuple counted in it.
-    pub fn fresh_gist_size(&self, server: ServerVersion, tuple_count: f64, tuple_len: f64) -> u64 {
+    pub(crate) fn fresh_gist_size(
+        &self,
+        server: ServerVersion,
+        tuple_count: f64,
+        tuple_len: f64,
+    ) -> u64 {
         let buffering_on = matches!(
             self.buffering.as_deref().map(str::trim),
             Some("on" | "true" | "yes" | "1")

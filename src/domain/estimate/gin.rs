@@ -26,19 +26,19 @@ const BLOCK_SHIFT: f64 = 2048.0;
 
 /// What the statistics say of a GIN index's array column.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GinContents {
-    pub block_size: f64,
-    pub table_tuples: f64,
-    pub table_pages: f64,
-    pub null_frac: f64,
+pub(crate) struct GinContents {
+    pub(crate) block_size: f64,
+    pub(crate) table_tuples: f64,
+    pub(crate) table_pages: f64,
+    pub(crate) null_frac: f64,
     /// Distinct elements per row, on average (`elem_count_histogram`'s last value).
-    pub elements_per_row: f64,
+    pub(crate) elements_per_row: f64,
     /// Each most common element's share of the rows (`most_common_elem_freqs`,
     /// without its last three values).
-    pub element_freqs: Vec<f64>,
+    pub(crate) element_freqs: Vec<f64>,
     /// The key's stored width per element: the element type's length, or for text-like
     /// elements their payload and a one-byte header.
-    pub key_widths: Vec<f64>,
+    pub(crate) key_widths: Vec<f64>,
 }
 
 /// Bytes of a varbyte-encoded delta.
@@ -57,7 +57,7 @@ fn bytes_per_tid(gap: f64, rows_per_page: f64) -> f64 {
 
 /// Bytes a freshly built GIN index with these contents takes; `None` when the
 /// statistics do not know every element.
-pub fn fresh_gin_size(contents: &GinContents) -> Option<u64> {
+pub(crate) fn fresh_gin_size(contents: &GinContents) -> Option<u64> {
     let known: f64 = contents.element_freqs.iter().sum();
     if contents.elements_per_row <= 0.0
         || known < COVERED * contents.elements_per_row

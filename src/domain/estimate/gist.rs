@@ -12,16 +12,16 @@ const INSERTED_BUILD_FILL: f64 = 0.5;
 
 /// What `pgstattuple` found in a GiST index, and how it would be built.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GistContents {
-    pub block_size: f64,
-    pub tuple_count: f64,
+pub(crate) struct GistContents {
+    pub(crate) block_size: f64,
+    pub(crate) tuple_count: f64,
     /// Bytes of the live tuples (without line pointers).
-    pub tuple_len: f64,
-    pub sorted_build: bool,
+    pub(crate) tuple_len: f64,
+    pub(crate) sorted_build: bool,
 }
 
 /// Bytes a freshly built GiST holding these tuples takes.
-pub fn fresh_gist_size(contents: &GistContents) -> u64 {
+pub(crate) fn fresh_gist_size(contents: &GistContents) -> u64 {
     let fill = if contents.sorted_build {
         SORTED_BUILD_FILL
     } else {

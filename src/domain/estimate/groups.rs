@@ -8,9 +8,9 @@ use super::ColumnStats;
 /// `count` groups of `size` equal keys each; `nulls` has a bit per null key column.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Group {
-    pub size: f64,
-    pub count: f64,
-    pub nulls: u64,
+    pub(crate) size: f64,
+    pub(crate) count: f64,
+    pub(crate) nulls: u64,
 }
 
 /// Values of equal frequency (a fraction of the table's rows).

@@ -15,15 +15,15 @@ const MAX_BUCKETS: f64 = (1u64 << 30) as f64;
 
 /// What decides a hash index's size.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HashShape {
-    pub block_size: f64,
+pub(crate) struct HashShape {
+    pub(crate) block_size: f64,
     /// Entries (a hash index holds no NULLs).
-    pub index_tuples: f64,
+    pub(crate) index_tuples: f64,
     /// The table's rows: a build allocates buckets for them.
-    pub table_tuples: f64,
+    pub(crate) table_tuples: f64,
     /// Percent (75 unless set).
-    pub fillfactor: f64,
-    pub key: ColumnStats,
+    pub(crate) fillfactor: f64,
+    pub(crate) key: ColumnStats,
 }
 
 /// The buckets a build allocates for `wanted`: a power of two, or past 1024 buckets
@@ -46,7 +46,7 @@ fn allocated_buckets(wanted: f64) -> f64 {
 }
 
 /// Bytes a freshly built hash index of this shape takes.
-pub fn fresh_hash_size(shape: &HashShape) -> u64 {
+pub(crate) fn fresh_hash_size(shape: &HashShape) -> u64 {
     let block = shape.block_size;
     let entry = max_align(TUPLE_HEADER + 4.0) + LINE_POINTER;
     let target = (block * shape.fillfactor / 100.0).floor();

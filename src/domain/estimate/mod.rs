@@ -20,7 +20,7 @@ mod vector;
 
 // The models; the rest of index-pilot reaches them through an `IndexDescription`.
 use btree::{fresh_btree_size, BtreeShape};
-pub use describe::{DescribedColumn, IndexDescription, Needs};
+pub(crate) use describe::{DescribedColumn, IndexDescription, Needs};
 use gin::{fresh_gin_size, GinContents};
 use gist::{fresh_gist_size, GistContents};
 use hash::{fresh_hash_size, HashShape};
@@ -44,7 +44,7 @@ fn max_align(bytes: f64) -> f64 {
 
 /// How a column's values are aligned (`pg_attribute.attalign`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alignment {
+pub(crate) enum Alignment {
     Char,
     Short,
     Int,
@@ -52,7 +52,7 @@ pub enum Alignment {
 }
 
 impl Alignment {
-    pub fn from_attalign(code: &str) -> Alignment {
+    pub(crate) fn from_attalign(code: &str) -> Alignment {
         match code {
             "s" => Alignment::Short,
             "i" => Alignment::Int,
@@ -78,34 +78,36 @@ impl Alignment {
 /// One column of an index, with what ANALYZE knows of its values. For an expression
 /// the statistics are the index's own (ANALYZE computes them for expression columns).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ColumnStats {
+pub(crate) struct ColumnStats {
     /// `attlen`: the fixed width, -1 for varlena, -2 for a C string.
-    pub attlen: i16,
-    pub alignment: Alignment,
+    pub(crate) attlen: i16,
+    pub(crate) alignment: Alignment,
     /// An expression: its `avg_width` counts an in-memory (4-byte) varlena header.
-    pub expression: bool,
+    pub(crate) expression: bool,
     /// `None`: no statistics (never analyzed, or not visible to this role).
-    pub null_frac: Option<f64>,
-    pub avg_width: Option<f64>,
+    pub(crate) null_frac: Option<f64>,
+    pub(crate) avg_width: Option<f64>,
     /// `n_distinct`: negative values are a fraction of the table's rows.
-    pub n_distinct: Option<f64>,
+    pub(crate) n_distinct: Option<f64>,
     /// The most common values' frequencies.
-    pub mcv_freqs: Vec<f64>,
+    pub(crate) mcv_freqs: Vec<f64>,
     /// Payload bytes of the most common values, for types whose stored width follows
     /// from them (text-like, numeric); parallel to `mcv_freqs`, or empty.
-    pub mcv_payloads: Vec<f64>,
+    pub(crate) mcv_payloads: Vec<f64>,
     /// Payload bytes of the histogram's values (same types), or empty.
-    pub histogram_payloads: Vec<f64>,
+    pub(crate) histogram_payloads: Vec<f64>,
     /// An array: its most common elements' frequencies and payload bytes
     /// (`most_common_elems`), and its distinct elements per row.
-    pub element_freqs: Vec<f64>,
-    pub element_payloads: Vec<f64>,
-    pub elements_per_row: Option<f64>,
+    pub(crate) element_freqs: Vec<f64>,
+    pub(crate) element_payloads: Vec<f64>,
+    pub(crate) elements_per_row: Option<f64>,
 }
 
 impl ColumnStats {
-    /// A fixed-width column without statistics: enough to size an index of unique values.
-    pub fn fixed(attlen: i16, alignment: Alignment) -> ColumnStats {
+    /// A fixed-width column without statistics: enough to size an index of unique
+    /// values (the estimators' tests start from it).
+    #[cfg(test)]
+    pub(crate) fn fixed(attlen: i16, alignment: Alignment) -> ColumnStats {
         ColumnStats {
             attlen,
             alignment,
@@ -177,7 +179,7 @@ impl ColumnStats {
 /// Why no estimate can be made: the index keeps its current size as its baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Unestimable {
+pub(crate) enum Unestimable {
     /// A variable-width column has no statistics (not analyzed, or not readable).
     NoColumnStatistics,
     /// An access method without a model here (SP-GiST, most extensions; HNSW and
@@ -190,7 +192,7 @@ pub enum Unestimable {
 }
 
 impl Unestimable {
-    pub fn explain(self, access_method: &str) -> String {
+    pub(crate) fn explain(self, access_method: &str) -> String {
         match self {
             Unestimable::NoColumnStatistics => {
                 "a column has no statistics (run ANALYZE, or grant SELECT for pg_stats)".into()

@@ -48,7 +48,7 @@ const EXACT_MEAN: f64 = 5000.0;
 
 /// The element type of a pgvector column this model sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VectorType {
+pub(crate) enum VectorType {
     /// `vector`: 4-byte floats.
     Vector,
     /// `halfvec`: 2-byte floats.
@@ -57,7 +57,7 @@ pub enum VectorType {
 
 impl VectorType {
     /// `bit` and `sparsevec` are not sized here.
-    pub fn from_type_name(name: &str) -> Option<VectorType> {
+    pub(crate) fn from_type_name(name: &str) -> Option<VectorType> {
         match name {
             "vector" => Some(VectorType::Vector),
             "halfvec" => Some(VectorType::Halfvec),
@@ -77,13 +77,13 @@ impl VectorType {
 
 /// What a pgvector index holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VectorContents {
-    pub block_size: f64,
+pub(crate) struct VectorContents {
+    pub(crate) block_size: f64,
     /// Entries (`reltuples` of the index: NULLs are not indexed).
-    pub tuples: f64,
-    pub element: VectorType,
+    pub(crate) tuples: f64,
+    pub(crate) element: VectorType,
     /// The column's dimensions (its typmod).
-    pub dimensions: f64,
+    pub(crate) dimensions: f64,
 }
 
 impl VectorContents {
@@ -107,7 +107,7 @@ impl Uniform {
 }
 
 /// Bytes a freshly built HNSW index with `m` connections per layer takes.
-pub fn fresh_hnsw_size(contents: &VectorContents, m: f64) -> u64 {
+pub(crate) fn fresh_hnsw_size(contents: &VectorContents, m: f64) -> u64 {
     let block = contents.block_size;
     let space = contents.page_space();
     // The largest pair kept on one page (`HNSW_MAX_SIZE`).
@@ -171,7 +171,7 @@ fn pages_per_list(mean: f64, per_page: f64) -> f64 {
 }
 
 /// Bytes a freshly built IVFFlat index with `lists` lists takes.
-pub fn fresh_ivfflat_size(contents: &VectorContents, lists: f64) -> u64 {
+pub(crate) fn fresh_ivfflat_size(contents: &VectorContents, lists: f64) -> u64 {
     let space = contents.page_space();
     let value = contents.element.value_size(contents.dimensions);
     let list_tuple = max_align(IVFFLAT_LIST_HEADER + value) + LINE_POINTER;

@@ -13,11 +13,11 @@ use super::Hazard;
 /// How far back a reading is looked for: CloudWatch has the RDS storage metrics
 /// every minute, so an instance without a datapoint in this long is not reporting
 /// them (or is not the instance its target names).
-pub const READING_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const READING_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// The CloudWatch metric (namespace `AWS/RDS`) that tells an instance's free storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-pub enum StorageMetric {
+pub(crate) enum StorageMetric {
     /// The instance's storage volume (RDS).
     #[default]
     FreeStorageSpace,
@@ -27,7 +27,7 @@ pub enum StorageMetric {
 }
 
 impl StorageMetric {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StorageMetric::FreeStorageSpace => "FreeStorageSpace",
             StorageMetric::FreeLocalStorage => "FreeLocalStorage",
@@ -60,9 +60,9 @@ impl FromStr for StorageMetric {
 pub struct InstanceStorage {
     /// The `DBInstanceIdentifier`.
     pub instance: String,
-    pub metric: StorageMetric,
+    pub(crate) metric: StorageMetric,
     /// `None`: the region of the AWS configuration.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 /// Free storage as the instance's metric last reported it.
@@ -71,11 +71,11 @@ pub struct FreeStorage {
     /// The instance the metric is about (`DBInstanceIdentifier`).
     pub instance: String,
     /// `FreeStorageSpace`, or `FreeLocalStorage` on Aurora.
-    pub metric: String,
-    pub free_bytes: u64,
+    pub(crate) metric: String,
+    pub(crate) free_bytes: u64,
     /// How old the reading is.
     #[serde(rename = "age_s", serialize_with = "whole_seconds")]
-    pub age: Duration,
+    pub(crate) age: Duration,
 }
 
 fn whole_seconds<S: serde::Serializer>(age: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -84,13 +84,13 @@ fn whole_seconds<S: serde::Serializer>(age: &Duration, s: S) -> Result<S::Ok, S:
 
 /// What a rebuild of an index of `size_bytes` needs: the copy and its WAL, each at
 /// most the index's size (a fresh build is no larger than the index it replaces).
-pub fn rebuild_needs(size_bytes: u64) -> u64 {
+pub(crate) fn rebuild_needs(size_bytes: u64) -> u64 {
     size_bytes.saturating_mul(2)
 }
 
 /// Why a rebuild of `size_bytes` must not start with this much free, keeping
 /// `min_free` free besides.
-pub fn disk_hazard(free: &FreeStorage, size_bytes: u64, min_free: u64) -> Option<Hazard> {
+pub(crate) fn disk_hazard(free: &FreeStorage, size_bytes: u64, min_free: u64) -> Option<Hazard> {
     let needed = rebuild_needs(size_bytes).saturating_add(min_free);
     (free.free_bytes < needed).then(|| Hazard::Disk {
         storage: free.clone(),
@@ -106,7 +106,7 @@ pub struct NotBytes(pub f64);
 
 /// The newest of `datapoints` (when each began, its value in bytes) as a reading of
 /// `storage`, aged from `now`; `None` when there is none.
-pub fn newest_reading(
+pub(crate) fn newest_reading(
     storage: &InstanceStorage,
     datapoints: &[(SystemTime, f64)],
     now: SystemTime,
@@ -131,7 +131,7 @@ pub fn newest_reading(
 /// a free storage that is not known (no datapoint, a failed read: `Err` says why)
 /// holds the rebuild back as much as one that is too small, so that a misspelled
 /// instance never lifts the protection.
-pub fn storage_hazard(
+pub(crate) fn storage_hazard(
     storage: &InstanceStorage,
     read: Result<Option<FreeStorage>, String>,
     size_bytes: u64,

@@ -11,15 +11,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use disk::{
-    disk_hazard, newest_reading, rebuild_needs, storage_hazard, FreeStorage, InstanceStorage,
-    NotBytes, StorageMetric, READING_WINDOW,
+pub(crate) use disk::{
+    newest_reading, storage_hazard, FreeStorage, InstanceStorage, NotBytes, StorageMetric,
+    READING_WINDOW,
 };
-pub use replication::{
+pub(crate) use replication::{
     synchronous_standbys_required, AuroraReplica, Replication, ReplicationLimits, Slot, SlotKind,
     Standby,
 };
-pub use vacuum::{vacuum_hazard, Ages, Vacuum};
+pub(crate) use vacuum::{vacuum_hazard, Ages, Vacuum};
 
 use super::deferral::DeferralKind;
 use super::units::{format_elapsed, format_size};
@@ -95,7 +95,7 @@ fn lag_limits(max_lag: Option<Duration>, max_lag_bytes: Option<u64>) -> String {
 }
 
 impl Hazard {
-    pub fn kind(&self) -> DeferralKind {
+    pub(crate) fn kind(&self) -> DeferralKind {
         match self {
             Hazard::StandbyLag { .. }
             | Hazard::StandbysUnseen { .. }
@@ -113,7 +113,7 @@ impl Hazard {
 
     /// Whether it holds back every other rebuild of the database too, whatever its
     /// size or table: then the rest is deferred without another look.
-    pub fn stops_the_rest(&self) -> bool {
+    pub(crate) fn stops_the_rest(&self) -> bool {
         match self {
             Hazard::StandbyLag { .. }
             | Hazard::StandbysUnseen { .. }
@@ -132,7 +132,7 @@ impl Hazard {
     }
 
     /// One sentence for the report, with the numbers.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         // Long but flat: one sentence per hazard, each read beside its variant.
         match self {
             Hazard::StandbyLag {

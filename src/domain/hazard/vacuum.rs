@@ -14,24 +14,24 @@ pub struct Ages {
     /// `age(relfrozenxid)` of the table the index belongs to.
     pub table_xid_age: i64,
     /// `mxid_age(relminmxid)`.
-    pub table_mxid_age: i64,
+    pub(crate) table_mxid_age: i64,
     /// The effective `autovacuum_freeze_max_age`: the table's own (reloptions) when it
     /// is lower, else the server's.
-    pub freeze_max_age: i64,
+    pub(crate) freeze_max_age: i64,
     /// The effective `autovacuum_multixact_freeze_max_age`.
-    pub multixact_freeze_max_age: i64,
+    pub(crate) multixact_freeze_max_age: i64,
     /// `age(datfrozenxid)` and `mxid_age(datminmxid)` of the database.
-    pub database_xid_age: i64,
-    pub database_mxid_age: i64,
+    pub(crate) database_xid_age: i64,
+    pub(crate) database_mxid_age: i64,
 }
 
 /// A vacuum processing a table (`pg_stat_progress_vacuum`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Vacuum {
     pub pid: i32,
-    pub phase: Option<String>,
+    pub(crate) phase: Option<String>,
     /// Started by autovacuum rather than by someone's VACUUM.
-    pub autovacuum: bool,
+    pub(crate) autovacuum: bool,
 }
 
 impl Vacuum {
@@ -51,7 +51,7 @@ impl Vacuum {
 impl Ages {
     /// Past the danger age, nothing starts in the database: a rebuild would hold back
     /// the freezing it needs.
-    pub fn database_hazard(&self, database: &str, danger_age: u32) -> Option<Hazard> {
+    pub(crate) fn database_hazard(&self, database: &str, danger_age: u32) -> Option<Hazard> {
         let danger = i64::from(danger_age);
         (self.database_xid_age >= danger || self.database_mxid_age >= danger).then(|| {
             Hazard::DatabaseWraparound {
@@ -65,7 +65,7 @@ impl Ages {
 
     /// Past its freeze age, a table is due for an anti-wraparound vacuum (running or
     /// about to): the rebuild would wait behind it, or hold it back.
-    pub fn table_hazard(&self, table: &str) -> Option<Hazard> {
+    pub(crate) fn table_hazard(&self, table: &str) -> Option<Hazard> {
         (self.table_xid_age > self.freeze_max_age
             || self.table_mxid_age > self.multixact_freeze_max_age)
             .then(|| Hazard::TableFreezeAge {
@@ -76,7 +76,7 @@ impl Ages {
 }
 
 /// A vacuum on the table: the rebuild would cancel it, or wait behind it.
-pub fn vacuum_hazard(table: &str, vacuums: &[Vacuum]) -> Option<Hazard> {
+pub(crate) fn vacuum_hazard(table: &str, vacuums: &[Vacuum]) -> Option<Hazard> {
     vacuums.first().map(|vacuum| Hazard::Vacuum {
         table: table.to_owned(),
         vacuum: vacuum.clone(),

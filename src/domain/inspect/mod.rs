@@ -21,15 +21,15 @@ use super::words::plural;
 /// grows until it is rebuilt), and trying again on every hop of every schedule would
 /// spend the whole cap each time. A week lets a changed setting, a rebuild or a quieter
 /// server give it another chance without a DBA having to clear anything.
-pub const RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// statement_timeout counts whole milliseconds, and 0 would mean no limit at all:
 /// less time than this left is no time.
-pub const SMALLEST_TIMEOUT: Duration = Duration::from_millis(1);
+pub(crate) const SMALLEST_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// What is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReadKind {
+pub(crate) enum ReadKind {
     /// pgstattuple over a whole GiST index (its first estimate).
     Pgstattuple,
     /// pgstatindex over a whole btree (its confirmation).
@@ -39,14 +39,14 @@ pub enum ReadKind {
 }
 
 impl ReadKind {
-    pub const ALL: [ReadKind; 3] = [
+    pub(crate) const ALL: [ReadKind; 3] = [
         ReadKind::Pgstattuple,
         ReadKind::Pgstatindex,
         ReadKind::Analyze,
     ];
 
     /// The name the control database keeps.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReadKind::Pgstattuple => "pgstattuple",
             ReadKind::Pgstatindex => "pgstatindex",
@@ -54,12 +54,12 @@ impl ReadKind {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<ReadKind> {
+    pub(crate) fn from_name(name: &str) -> Option<ReadKind> {
         ReadKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 
     /// As the report names it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ReadKind::Analyze => "ANALYZE",
             other => other.as_str(),
@@ -75,26 +75,26 @@ impl ReadKind {
 
 /// A read that hit `max_inspect_time` on an index, as the control database keeps it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TimedOut {
+pub(crate) struct TimedOut {
     /// How long ago, by the control database's clock (the one that recorded it).
-    pub age: Duration,
+    pub(crate) age: Duration,
     /// When, for people (UTC).
-    pub at: String,
+    pub(crate) at: String,
     /// The statement_timeout it hit.
-    pub after: Duration,
+    pub(crate) after: Duration,
 }
 
 /// What an index's settings allow a read of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InspectLimits {
+pub(crate) struct InspectLimits {
     /// `max_inspect_size`: larger indexes are not read whole.
-    pub max_size: u64,
+    pub(crate) max_size: u64,
     /// `max_inspect_time`: every read's statement_timeout, at most.
-    pub max_time: Duration,
+    pub(crate) max_time: Duration,
 }
 
 impl InspectLimits {
-    pub fn of(settings: &IndexSettings) -> InspectLimits {
+    pub(crate) fn of(settings: &IndexSettings) -> InspectLimits {
         InspectLimits {
             max_size: settings.max_inspect_size,
             max_time: settings.max_inspect_time,
@@ -104,21 +104,21 @@ impl InspectLimits {
 
 /// One read the engine would make, and what bears on it.
 #[derive(Debug, Clone, Copy)]
-pub struct Ask<'a> {
-    pub kind: ReadKind,
-    pub size_bytes: u64,
-    pub limits: InspectLimits,
+pub(crate) struct Ask<'a> {
+    pub(crate) kind: ReadKind,
+    pub(crate) size_bytes: u64,
+    pub(crate) limits: InspectLimits,
     /// This read's recorded timeout on this index, if any.
-    pub recorded: Option<&'a TimedOut>,
+    pub(crate) recorded: Option<&'a TimedOut>,
     /// What is left of the invocation's budget.
-    pub budget_left: Duration,
-    pub window: &'a WindowState,
-    pub now: Timestamp,
+    pub(crate) budget_left: Duration,
+    pub(crate) window: &'a WindowState,
+    pub(crate) now: Timestamp,
 }
 
 /// Why a read does not happen.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     TooLarge {
         size: u64,
         cap: u64,
@@ -135,12 +135,12 @@ impl Refusal {
     /// Whether the read may happen later in the same circumstances (in a window, in
     /// an invocation with time left): the index waits for it. Too large, or timed
     /// out lately, it will not: what needs it goes without.
-    pub fn passes(&self) -> bool {
+    pub(crate) fn passes(&self) -> bool {
         matches!(self, Refusal::OutsideWindow(_) | Refusal::BudgetSpent)
     }
 
     /// For the report, where the read would have been: "pgstatindex not read: …".
-    pub fn explain(&self, kind: ReadKind) -> String {
+    pub(crate) fn explain(&self, kind: ReadKind) -> String {
         let label = kind.label();
         match self {
             Refusal::TooLarge { size, cap } => format!(
@@ -168,7 +168,7 @@ fn days(duration: Duration) -> String {
 
 /// What ends a permitted read first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
+pub(crate) enum Bound {
     MaxInspectTime,
     Budget,
     Window,
@@ -176,23 +176,23 @@ pub enum Bound {
 
 /// A read that may happen, and the statement_timeout it runs under.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Permit {
+pub(crate) struct Permit {
     /// Whole milliseconds, at least [`SMALLEST_TIMEOUT`].
-    pub timeout: Duration,
-    pub bound: Bound,
+    pub(crate) timeout: Duration,
+    pub(crate) bound: Bound,
 }
 
 impl Permit {
     /// Whether a read cancelled at this permit's timeout is recorded: only one that
     /// hit `max_inspect_time` says something about the index; the budget's or the
     /// window's end says only that this invocation stopped it.
-    pub fn records_timeout(&self) -> bool {
+    pub(crate) fn records_timeout(&self) -> bool {
         self.bound == Bound::MaxInspectTime
     }
 
     /// For the report, a read cancelled at this permit's timeout; `recorded`: the
     /// timeout is kept (a mode that writes).
-    pub fn explain_timeout(&self, kind: ReadKind, recorded: bool) -> String {
+    pub(crate) fn explain_timeout(&self, kind: ReadKind, recorded: bool) -> String {
         let label = kind.label();
         let after = format_elapsed(self.timeout);
         match (self.bound, recorded) {
@@ -218,7 +218,7 @@ impl Permit {
 /// `max_inspect_size` (whole-index reads), not within [`RETRY_AFTER`] of a timeout on
 /// it, only while the maintenance windows allow a rebuild, and never past what is left
 /// of the budget or the window.
-pub fn may_read(ask: &Ask<'_>) -> Result<Permit, Refusal> {
+pub(crate) fn may_read(ask: &Ask<'_>) -> Result<Permit, Refusal> {
     if ask.kind.reads_whole_index() && ask.size_bytes > ask.limits.max_size {
         return Err(Refusal::TooLarge {
             size: ask.size_bytes,
@@ -271,7 +271,7 @@ fn whole_milliseconds(duration: Duration) -> Duration {
 }
 
 /// Whether confirmations may still read anything: none once the budget is spent.
-pub fn budget_spent(budget_left: Duration) -> bool {
+pub(crate) fn budget_spent(budget_left: Duration) -> bool {
     budget_left < SMALLEST_TIMEOUT
 }
 

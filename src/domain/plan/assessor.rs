@@ -18,9 +18,9 @@ use crate::domain::stored::StoredStates;
 
 /// What the control database knows of a database's indexes, by index oid.
 #[derive(Debug, Clone, Copy)]
-pub struct Known<'a> {
-    pub stored: &'a StoredStates,
-    pub quarantined: &'a HashSet<u32>,
+pub(crate) struct Known<'a> {
+    pub(crate) stored: &'a StoredStates,
+    pub(crate) quarantined: &'a HashSet<u32>,
 }
 
 /// Judges every index at once: the tests' shorthand for an [`Assessor`].
@@ -42,7 +42,7 @@ pub(crate) fn assess(
 
 /// Judges indexes one at a time, as a scan brings them.
 #[derive(Debug)]
-pub struct Assessor<'a> {
+pub(crate) struct Assessor<'a> {
     known: Known<'a>,
     settings: &'a Settings,
     location: Location<'a>,
@@ -53,7 +53,7 @@ pub struct Assessor<'a> {
 }
 
 impl<'a> Assessor<'a> {
-    pub fn new(
+    pub(crate) fn new(
         known: Known<'a>,
         settings: &'a Settings,
         location: Location<'a>,
@@ -70,11 +70,11 @@ impl<'a> Assessor<'a> {
         }
     }
 
-    pub fn selection(&self) -> Selection<'a> {
+    pub(crate) fn selection(&self) -> Selection<'a> {
         self.selection
     }
 
-    pub fn assess(&mut self, index: IndexInfo) -> Assessment {
+    pub(crate) fn assess(&mut self, index: IndexInfo) -> Assessment {
         let index_settings = self.settings_for(&index);
         let stored = self.known.stored;
         let from_first_scan = from_first_scan(

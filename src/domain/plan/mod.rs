@@ -15,26 +15,26 @@ use super::units::format_size;
 
 /// What the event asks for beyond the mode.
 #[derive(Debug, Clone, Copy)]
-pub struct Selection<'a> {
-    pub mode: Mode,
+pub(crate) struct Selection<'a> {
+    pub(crate) mode: Mode,
     /// `reindex` mode: the one index to consider.
-    pub only: Option<&'a QualifiedName>,
+    pub(crate) only: Option<&'a QualifiedName>,
     /// Ignore the size threshold and the bloat factor (never `skip`, never eligibility).
-    pub force: bool,
+    pub(crate) force: bool,
     /// `baseline` mode: seed every index, not only those without a baseline.
-    pub reseed: bool,
+    pub(crate) reseed: bool,
 }
 
 /// Where the indexes live, for settings that name a target or a database.
 #[derive(Debug, Clone, Copy)]
-pub struct Location<'a> {
-    pub target: &'a str,
-    pub database: &'a str,
+pub(crate) struct Location<'a> {
+    pub(crate) target: &'a str,
+    pub(crate) database: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CandidateReason {
+pub(crate) enum CandidateReason {
     /// Estimated bloat at or above the scale factor.
     Bloated,
     /// No baseline yet: its bloat is unknown.
@@ -45,7 +45,7 @@ pub enum CandidateReason {
 
 impl CandidateReason {
     /// The name the report and the history use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CandidateReason::Bloated => "bloated",
             CandidateReason::NoBaseline => "no_baseline",
@@ -55,7 +55,7 @@ impl CandidateReason {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Ineligible(Ineligible),
     Skipped(Origin),
     /// A settings row naming its schema, table or index cannot be read (its id):
@@ -84,7 +84,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict on a judged index's bloat: a candidate at or above its scale factor.
-    pub fn of_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
+    pub(crate) fn of_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
         if bloat >= settings.rebuild_scale_factor {
             Verdict::Candidate(CandidateReason::Bloated)
         } else {
@@ -95,7 +95,7 @@ impl Verdict {
     /// [`Verdict::of_bloat`] against a baseline that no estimate backs: a candidate
     /// all the same at or above the scale factor (it grew that much since it was
     /// first seen), unknown below it.
-    pub fn of_unproven_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
+    pub(crate) fn of_unproven_bloat(bloat: f64, settings: &IndexSettings) -> Verdict {
         match Verdict::of_bloat(bloat, settings) {
             Verdict::Healthy => Verdict::UnknownBloat,
             other => other,
@@ -104,48 +104,48 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone)]
-pub struct Assessment {
-    pub index: IndexInfo,
+pub(crate) struct Assessment {
+    pub(crate) index: IndexInfo,
     /// Shared by the indexes whose settings are the same (nearly all, usually).
-    pub settings: Arc<IndexSettings>,
+    pub(crate) settings: Arc<IndexSettings>,
     /// Bytes per tuple now.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// The baseline to keep after this scan (`None`: unknown).
-    pub best_ratio: Option<f64>,
-    pub bloat: Option<f64>,
-    pub verdict: Verdict,
+    pub(crate) best_ratio: Option<f64>,
+    pub(crate) bloat: Option<f64>,
+    pub(crate) verdict: Verdict,
     /// The verdict of a plain run, which `current_bloat` shows: the same as `verdict`
     /// but in `reindex` mode, which judges only the index asked for (and `force`
     /// ignores the thresholds).
-    pub plain_verdict: Verdict,
+    pub(crate) plain_verdict: Verdict,
     /// Its database's first scan found it (or finds it now): `initial_baseline`
     /// applies while it has no baseline.
-    pub from_first_scan: bool,
+    pub(crate) from_first_scan: bool,
     /// How the baseline was set, when this scan set it.
-    pub seeded: Option<BaselineSource>,
+    pub(crate) seeded: Option<BaselineSource>,
     /// Why the baseline is not what the policy asked for (no estimate could be made),
     /// or why the estimate waits.
-    pub seed_note: Option<String>,
+    pub(crate) seed_note: Option<String>,
 }
 
 impl Assessment {
-    pub fn is_candidate(&self) -> bool {
+    pub(crate) fn is_candidate(&self) -> bool {
         matches!(self.verdict, Verdict::Candidate(_))
     }
 
-    pub fn expected_reclaim(&self) -> u64 {
+    pub(crate) fn expected_reclaim(&self) -> u64 {
         self.bloat
             .map_or(0, |bloat| expected_reclaim(self.index.size_bytes, bloat))
     }
 
     /// Why the report lists this index as deferred in every mode: it would be judged,
     /// but cannot be now.
-    pub fn deferral(&self) -> Option<String> {
+    pub(crate) fn deferral(&self) -> Option<String> {
         self.deferral_kind().map(|_| self.why_not())
     }
 
     /// Which kind of deferral [`Self::deferral`] is.
-    pub fn deferral_kind(&self) -> Option<DeferralKind> {
+    pub(crate) fn deferral_kind(&self) -> Option<DeferralKind> {
         match self.verdict {
             Verdict::Locked(_) => Some(DeferralKind::Locked),
             Verdict::NoStatistics => Some(DeferralKind::NoStatistics),
@@ -157,7 +157,7 @@ impl Assessment {
 
     /// Whether the estimate after the scan set its baseline (or had to take its
     /// current size).
-    pub fn was_estimated(&self) -> bool {
+    pub(crate) fn was_estimated(&self) -> bool {
         matches!(
             self.seeded,
             Some(BaselineSource::Estimate | BaselineSource::Pgstattuple)
@@ -166,7 +166,7 @@ impl Assessment {
 
     /// The baseline an estimate gave (or, `Err`, why there is none: then the current
     /// size is taken, and the bloat is unknown), and the judgement that follows.
-    pub fn settle_estimate(&mut self, estimate: Result<(f64, BaselineSource), String>) {
+    pub(crate) fn settle_estimate(&mut self, estimate: Result<(f64, BaselineSource), String>) {
         let (best, source) = match estimate {
             Ok((best, source)) => (best, source),
             Err(note) => {
@@ -190,12 +190,12 @@ impl Assessment {
 
     /// Whether its bloat is unknown: below its scale factor against a baseline no
     /// estimate backs, as a plain run judges it.
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         self.plain_verdict == Verdict::UnknownBloat
     }
 
     /// Why a `reindex` of this index would not go ahead, for the report.
-    pub fn why_not(&self) -> String {
+    pub(crate) fn why_not(&self) -> String {
         match &self.verdict {
             Verdict::Ineligible(reason) => format!("not eligible: {}", reason.explain()),
             Verdict::Skipped(Origin::Row(id)) => format!("skip is set (setting #{id})"),
@@ -251,13 +251,13 @@ impl Assessment {
 
 /// An index chosen for a rebuild, and why.
 #[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    pub assessment: &'a Assessment,
-    pub reason: CandidateReason,
+pub(crate) struct Candidate<'a> {
+    pub(crate) assessment: &'a Assessment,
+    pub(crate) reason: CandidateReason,
 }
 
 /// Candidates, most bytes expected back first; those of unknown bloat after, largest first.
-pub fn candidates_in_order(assessments: &[Assessment]) -> Vec<Candidate<'_>> {
+pub(crate) fn candidates_in_order(assessments: &[Assessment]) -> Vec<Candidate<'_>> {
     let mut candidates: Vec<Candidate<'_>> = assessments
         .iter()
         .filter_map(|assessment| match assessment.verdict {
@@ -281,4 +281,4 @@ mod tests;
 
 #[cfg(test)]
 pub(crate) use assessor::assess;
-pub use assessor::{Assessor, Known};
+pub(crate) use assessor::{Assessor, Known};

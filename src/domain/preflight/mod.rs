@@ -5,9 +5,8 @@
 
 mod rows;
 
-pub use rows::{
-    like_pattern, matched_nowhere, naming_no_database, naming_no_target, ControlRows, ObjectLookup,
-    RowKind,
+pub(crate) use rows::{
+    matched_nowhere, naming_no_database, naming_no_target, ControlRows, ObjectLookup, RowKind,
 };
 
 use crate::domain::target_error::TargetErrorClass;
@@ -23,7 +22,7 @@ const EXAMPLES: usize = 5;
 /// Whether pgstattuple's functions can be run by this role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PgstattupleAccess {
+pub(crate) enum PgstattupleAccess {
     Usable,
     /// The extension is not installed in this database.
     NotInstalled,
@@ -34,43 +33,43 @@ pub enum PgstattupleAccess {
 /// A row of `index_pilot.settings` or `index_pilot.maintenance_windows` that names
 /// something nothing matches: what it meant to govern is governed by nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnmatchedRow {
-    pub row: RowKind,
-    pub id: i64,
+pub(crate) struct UnmatchedRow {
+    pub(crate) row: RowKind,
+    pub(crate) id: i64,
     /// The column whose name matches nothing: `target`, `database`, `schema`,
     /// `table` or `index`.
-    pub field: &'static str,
-    pub name: String,
+    pub(crate) field: &'static str,
+    pub(crate) name: String,
 }
 
 /// What a look at one database of a target brought back, before any judgement.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// `current_user`: the role index-pilot logged in as.
-    pub role: String,
-    pub server: ServerVersion,
-    pub in_recovery: bool,
+    pub(crate) role: String,
+    pub(crate) server: ServerVersion,
+    pub(crate) in_recovery: bool,
     /// Member of pg_read_all_stats (or pg_monitor, or a superuser).
-    pub read_all_stats: bool,
-    pub pgstattuple: PgstattupleAccess,
+    pub(crate) read_all_stats: bool,
+    pub(crate) pgstattuple: PgstattupleAccess,
     /// How many tables were looked at: every table with an index (`check`), the
     /// candidates' tables (`dry_run`).
-    pub tables: usize,
+    pub(crate) tables: usize,
     /// Of those, the ones whose indexes this role may not rebuild (neither owner, nor
     /// member of the owner, nor MAINTAIN), by name, and their owners.
-    pub not_rebuildable: Vec<String>,
-    pub owners: Vec<String>,
+    pub(crate) not_rebuildable: Vec<String>,
+    pub(crate) owners: Vec<String>,
     /// Rows of the control database that name nothing in this target or database.
-    pub unmatched: Vec<UnmatchedRow>,
+    pub(crate) unmatched: Vec<UnmatchedRow>,
     /// Rows for any target looked for here, and whether they matched.
-    pub any_target: Vec<(UnmatchedRow, bool)>,
+    pub(crate) any_target: Vec<(UnmatchedRow, bool)>,
     /// pgvector's version in this database, when installed.
-    pub pgvector: Option<String>,
+    pub(crate) pgvector: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// A run can do nothing on this database.
     Blocking,
     /// A run would do less than it should, or see less than it needs.
@@ -80,7 +79,7 @@ pub enum Severity {
 /// One finding, typed; the report adds its severity and its sentence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Finding {
+pub(crate) enum Finding {
     /// The server could not be reached (network, TLS, unknown database, …).
     CannotConnect {
         error: String,
@@ -124,7 +123,7 @@ pub enum Finding {
 
 impl Finding {
     /// The class of the error a blocking finding puts its database in.
-    pub fn error_class(&self) -> TargetErrorClass {
+    pub(crate) fn error_class(&self) -> TargetErrorClass {
         match self {
             Finding::CannotConnect { .. } => TargetErrorClass::Connect,
             Finding::LoginRefused { .. } => TargetErrorClass::Login,
@@ -137,7 +136,7 @@ impl Finding {
         }
     }
 
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self {
             Finding::CannotConnect { .. }
             | Finding::LoginRefused { .. }
@@ -150,7 +149,7 @@ impl Finding {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Finding::CannotConnect { error } => format!("cannot connect: {error}"),
             Finding::LoginRefused { error } => format!("the login was refused: {error}"),
@@ -211,11 +210,11 @@ impl Finding {
 
 /// A finding as the report shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Checked {
+pub(crate) struct Checked {
     #[serde(flatten)]
-    pub finding: Finding,
-    pub severity: Severity,
-    pub message: String,
+    pub(crate) finding: Finding,
+    pub(crate) severity: Severity,
+    pub(crate) message: String,
 }
 
 impl From<Finding> for Checked {
@@ -230,19 +229,19 @@ impl From<Finding> for Checked {
 
 /// The preflight of one database: who logged in, and what was found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Preflight {
+pub(crate) struct Preflight {
     /// The role the target's credentials log in as (`None`: no login).
-    pub role: Option<String>,
-    pub findings: Vec<Checked>,
+    pub(crate) role: Option<String>,
+    pub(crate) findings: Vec<Checked>,
     /// Rows for any target looked for here, and whether they matched: the invocation
     /// reports those that matched in no database.
     #[serde(skip)]
-    pub any_target: Vec<(UnmatchedRow, bool)>,
+    pub(crate) any_target: Vec<(UnmatchedRow, bool)>,
 }
 
 impl Preflight {
     /// A database that could not be looked at: the connection's failure is the finding.
-    pub fn unreachable(login_refused: bool, error: String) -> Preflight {
+    pub(crate) fn unreachable(login_refused: bool, error: String) -> Preflight {
         let finding = if login_refused {
             Finding::LoginRefused { error }
         } else {
@@ -256,7 +255,7 @@ impl Preflight {
     }
 
     /// The first blocking finding, if any: the database's status follows it.
-    pub fn blocking(&self) -> Option<&Checked> {
+    pub(crate) fn blocking(&self) -> Option<&Checked> {
         self.findings
             .iter()
             .find(|f| f.severity == Severity::Blocking)
@@ -264,7 +263,7 @@ impl Preflight {
 }
 
 /// Judges the facts of one database.
-pub fn judge(facts: &Facts) -> Preflight {
+pub(crate) fn judge(facts: &Facts) -> Preflight {
     let role = &facts.role;
     let mut findings: Vec<Finding> = Vec::new();
     if let Some(why) = facts.server.refusal() {

@@ -14,14 +14,14 @@ use crate::domain::window::WindowRow;
 /// The DBA's rows as the control database holds them, unparsed: what the preflight
 /// holds against the targets.
 #[derive(Debug, Clone, Default)]
-pub struct ControlRows {
-    pub settings: Vec<SettingRow>,
-    pub windows: Vec<WindowRow>,
+pub(crate) struct ControlRows {
+    pub(crate) settings: Vec<SettingRow>,
+    pub(crate) windows: Vec<WindowRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RowKind {
+pub(crate) enum RowKind {
     Setting,
     #[serde(rename = "maintenance_window")]
     Window,
@@ -32,7 +32,7 @@ fn matches(pattern: &str, name: &str) -> bool {
 }
 
 /// Rows whose target matches no configured target.
-pub fn naming_no_target(
+pub(crate) fn naming_no_target(
     settings: &[SettingRow],
     windows: &[WindowRow],
     targets: &[&str],
@@ -50,7 +50,7 @@ pub fn naming_no_target(
 }
 
 /// Rows that name `target` and a database that is none of the target's.
-pub fn naming_no_database(
+pub(crate) fn naming_no_database(
     settings: &[SettingRow],
     windows: &[WindowRow],
     target: &str,
@@ -83,20 +83,20 @@ fn unmatched(row: RowKind, id: i64, field: &'static str, name: &str) -> Unmatche
 /// A setting's schema, table and index, to be looked for in one database's catalog
 /// (as `LIKE` patterns); when nothing matches, the row names nothing there.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectLookup {
-    pub id: i64,
-    pub schema: Option<String>,
-    pub table: Option<String>,
-    pub index: Option<String>,
+pub(crate) struct ObjectLookup {
+    pub(crate) id: i64,
+    pub(crate) schema: Option<String>,
+    pub(crate) table: Option<String>,
+    pub(crate) index: Option<String>,
     /// The narrowest field it names, and that field's name as the row spells it.
-    pub field: &'static str,
-    pub name: String,
+    pub(crate) field: &'static str,
+    pub(crate) name: String,
 }
 
 impl ObjectLookup {
     /// The settings rows that name `target` and this database (or no database, when
     /// the target has only this one), and a schema, table or index in it.
-    pub fn for_database(
+    pub(crate) fn for_database(
         settings: &[SettingRow],
         target: &str,
         database: &str,
@@ -121,7 +121,7 @@ impl ObjectLookup {
     /// The settings rows for any target that apply to this database (they name it, or
     /// no database) and name a schema, table or index: such a row names nothing only
     /// if it matches nothing in every database (see [`matched_nowhere`]).
-    pub fn for_any_target(settings: &[SettingRow], database: &str) -> Vec<ObjectLookup> {
+    pub(crate) fn for_any_target(settings: &[SettingRow], database: &str) -> Vec<ObjectLookup> {
         settings
             .iter()
             .filter(|row| row.scope.target.is_none())
@@ -156,7 +156,7 @@ impl ObjectLookup {
         }
     }
 
-    pub fn unmatched(&self) -> UnmatchedRow {
+    pub(crate) fn unmatched(&self) -> UnmatchedRow {
         unmatched(RowKind::Setting, self.id, self.field, &self.name)
     }
 }
@@ -164,7 +164,7 @@ impl ObjectLookup {
 /// The rows for any target that were looked for in some database and matched in
 /// none: `seen` holds each look (the row as it would be reported, and whether it
 /// matched there).
-pub fn matched_nowhere<'a>(
+pub(crate) fn matched_nowhere<'a>(
     seen: impl IntoIterator<Item = &'a (UnmatchedRow, bool)>,
 ) -> Vec<UnmatchedRow> {
     let mut rows: Vec<(UnmatchedRow, bool)> = Vec::new();
@@ -185,7 +185,7 @@ pub fn matched_nowhere<'a>(
 
 /// A settings pattern (`*` any run of characters, `?` one) as a `LIKE` pattern with
 /// the default escape `\`: `%`, `_` and `\` in a name are themselves.
-pub fn like_pattern(pattern: &str) -> String {
+pub(crate) fn like_pattern(pattern: &str) -> String {
     let mut like = String::with_capacity(pattern.len() + 4);
     for c in pattern.chars() {
         match c {

@@ -1,3 +1,4 @@
+use super::rows::like_pattern;
 use super::*;
 use crate::domain::settings::{Scope, SettingRow};
 use crate::domain::window::WindowRow;

@@ -27,7 +27,7 @@ macro_rules! setting_keys {
             }
 
             /// The value used when no rule matches; `None` leaves the server's own.
-            pub fn default_value(self) -> Option<&'static str> {
+            pub(crate) fn default_value(self) -> Option<&'static str> {
                 match self {
                     $(SettingKey::$key => $default,)+
                 }
@@ -92,14 +92,14 @@ setting_keys! {
 }
 
 impl SettingKey {
-    pub fn from_name(name: &str) -> Option<SettingKey> {
+    pub(crate) fn from_name(name: &str) -> Option<SettingKey> {
         SettingKey::ALL
             .iter()
             .copied()
             .find(|key| key.name() == name)
     }
 
-    pub fn known_names() -> String {
+    pub(crate) fn known_names() -> String {
         SettingKey::ALL
             .iter()
             .map(|key| key.name())
@@ -292,40 +292,40 @@ pub enum Origin {
 /// The resolved settings of one index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexSettings {
-    pub index_size_threshold: u64,
-    pub rebuild_scale_factor: f64,
-    pub minimum_reliable_index_size: u64,
-    pub lock_timeout: Duration,
-    pub max_blocker_age: Duration,
-    pub max_rebuild_wait: Duration,
-    pub quarantine_after: u32,
+    pub(crate) index_size_threshold: u64,
+    pub(crate) rebuild_scale_factor: f64,
+    pub(crate) minimum_reliable_index_size: u64,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) max_blocker_age: Duration,
+    pub(crate) max_rebuild_wait: Duration,
+    pub(crate) quarantine_after: u32,
     /// For the rebuild session; `None`: the server's.
-    pub maintenance_work_mem: Option<u64>,
+    pub(crate) maintenance_work_mem: Option<u64>,
     /// What an HNSW rebuild's session may raise maintenance_work_mem to.
-    pub max_rebuild_maintenance_work_mem: u64,
-    pub max_parallel_maintenance_workers: Option<u32>,
-    pub max_rebuilds_per_server: u32,
+    pub(crate) max_rebuild_maintenance_work_mem: u64,
+    pub(crate) max_parallel_maintenance_workers: Option<u32>,
+    pub(crate) max_rebuilds_per_server: u32,
     /// Above this, an index that fits no invocation is not started automatically.
-    pub max_automatic_index_size: Option<u64>,
+    pub(crate) max_automatic_index_size: Option<u64>,
     /// `Some(origin)` when the index must never be touched.
     pub skip: Option<Origin>,
-    pub initial_baseline: InitialBaseline,
+    pub(crate) initial_baseline: InitialBaseline,
     /// Candidates at or above this size are confirmed before a rebuild; `None`: none.
-    pub confirm_size_threshold: Option<u64>,
-    pub analyze_before_rebuild: bool,
+    pub(crate) confirm_size_threshold: Option<u64>,
+    pub(crate) analyze_before_rebuild: bool,
     /// Replication limits; `None`: that check is off.
-    pub max_replica_lag: Option<Duration>,
-    pub max_replica_lag_bytes: Option<u64>,
-    pub max_slot_retained_wal: Option<u64>,
-    pub wraparound_danger_age: u32,
-    pub min_free_storage: u64,
+    pub(crate) max_replica_lag: Option<Duration>,
+    pub(crate) max_replica_lag_bytes: Option<u64>,
+    pub(crate) max_slot_retained_wal: Option<u64>,
+    pub(crate) wraparound_danger_age: u32,
+    pub(crate) min_free_storage: u64,
     /// pgstattuple and pgstatindex read only indexes up to this size.
-    pub max_inspect_size: u64,
+    pub(crate) max_inspect_size: u64,
     /// The statement_timeout of each whole-index read and ANALYZE.
-    pub max_inspect_time: Duration,
+    pub(crate) max_inspect_time: Duration,
     /// A row naming this index's schema, table or index that cannot be read (its id
     /// and why): nothing is done to the index until it is fixed.
-    pub invalid_row: Option<(i64, String)>,
+    pub(crate) invalid_row: Option<(i64, String)>,
 }
 
 impl IndexSettings {

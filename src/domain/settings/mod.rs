@@ -78,7 +78,7 @@ pub struct IndexSubject<'a> {
 impl<'a> IndexSubject<'a> {
     /// An index known by name: `table` is the one its settings are looked up by (for
     /// a TOAST index, its owner).
-    pub fn named(
+    pub(crate) fn named(
         location: super::plan::Location<'a>,
         schema: &'a str,
         table: &'a str,
@@ -94,7 +94,7 @@ impl<'a> IndexSubject<'a> {
     }
 
     /// An index as its settings see it: a TOAST index by its owning table.
-    pub fn of(
+    pub(crate) fn of(
         location: super::plan::Location<'a>,
         index: &'a super::eligibility::IndexInfo,
     ) -> Self {
@@ -139,7 +139,7 @@ pub struct Settings {
 
 impl SettingsError {
     /// The id of the row it is about.
-    pub fn row_id(&self) -> i64 {
+    pub(crate) fn row_id(&self) -> i64 {
         match self {
             SettingsError::UnknownKey { id, .. }
             | SettingsError::ServerWide { id, .. }
@@ -175,7 +175,7 @@ impl Settings {
     }
 
     /// Every good row; the bad ones are kept aside with the scope they apply to.
-    pub fn tolerant(rows: &[SettingRow]) -> Settings {
+    pub(crate) fn tolerant(rows: &[SettingRow]) -> Settings {
         let mut rules = Settings::built_in_rules();
         let mut invalid = Vec::new();
         for row in rows {
@@ -198,7 +198,7 @@ impl Settings {
     /// The first bad row that applies to the whole of `database` of `target` (its
     /// target and database match, or name none, and it names no schema, table or
     /// index: such a row holds back only its indexes, see [`Settings::for_index`]).
-    pub fn invalid_for(&self, target: &str, database: &str) -> Option<&SettingsError> {
+    pub(crate) fn invalid_for(&self, target: &str, database: &str) -> Option<&SettingsError> {
         let whole = IndexSubject {
             target,
             database,
@@ -221,7 +221,7 @@ impl Settings {
     }
 
     /// Whether any row could not be read.
-    pub fn has_invalid_rows(&self) -> bool {
+    pub(crate) fn has_invalid_rows(&self) -> bool {
         !self.invalid.is_empty()
     }
 
@@ -287,7 +287,7 @@ impl Settings {
     /// `max_rebuilds_per_server` for the servers of `target`: one number per server,
     /// from the global rules and the target's own (the row loader refuses narrower
     /// ones; the control database takes the least of those running on a server).
-    pub fn max_rebuilds_per_server(&self, target: &str) -> u32 {
+    pub(crate) fn max_rebuilds_per_server(&self, target: &str) -> u32 {
         let subject = IndexSubject {
             target,
             database: "",
@@ -307,7 +307,7 @@ impl Settings {
     }
 
     /// The history retention, as a PostgreSQL interval: global rules only.
-    pub fn history_retention(&self) -> String {
+    pub(crate) fn history_retention(&self) -> String {
         self.rules
             .iter()
             .filter(|rule| rule.level == 0)

@@ -12,7 +12,7 @@ use super::plan::{Assessment, Assessor, Verdict};
 use super::stored::{StateRow, StoredStates};
 
 /// Where a scan's indexes go, one by one.
-pub trait ScanSink {
+pub(crate) trait ScanSink {
     fn found(&mut self, index: IndexInfo);
     /// An index dropped while the scan ran: in the catalog's snapshot, gone by the
     /// time its size was read.
@@ -21,24 +21,24 @@ pub trait ScanSink {
 
 /// What a scan kept.
 #[derive(Debug, Default)]
-pub struct Sifted {
+pub(crate) struct Sifted {
     /// Valid indexes found. An invalid one is a build's copy (`_ccnew`, `_ccold`) or a
     /// failed build, not an index that serves queries: the leftovers list those.
-    pub scanned: usize,
-    pub vanished: Vec<QualifiedName>,
+    pub(crate) scanned: usize,
+    pub(crate) vanished: Vec<QualifiedName>,
     /// Every index found, measured or not: the stored ones not among them are gone.
-    pub seen: Vec<u32>,
+    pub(crate) seen: Vec<u32>,
     /// How many baselines this scan set, by how.
-    pub seeded: Vec<(BaselineSource, usize)>,
+    pub(crate) seeded: Vec<(BaselineSource, usize)>,
     /// The indexes something follows from, in the order found.
-    pub kept: Vec<Assessment>,
+    pub(crate) kept: Vec<Assessment>,
     /// The states to write: the indexes whose state changed.
-    pub to_write: Vec<StateRow>,
+    pub(crate) to_write: Vec<StateRow>,
 }
 
 /// Judges each index as it comes and keeps what matters.
 #[derive(Debug)]
-pub struct Sift<'a> {
+pub(crate) struct Sift<'a> {
     assessor: Assessor<'a>,
     stored: &'a StoredStates,
     database_name: &'a str,
@@ -46,7 +46,11 @@ pub struct Sift<'a> {
 }
 
 impl<'a> Sift<'a> {
-    pub fn new(assessor: Assessor<'a>, stored: &'a StoredStates, database_name: &'a str) -> Self {
+    pub(crate) fn new(
+        assessor: Assessor<'a>,
+        stored: &'a StoredStates,
+        database_name: &'a str,
+    ) -> Self {
         Sift {
             assessor,
             stored,
@@ -55,7 +59,7 @@ impl<'a> Sift<'a> {
         }
     }
 
-    pub fn finish(self) -> Sifted {
+    pub(crate) fn finish(self) -> Sifted {
         self.sifted
     }
 
@@ -121,14 +125,19 @@ fn count_seeded(counts: &mut Vec<(BaselineSource, usize)>, source: BaselineSourc
 
 /// What an estimate after the scan gave one kept assessment (by position): a
 /// baseline and how it was made, or why there is none (the current size is taken).
-pub type Settled = (usize, Result<(f64, BaselineSource), String>);
+pub(crate) type Settled = (usize, Result<(f64, BaselineSource), String>);
 
 impl Sifted {
     /// Judges the kept indexes whose baseline waited for an estimate, and puts the
     /// baselines they got in the rows to write (`record`: a mode that writes). The
     /// stored row of such an index (if any) holds no baseline: it is written whether
     /// or not its size changed.
-    pub fn settle_estimates(&mut self, database_name: &str, estimates: Vec<Settled>, record: bool) {
+    pub(crate) fn settle_estimates(
+        &mut self,
+        database_name: &str,
+        estimates: Vec<Settled>,
+        record: bool,
+    ) {
         let rows: std::collections::HashMap<u32, usize> = self
             .to_write
             .iter()

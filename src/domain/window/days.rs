@@ -4,7 +4,7 @@ use jiff::civil::Weekday;
 
 /// A set of weekdays, Monday bit 0 … Sunday bit 6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Days(u8);
+pub(crate) struct Days(u8);
 
 const NAMES: [(&str, &str); 7] = [
     ("mon", "monday"),
@@ -34,11 +34,9 @@ fn day_index(name: &str) -> Result<u8, String> {
 }
 
 impl Days {
-    pub const ALL: Days = Days(0b111_1111);
-
     /// Parses a comma list of days and ranges; a range whose end comes before its
     /// start in the week wraps over Sunday (`fri-mon` is Friday to Monday).
-    pub fn parse(text: &str) -> Result<Days, String> {
+    pub(crate) fn parse(text: &str) -> Result<Days, String> {
         if text.trim().is_empty() {
             return Err("no day given".to_owned());
         }
@@ -68,7 +66,7 @@ impl Days {
         Ok(Days(bits))
     }
 
-    pub fn contains(self, day: Weekday) -> bool {
+    pub(crate) fn contains(self, day: Weekday) -> bool {
         let offset = day.to_monday_zero_offset();
         (0..7).contains(&offset) && self.0 & (1 << offset) != 0
     }

@@ -23,10 +23,10 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
 use wildmatch::WildMatch;
 
-pub use days::Days;
+pub(crate) use days::Days;
 
 /// How far ahead a window's opening is looked for, and a run of windows followed.
-pub const LOOKAHEAD: Duration = Duration::from_secs(8 * 24 * 60 * 60);
+pub(crate) const LOOKAHEAD: Duration = Duration::from_secs(8 * 24 * 60 * 60);
 
 const SECONDS_PER_DAY: i32 = 24 * 60 * 60;
 
@@ -77,7 +77,7 @@ pub enum WindowState {
 impl WindowState {
     /// Whether a rebuild predicted to take `predicted` may start at `now`: always
     /// without windows; inside one, when it ends by the time the window closes.
-    pub fn allows(&self, now: Timestamp, predicted: Duration) -> bool {
+    pub(crate) fn allows(&self, now: Timestamp, predicted: Duration) -> bool {
         match self {
             WindowState::Always => true,
             WindowState::Open { closes_at } => now
@@ -89,7 +89,7 @@ impl WindowState {
 
     /// How long a rebuild predicted to take `predicted` may still wait before it
     /// starts and yet end inside the window; `None`: no window, no limit.
-    pub fn slack(&self, now: Timestamp, predicted: Duration) -> Option<Duration> {
+    pub(crate) fn slack(&self, now: Timestamp, predicted: Duration) -> Option<Duration> {
         match self {
             WindowState::Always => None,
             WindowState::Open { closes_at } => {
@@ -103,7 +103,7 @@ impl WindowState {
 
     /// For the report: "outside its maintenance windows until 2026-11-23 01:00 UTC
     /// (02:00 Europe/Berlin)".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             WindowState::Always => "no maintenance window applies".to_owned(),
             WindowState::Open { closes_at } => {
@@ -282,7 +282,7 @@ impl MaintenanceWindows {
     }
 
     /// Every good row; the bad ones kept aside with the target and database they name.
-    pub fn tolerant(rows: &[WindowRow]) -> MaintenanceWindows {
+    pub(crate) fn tolerant(rows: &[WindowRow]) -> MaintenanceWindows {
         let mut parsed = MaintenanceWindows::default();
         for row in rows {
             match Window::from_row(row) {
@@ -298,7 +298,7 @@ impl MaintenanceWindows {
     }
 
     /// The first bad row that names `database` of `target`.
-    pub fn invalid_for(&self, target: &str, database: &str) -> Option<&WindowError> {
+    pub(crate) fn invalid_for(&self, target: &str, database: &str) -> Option<&WindowError> {
         self.invalid
             .iter()
             .find(|(pattern, db, _)| {

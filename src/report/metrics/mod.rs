@@ -10,12 +10,12 @@ use crate::domain::deferral::DeferralKind;
 use crate::domain::target_error::TargetErrorClass;
 
 /// Environment variable naming the CloudWatch namespace.
-pub const NAMESPACE_VAR: &str = "INDEX_PILOT_METRICS_NAMESPACE";
-pub const DEFAULT_NAMESPACE: &str = "IndexPilot";
+pub(crate) const NAMESPACE_VAR: &str = "INDEX_PILOT_METRICS_NAMESPACE";
+pub(crate) const DEFAULT_NAMESPACE: &str = "IndexPilot";
 
 /// Every metric a document may carry, with its unit: the names the README,
 /// the alarms and the dashboard use.
-pub const METRICS: &[(&str, &str)] = &[
+pub(crate) const METRICS: &[(&str, &str)] = &[
     ("IndexesScanned", "Count"),
     ("Candidates", "Count"),
     ("Rebuilt", "Count"),
@@ -31,13 +31,16 @@ pub const METRICS: &[(&str, &str)] = &[
     ("Hop", "Count"),
 ];
 
-/// Dimension sets: the invocation document, the target document.
-pub const INVOCATION_DIMENSIONS: &[&str] = &["Mode"];
-pub const TARGET_DIMENSIONS: &[&str] = &["Target", "Database"];
+/// Dimension sets: the invocation document, the target document (the documents
+/// spell them out; the tests hold them to these).
+#[cfg(test)]
+pub(crate) const INVOCATION_DIMENSIONS: &[&str] = &["Mode"];
+#[cfg(test)]
+pub(crate) const TARGET_DIMENSIONS: &[&str] = &["Target", "Database"];
 /// Added to either set in the documents that count `Deferred` by kind.
-pub const REASON_DIMENSION: &str = "Reason";
+pub(crate) const REASON_DIMENSION: &str = "Reason";
 /// Added to either set in the documents that count `TargetErrors` by class.
-pub const ERROR_CLASS_DIMENSION: &str = "ErrorClass";
+pub(crate) const ERROR_CLASS_DIMENSION: &str = "ErrorClass";
 
 fn unit(name: &str) -> &'static str {
     METRICS
@@ -230,7 +233,7 @@ pub fn emf_documents(report: &Report, namespace: &str, timestamp_ms: u64) -> Vec
 }
 
 /// The namespace from the environment, or the default.
-pub fn namespace_from_env() -> String {
+pub(crate) fn namespace_from_env() -> String {
     std::env::var(NAMESPACE_VAR)
         .ok()
         .filter(|n| !n.is_empty())
@@ -239,7 +242,7 @@ pub fn namespace_from_env() -> String {
 
 /// The metrics of the whole report, and the report bounded for the response: every
 /// entry is counted before the lists are cut short.
-pub fn measure_then_bound(
+pub(crate) fn measure_then_bound(
     report: Report,
     namespace: &str,
     timestamp_ms: u64,
@@ -251,13 +254,13 @@ pub fn measure_then_bound(
 /// Whether the documents go out: under the Lambda runtime (CloudWatch extracts them
 /// from the log group) or when asked for, so that the local `invoke` keeps stdout
 /// for the report.
-pub fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
         || std::env::var("INDEX_PILOT_METRICS").is_ok_and(|v| v == "emf")
 }
 
 /// Prints the documents on stdout, one line each.
-pub fn print(docs: &[Value]) {
+pub(crate) fn print(docs: &[Value]) {
     for doc in docs {
         println!("{doc}");
     }

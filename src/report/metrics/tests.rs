@@ -246,7 +246,7 @@ fn every_documented_metric_is_in_the_readme() {
 #[test]
 fn metrics_count_every_entry_the_bounded_report_leaves_out() {
     let mut orders = TargetReport::new("orders", None);
-    let many = crate::report::MAX_LIST_ENTRIES * 3;
+    let many = crate::report::bound::MAX_LIST_ENTRIES * 3;
     for i in 0..many {
         orders.defer(
             &format!("public.i{i}"),

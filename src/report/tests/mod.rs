@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::bound::log_len;
+use super::bound::{log_len, MAX_LIST_ENTRIES, MAX_REPORT_BYTES};
 use super::*;
 use crate::domain::blocker::{Hold, Session};
 use crate::domain::plan::CandidateReason;

@@ -13,15 +13,15 @@ use super::Hazard;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Standby {
     pub application_name: Option<String>,
-    pub client_addr: Option<String>,
+    pub(crate) client_addr: Option<String>,
     /// `streaming`, `catchup`, …; `None` when this role may not see it
     /// (`pg_read_all_stats`).
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     /// `async`, `potential`, `sync`, `quorum`.
-    pub sync_state: Option<String>,
+    pub(crate) sync_state: Option<String>,
     #[serde(rename = "replay_lag_s", serialize_with = "seconds")]
-    pub replay_lag: Option<Duration>,
-    pub replay_lag_bytes: Option<u64>,
+    pub(crate) replay_lag: Option<Duration>,
+    pub(crate) replay_lag_bytes: Option<u64>,
 }
 
 fn seconds<S: serde::Serializer>(lag: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -33,7 +33,7 @@ fn seconds<S: serde::Serializer>(lag: &Option<Duration>, s: S) -> Result<S::Ok, 
 
 impl Standby {
     /// `"replica1" (client 10.0.0.5, async)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let name = self.application_name.as_deref().filter(|n| !n.is_empty());
         let mut facts = Vec::new();
         if let Some(client) = &self.client_addr {
@@ -75,12 +75,12 @@ pub struct Slot {
     pub kind: SlotKind,
     pub active: bool,
     /// The WAL it keeps: from its `restart_lsn` to the current position.
-    pub retained_bytes: Option<u64>,
+    pub(crate) retained_bytes: Option<u64>,
     /// How much more WAL it may keep before `max_slot_wal_keep_size` invalidates it;
     /// `None`: no such limit.
-    pub safe_wal_bytes: Option<i64>,
+    pub(crate) safe_wal_bytes: Option<i64>,
     /// Already invalidated (`wal_status = 'lost'`): it keeps nothing.
-    pub lost: bool,
+    pub(crate) lost: bool,
 }
 
 impl Slot {
@@ -99,7 +99,7 @@ impl Slot {
 pub struct AuroraReplica {
     pub server_id: String,
     #[serde(rename = "lag_ms", serialize_with = "millis")]
-    pub lag: Option<Duration>,
+    pub(crate) lag: Option<Duration>,
 }
 
 fn millis<S: serde::Serializer>(lag: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -111,7 +111,7 @@ fn millis<S: serde::Serializer>(lag: &Option<Duration>, s: S) -> Result<S::Ok, S
 
 /// What `synchronous_standby_names` asks for: how many synchronous standbys every
 /// commit waits for (0: none).
-pub fn synchronous_standbys_required(names: &str, synchronous_commit: &str) -> u32 {
+pub(crate) fn synchronous_standbys_required(names: &str, synchronous_commit: &str) -> u32 {
     let names = names.trim();
     if names.is_empty() || matches!(synchronous_commit.trim(), "off" | "local") {
         return 0;
@@ -134,22 +134,22 @@ pub fn synchronous_standbys_required(names: &str, synchronous_commit: &str) -> u
 
 /// The replication of a primary, as one look sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Replication {
-    pub standbys: Vec<Standby>,
-    pub slots: Vec<Slot>,
-    pub aurora_replicas: Vec<AuroraReplica>,
+pub(crate) struct Replication {
+    pub(crate) standbys: Vec<Standby>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) aurora_replicas: Vec<AuroraReplica>,
     /// Synchronous standbys every commit waits for.
-    pub synchronous_required: u32,
+    pub(crate) synchronous_required: u32,
     /// `synchronous_standby_names` as set, for the report.
-    pub synchronous_names: String,
+    pub(crate) synchronous_names: String,
 }
 
 /// The limits in force; `None`: that check is off.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReplicationLimits {
-    pub max_lag: Option<Duration>,
-    pub max_lag_bytes: Option<u64>,
-    pub max_slot_retained: Option<u64>,
+pub(crate) struct ReplicationLimits {
+    pub(crate) max_lag: Option<Duration>,
+    pub(crate) max_lag_bytes: Option<u64>,
+    pub(crate) max_slot_retained: Option<u64>,
 }
 
 impl Replication {
@@ -157,7 +157,7 @@ impl Replication {
     /// first found: a standby (or Aurora reader) that lags, a standby whose lag this
     /// role cannot see, synchronous standbys missing (every commit would wait), a
     /// slot that would keep too much WAL or be invalidated.
-    pub fn hazard(&self, limits: &ReplicationLimits, wal_bytes: u64) -> Option<Hazard> {
+    pub(crate) fn hazard(&self, limits: &ReplicationLimits, wal_bytes: u64) -> Option<Hazard> {
         self.standby_hazard(limits)
             .or_else(|| self.synchronous_hazard())
             .or_else(|| self.slot_hazard(limits, wal_bytes))
