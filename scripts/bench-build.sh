@@ -29,6 +29,9 @@ esac
 log_step "Clean build of the tests ($label)"
 /usr/bin/time -f '    %e s wall, %M kB peak memory' "${build[@]}"
 log_info "$(du -sh "$target_dir/debug" | cut -f1) in target/debug"
+# Cargo lists every test executable again (fresh) in its JSON messages.
+binaries="$("${build[@]}" --message-format=json | jq -r 'select(.profile.test? == true) | .executable' | grep -c .)"
+log_info "$binaries test binaries (unit tests, the bench and the integration tests)"
 
 log_step "Rebuild after a change to the library (src/lib.rs touched)"
 touch src/lib.rs

@@ -50,9 +50,11 @@ PY
 # that the others do not; and but the vector tests, whose server is always the one
 # with pgvector (scripts/test.sh runs them).
 suites=()
-for file in tests/*.rs; do
-    name="$(basename "$file" .rs)"
-    [[ $name == kill || $name == vector* ]] || suites+=(--test "$name")
+for file in tests/*.rs tests/*/main.rs; do
+    name="${file#tests/}"
+    name="${name%/main.rs}"
+    name="${name%.rs}"
+    [[ $name == kill || $name == vector ]] || suites+=(--test "$name")
 done
 
 failed=()

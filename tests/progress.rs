@@ -1,9 +1,8 @@
 //! What the log says while a rebuild runs: one line per running rebuild at the
 //! configured interval, with its phase, how far along it is, and when it waits, for
 //! whom. The lines of every test of this binary go to one buffer, as JSON; each test
-//! reads the lines of its own database.
-
-mod common;
+//! reads the lines of its own database. Its own test binary: the buffer is the
+//! process's global tracing subscriber, which would take every other test's log too.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -15,7 +15,13 @@ use serde_json::Value;
 pub fn tool(name: &str) -> PathBuf {
     let dir = std::env::var_os("INDEX_PILOT_TOOLS_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-tools/bin"));
+        // This crate lives in tests/common: the venv is at the repository's root.
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../.venv-tools/bin"
+            ))
+        });
     let path = dir.join(name);
     assert!(
         path.exists(),

@@ -38,6 +38,23 @@ pub fn deferral<'a>(report: &'a TargetReport, index: &str) -> &'a Deferred {
         .unwrap_or_else(|| panic!("{index} is not deferred: {report:?}"))
 }
 
+/// Why one index is deferred, in a report entry.
+pub fn deferred_reason<'a>(report: &'a TargetReport, index: &str) -> &'a str {
+    &deferral(report, index).reason
+}
+
+/// The kinds of a report entry's preflight findings (the entry as JSON).
+pub fn finding_kinds(entry: &Value) -> Vec<String> {
+    entry["preflight"]["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|f| f["kind"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The indexes a report entry says were rebuilt, by name, sorted.
 pub fn rebuilt(report: &TargetReport) -> Vec<&str> {
     let mut names: Vec<&str> = report.reindexed.iter().map(|r| r.index.as_str()).collect();

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::common::Fixture;
 use crate::{CHILD_BUDGET, PATIENCE};
+use common::Fixture;
 
 /// The real binary, running one invocation (and its hops) with `CHILD_BUDGET`.
 pub struct Killable {

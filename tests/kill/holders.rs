@@ -3,7 +3,7 @@
 
 use tokio_postgres::Client;
 
-use crate::common::Fixture;
+use common::Fixture;
 
 /// What others' sessions run to hold a rebuild in one phase (in a transaction).
 pub const EARLY_WRITE: &str = "INSERT INTO slow (id, k) VALUES (0, 'early writer')";

@@ -15,9 +15,6 @@
 //! no history row `in_progress`, others' invalid indexes and skipped indexes as they
 //! were. After every invocation: each history row `in_progress` has its build running.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod checks;
 mod child;
 mod holders;

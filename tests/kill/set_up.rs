@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 
-use crate::common::Fixture;
 use crate::holders::session;
 use crate::plan::{round_index, Kill, Moment};
 use crate::{DELAY_PER_ROW, ROWS};
+use common::Fixture;
 
 /// The target: a table whose index keys sleep per row in index-pilot's sessions,
 /// others' invalid indexes on it (one named like the copy of each index a kill will

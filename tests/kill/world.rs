@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 use crate::child::Killable;
-use crate::common::Fixture;
 use crate::holders::session;
 use crate::plan::round_index;
 use crate::sampler::Sampler;
 use crate::tally::Tally;
 use crate::{PATIENCE, ROWS};
+use common::Fixture;
 
 pub struct World {
     pub fx: Fixture,
