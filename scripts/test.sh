@@ -32,8 +32,8 @@ log_info "PostgreSQL with pgvector (the vector tests): $INDEX_PILOT_PGVECTOR_BIN
 log_step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
-log_step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+log_step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 
 log_step "cargo test --all-targets"
 cargo test --all-targets
