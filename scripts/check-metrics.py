@@ -1,22 +1,22 @@
 #!/usr/bin/env python3
 """The template's metrics against the code: the dashboard body must be valid JSON once
 its ${...} references are substituted, and every metric the template reads from the
-function's namespace must be one the function emits (METRICS in src/report/metrics.rs).
+function's namespace must be one the function emits (METRICS in src/report/metrics/mod.rs).
 
-Usage: scripts/check-metrics.py [infra/template.yaml] [src/report/metrics.rs]
+Usage: scripts/check-metrics.py [infra/template.yaml] [src/report/metrics/mod.rs]
 """
 import json
 import re
 import sys
 
 template_path = sys.argv[1] if len(sys.argv) > 1 else "infra/template.yaml"
-metrics_path = sys.argv[2] if len(sys.argv) > 2 else "src/report/metrics.rs"
+metrics_path = sys.argv[2] if len(sys.argv) > 2 else "src/report/metrics/mod.rs"
 template = open(template_path, encoding="utf-8").read()
 source = open(metrics_path, encoding="utf-8").read()
 errors = []
 
-# The names in `pub const METRICS: &[(&str, &str)] = &[ ("Name", "Unit"), ... ];`.
-block = re.search(r"pub const METRICS\b.*?= &\[(.*?)\];", source, re.S)
+# The names in `pub(crate) const METRICS: &[(&str, &str)] = &[ ("Name", "Unit"), ... ];`.
+block = re.search(r"pub(?:\(crate\))? const METRICS\b.*?= &\[(.*?)\];", source, re.S)
 if not block:
     sys.exit(f"{metrics_path}: no METRICS list found")
 emitted = set(re.findall(r'\(\s*"([A-Za-z]+)"\s*,', block.group(1)))
@@ -57,7 +57,7 @@ if not any(where == "alarm" for where, _ in used):
 
 for where, name in sorted(used):
     if name not in emitted:
-        errors.append(f"{where} uses metric {name!r}, which src/report/metrics.rs does not emit "
+        errors.append(f"{where} uses metric {name!r}, which src/report/metrics/mod.rs does not emit "
                       f"(METRICS: {', '.join(sorted(emitted))})")
 
 if errors:

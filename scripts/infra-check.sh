@@ -19,7 +19,7 @@ log_step "checkov infra/template.yaml"
 "$INDEX_PILOT_CHECKOV" --file infra/template.yaml --framework cloudformation --skip-download --compact --quiet
 
 log_step "dashboard JSON and metric names (scripts/check-metrics.py)"
-python3 scripts/check-metrics.py infra/template.yaml src/report/metrics.rs
+python3 scripts/check-metrics.py infra/template.yaml src/report/metrics/mod.rs
 
 log_step "the function's variables, log level and paths (scripts/check-template.py)"
 python3 scripts/check-template.py infra/template.yaml src README.md

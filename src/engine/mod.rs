@@ -26,7 +26,7 @@ mod watch;
 mod work;
 
 pub(crate) use crate::domain::fleet::Progress;
-pub(crate) use outcome::{Standing, TargetOutcome, Why};
+pub(crate) use outcome::{TargetOutcome, TargetProgress, Why};
 pub(crate) use preflight::configuration;
 pub(crate) use servers::Rebuilds;
 

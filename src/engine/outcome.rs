@@ -1,5 +1,5 @@
 //! What an invocation did with one target, and where that leaves the target: a
-//! [`Standing`] the stored record (`index_pilot.target_progress`) renders, so that
+//! [`TargetProgress`] the stored record (`index_pilot.target_progress`) renders, so that
 //! its state follows from typed values, never from a message's words.
 
 use super::Progress;
@@ -19,7 +19,7 @@ pub(crate) struct TargetOutcome {
 
 /// Where a target stands after an invocation, as values.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Standing {
+pub(crate) struct TargetProgress {
     pub(crate) state: TargetState,
     pub(crate) why: Option<Why>,
     /// The class of the first error among its databases.
@@ -88,10 +88,10 @@ impl TargetOutcome {
 
     /// Where the target stands: in error when a database is, else as far as its
     /// progress goes; why: each database's own reason, else the first deferral's.
-    pub(crate) fn standing(&self) -> Standing {
+    pub(crate) fn target_progress(&self) -> TargetProgress {
         let failed = self.reports.iter().any(|r| r.status == Status::Error);
         let sum = |count: fn(&TargetReport) -> usize| self.reports.iter().map(count).sum();
-        Standing {
+        TargetProgress {
             state: TargetState::of(self.progress, failed),
             why: self.why(),
             error_class: self.reports.iter().find_map(|r| r.error_class),
@@ -144,13 +144,13 @@ mod tests {
             "cannot connect at h:5432, database sales, user app: database \"sales\" does not exist (SQLSTATE 3D000)",
         );
         let fine = TargetReport::new("fleet", Some("app".to_owned()));
-        let standing = outcome(vec![fine, sales]).standing();
+        let progress = outcome(vec![fine, sales]).target_progress();
         assert_eq!(
-            standing.why.as_ref().map(Why::render).as_deref(),
+            progress.why.as_ref().map(Why::render).as_deref(),
             Some("database sales: cannot connect at h:5432, database sales, user app: database \"sales\" does not exist (SQLSTATE 3D000)")
         );
-        assert_eq!(standing.state, TargetState::Error);
-        assert_eq!(standing.error_class, Some(TargetErrorClass::Database));
+        assert_eq!(progress.state, TargetState::Error);
+        assert_eq!(progress.error_class, Some(TargetErrorClass::Database));
     }
 
     #[test]
@@ -162,13 +162,13 @@ mod tests {
             "outside its maintenance windows until 2026-11-23 00:00 UTC",
         );
         main.defer(&"public.b_id", DeferralKind::Window, "outside");
-        let standing = outcome(vec![main]).standing();
+        let progress = outcome(vec![main]).target_progress();
         assert_eq!(
-            standing.why.as_ref().map(Why::render).as_deref(),
+            progress.why.as_ref().map(Why::render).as_deref(),
             Some("2 indexes deferred, the first (public.a_id): outside its maintenance windows until 2026-11-23 00:00 UTC")
         );
         assert!(matches!(
-            standing.why,
+            progress.why,
             Some(Why::Deferred {
                 count: 2,
                 kind: DeferralKind::Window,
@@ -176,21 +176,21 @@ mod tests {
             })
         ));
         assert_eq!(
-            (standing.state, standing.error_class),
+            (progress.state, progress.error_class),
             (TargetState::Done, None)
         );
-        assert_eq!(standing.deferred, 2);
-        assert_eq!(self::outcome(vec![]).standing().why, None);
+        assert_eq!(progress.deferred, 2);
+        assert_eq!(self::outcome(vec![]).target_progress().why, None);
     }
 
     #[test]
     fn rewording_a_message_keeps_the_state() {
         let mut skipped = TargetReport::new("replica", None);
         skipped.skip("any words at all");
-        let standing = outcome(vec![skipped]).standing();
-        assert_eq!(standing.state, TargetState::Done);
+        let progress = outcome(vec![skipped]).target_progress();
+        assert_eq!(progress.state, TargetState::Done);
         assert!(
-            matches!(&standing.why, Some(Why::Stopped(stops)) if stops[0].status == Status::Skipped)
+            matches!(&progress.why, Some(Why::Stopped(stops)) if stops[0].status == Status::Skipped)
         );
     }
 }

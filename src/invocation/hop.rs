@@ -19,7 +19,7 @@ use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;
 use crate::engine::free_storage::{Readings, READING_REUSE};
-use crate::engine::{process_target, Progress, Rebuilds, RunContext, Standing, Why};
+use crate::engine::{process_target, Progress, Rebuilds, RunContext, TargetProgress, Why};
 use crate::report::Report;
 
 /// The hop of a shard this invocation works on.
@@ -130,8 +130,8 @@ pub(super) async fn work<R: ReInvoker>(
     let mut progress = Vec::new();
     for (name, outcome) in outcomes {
         if request.mode == Mode::Run && outcome.served {
-            let standing = outcome.standing();
-            let record = record(name, hop, &standing);
+            let target_progress = outcome.target_progress();
+            let record = record(name, hop, &target_progress);
             if let Err(error) = control.save_progress_record(&record).await {
                 (report.notes).push(format!("progress of {name} not saved: {error}"));
             }
@@ -143,14 +143,14 @@ pub(super) async fn work<R: ReInvoker>(
 }
 
 /// Where `target` stands after this invocation, for the next ones and for people.
-fn record<'a>(target: &'a str, hop: &Hop, standing: &'a Standing) -> ProgressRecord<'a> {
+fn record<'a>(target: &'a str, hop: &Hop, progress: &'a TargetProgress) -> ProgressRecord<'a> {
     ProgressRecord {
         target,
         run_id: hop.run_id,
         hop: hop.hop,
-        state: standing.state,
-        reason: standing.why.as_ref().map(Why::render),
-        error_class: standing.error_class.map(|c| c.as_str()),
+        state: progress.state,
+        reason: progress.why.as_ref().map(Why::render),
+        error_class: progress.error_class.map(|c| c.as_str()),
     }
 }
 
