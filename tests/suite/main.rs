@@ -8,6 +8,7 @@
 //! tracing subscriber to read the log).
 
 mod aws;
+mod bad_input;
 mod baselines;
 mod bounded_reads;
 mod cli;
@@ -16,6 +17,7 @@ mod connect_errors;
 mod continuation;
 mod disk;
 mod dry_run_budget;
+mod eligibility_end_to_end;
 mod failover;
 mod fan_out;
 mod fleet;
@@ -27,6 +29,7 @@ mod hostile_rebuild;
 mod hostile_scan;
 mod hostile_standbys;
 mod iam_auth;
+mod leftovers;
 mod metrics;
 mod nothing_hangs;
 mod operator_views;
@@ -35,6 +38,7 @@ mod reindex_engine;
 mod scan_state;
 mod secrets_stay_out;
 mod setting_values;
+mod settings_precedence;
 mod stale_state;
 mod target_errors;
 mod tls;
