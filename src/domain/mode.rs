@@ -47,13 +47,82 @@ impl Mode {
         }
     }
 
+    /// `run` and `reindex` rebuild: they hold the target's lease, follow the rebuilds
+    /// earlier invocations left running, and correct what they learn in the control
+    /// database.
     pub(crate) fn changes_targets(self) -> bool {
         matches!(self, Mode::Run | Mode::Reindex)
     }
 
+    /// `dry_run` and `check` change nothing anywhere (no row of the control database,
+    /// no ANALYZE, no DROP): they are what a DBA runs to look, so they also report the
+    /// setup they find (rows that name nothing, a database that cannot be reached).
+    pub(crate) fn only_looks(self) -> bool {
+        matches!(self, Mode::DryRun | Mode::Check)
+    }
+
     /// Whether it records anything in the control database (beyond creating or
-    /// migrating its schema): a dry run and a check leave it as they found it.
+    /// migrating its schema).
     pub(crate) fn writes_control(self) -> bool {
-        !matches!(self, Mode::DryRun | Mode::Check)
+        !self.only_looks()
+    }
+
+    /// `reindex` is an operator's order: one index in the one database it names, which
+    /// maintenance windows (and their rows) do not hold back.
+    pub(crate) fn is_an_order(self) -> bool {
+        self == Mode::Reindex
+    }
+
+    /// The modes that pick rebuilds on their own read the windows: `baseline` changes
+    /// no target, `check` picks nothing, and an order is not held back.
+    pub(crate) fn heeds_windows(self) -> bool {
+        matches!(self, Mode::Run | Mode::DryRun)
+    }
+
+    /// `run`, the mode a schedule starts: it goes over the fleet in shards and hops,
+    /// longest waiting target first, records each target's progress, and picks its
+    /// rebuilds itself (so `max_automatic_index_size` limits it, not an order).
+    pub(crate) fn is_scheduled_run(self) -> bool {
+        self == Mode::Run
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mode;
+
+    /// What each mode may do, side by side: a change to one row is a change of
+    /// behaviour the README must say.
+    #[test]
+    fn what_each_mode_may_do() {
+        let table: Vec<(&str, [bool; 5])> = Mode::ALL
+            .iter()
+            .map(|mode| {
+                (
+                    mode.as_str(),
+                    [
+                        mode.changes_targets(),
+                        mode.writes_control(),
+                        mode.is_an_order(),
+                        mode.heeds_windows(),
+                        mode.is_scheduled_run(),
+                    ],
+                )
+            })
+            .collect();
+        assert_eq!(
+            table,
+            [
+                ("run", [true, true, false, true, true]),
+                ("dry_run", [false, false, false, true, false]),
+                ("baseline", [false, true, false, false, false]),
+                ("reindex", [true, true, true, false, false]),
+                ("check", [false, false, false, false, false]),
+            ]
+        );
+        for mode in Mode::ALL {
+            assert_eq!(mode.only_looks(), !mode.writes_control(), "{mode:?}");
+            assert_eq!(Mode::from_name(mode.as_str()), Some(mode));
+        }
     }
 }

@@ -14,7 +14,6 @@ use crate::domain::bloat::{bytes_per_tuple, estimated_bloat, shown_against};
 use crate::domain::confirm::reading_overrules;
 use crate::domain::ident::QualifiedName;
 use crate::domain::inspect::{budget_spent, ReadKind};
-use crate::domain::mode::Mode;
 use crate::domain::plan::{Assessment, CandidateReason};
 use crate::report::{round2, Confirmation};
 use crate::target_db::{Pgstattuple, ReadError};
@@ -143,7 +142,7 @@ impl Work<'_> {
             }
             Ok(permit) => permit,
         };
-        if self.ctx.request.mode == Mode::DryRun {
+        if self.ctx.request.mode.only_looks() {
             let look = format!("statistics are stale ({stale}): a run would ANALYZE {table} first");
             return Ok((look, None));
         }

@@ -13,7 +13,6 @@ use super::work::Work;
 use crate::domain::baseline::BaselineSource;
 use crate::domain::estimate::{IndexDescription, Needs, Unestimable};
 use crate::domain::inspect::ReadKind;
-use crate::domain::mode::Mode;
 use crate::domain::plan::{Assessment, Verdict};
 use crate::domain::sift::{Settled, Sifted};
 use crate::report::UnknownBloat;
@@ -27,6 +26,23 @@ enum Outcome {
     Settled(Result<(f64, BaselineSource), String>),
     /// Still waiting, and why.
     Waits(String),
+}
+
+impl Outcome {
+    /// A fresh build's size, as bytes per tuple of the index now.
+    fn estimated(
+        description: &IndexDescription,
+        fresh_bytes: u64,
+        source: BaselineSource,
+    ) -> Outcome {
+        let per_tuple = fresh_bytes as f64 / description.index_tuples.max(1.0);
+        Outcome::Settled(Ok((per_tuple, source)))
+    }
+
+    /// No estimate will come: the index takes its current size, and says why.
+    fn current_size(why: impl std::fmt::Display) -> Outcome {
+        Outcome::Settled(Err(format!("current size taken: {why}")))
+    }
 }
 
 impl Work<'_> {
@@ -74,7 +90,7 @@ impl Work<'_> {
                 }
             }
         }
-        let record = self.ctx.request.mode != Mode::DryRun;
+        let record = self.ctx.request.mode.writes_control();
         sifted.settle_estimates(&self.key.database_name, settled, record);
     }
 
@@ -85,15 +101,11 @@ impl Work<'_> {
         builds_running: bool,
     ) -> Outcome {
         let method = description.access_method.as_str();
-        let per_tuple = |bytes: u64| bytes as f64 / description.index_tuples.max(1.0);
-        let unestimable = |why: Unestimable| {
-            Outcome::Settled(Err(format!("current size taken: {}", why.explain(method))))
-        };
         match description.needs() {
-            Needs::Nothing => unestimable(Unestimable::NoModel),
+            Needs::Nothing => Outcome::current_size(Unestimable::NoModel.explain(method)),
             Needs::Catalog => match description.fresh_size(self.db.server) {
-                Ok(bytes) => Outcome::Settled(Ok((per_tuple(bytes), BaselineSource::Estimate))),
-                Err(why) => unestimable(why),
+                Ok(bytes) => Outcome::estimated(description, bytes, BaselineSource::Estimate),
+                Err(why) => Outcome::current_size(why.explain(method)),
             },
             Needs::TupleCount => {
                 self.estimate_by_pgstattuple(description, assessment, builds_running)
@@ -110,8 +122,6 @@ impl Work<'_> {
         assessment: &Assessment,
         builds_running: bool,
     ) -> Outcome {
-        let method = description.access_method.as_str();
-        let per_tuple = |bytes: u64| bytes as f64 / description.index_tuples.max(1.0);
         if builds_running {
             return Outcome::Waits(
                 "an index build runs in this database: pgstattuple would hold a snapshot it waits for".into(),
@@ -127,18 +137,15 @@ impl Work<'_> {
             Ok(Some(found)) if found.pgstattuple => found.clone(),
             Err(error) => return Outcome::Waits(error),
             Ok(_) => {
-                return Outcome::Settled(Err(format!(
-                    "current size taken: {}",
-                    Unestimable::NoPgstattuple.explain(method)
-                )))
+                let method = description.access_method.as_str();
+                return Outcome::current_size(Unestimable::NoPgstattuple.explain(method));
             }
         };
         let kind = ReadKind::Pgstattuple;
-        let current = |why: String| Outcome::Settled(Err(format!("current size taken: {why}")));
         let permit = match self.ask_to_read(kind, assessment).await {
             Err(error) => return Outcome::Waits(error.to_string()),
             Ok(Err(refusal)) if refusal.passes() => return Outcome::Waits(refusal.explain(kind)),
-            Ok(Err(refusal)) => return current(refusal.explain(kind)),
+            Ok(Err(refusal)) => return Outcome::current_size(refusal.explain(kind)),
             Ok(Ok(permit)) => permit,
         };
         match self
@@ -146,14 +153,14 @@ impl Work<'_> {
             .gist_tuples(&found, description.oid, permit.timeout)
             .await
         {
-            Ok((count, bytes)) => Outcome::Settled(Ok((
-                per_tuple(description.fresh_gist_size(self.db.server, count, bytes)),
-                BaselineSource::Pgstattuple,
-            ))),
+            Ok((count, bytes)) => {
+                let fresh = description.fresh_gist_size(self.db.server, count, bytes);
+                Outcome::estimated(description, fresh, BaselineSource::Pgstattuple)
+            }
             // Not read again soon: it goes without.
             Err(ReadError::TimedOut { .. }) if permit.records_timeout() => {
                 match self.read_timed_out(kind, assessment, permit).await {
-                    Ok(why) => current(why),
+                    Ok(why) => Outcome::current_size(why),
                     Err(error) => Outcome::Waits(error.to_string()),
                 }
             }

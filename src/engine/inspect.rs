@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use super::work::Work;
 use crate::control::{ControlError, ReadTimeout, ReadTimeouts};
 use crate::domain::inspect::{may_read, Ask, InspectLimits, Permit, ReadKind, Refusal, TimedOut};
-use crate::domain::mode::Mode;
 use crate::domain::plan::Assessment;
 
 impl Work<'_> {
@@ -57,7 +56,7 @@ impl Work<'_> {
         permit: Permit,
     ) -> Result<String, ControlError> {
         let index = &assessment.index;
-        let record = permit.records_timeout() && self.ctx.request.mode != Mode::DryRun;
+        let record = permit.records_timeout() && self.ctx.request.mode.writes_control();
         tracing::info!(target = %self.key.target, database = %self.key.database_name,
             index = %index.name, read = kind.as_str(), timeout_ms = permit.timeout.as_millis() as u64,
             recorded = record, "a read of ours reached its timeout");

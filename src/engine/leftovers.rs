@@ -9,7 +9,6 @@ use super::work::Work;
 use super::DatabaseError;
 use crate::control::LeftoverRecord;
 use crate::domain::leftovers::InvalidIndexRef;
-use crate::domain::mode::Mode;
 use crate::report::{Leftover, TargetReport};
 use crate::target_db::{IndexBuilds, InvalidIndex, RebuildSession};
 
@@ -121,7 +120,7 @@ impl Work<'_> {
             .into_iter()
             .map(|record| (record.oid, record))
             .collect();
-        let dry_run = self.ctx.request.mode == Mode::DryRun;
+        let dry_run = self.ctx.request.mode.only_looks();
         for index in invalid {
             let record = self
                 .still_recorded(recorded.remove(&index.oid), &index, dry_run)

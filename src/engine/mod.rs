@@ -226,7 +226,7 @@ async fn process_databases(
 ) -> (Vec<TargetReport>, Progress) {
     let mut reports = Vec::new();
     let mut progress = Progress::Done;
-    let databases = if ctx.request.mode == Mode::Reindex {
+    let databases = if ctx.request.mode.is_an_order() {
         match spec.database_of_order(ctx.request.database.as_deref()) {
             Ok(database) => vec![database],
             Err(problem) => {

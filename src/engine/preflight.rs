@@ -81,7 +81,7 @@ fn invalid_row(ctx: &RunContext<'_>, target: &str, database: &str) -> Option<Str
             "invalid row in index_pilot.settings: {error}; nothing is done in this database until it is fixed"
         ));
     }
-    if ctx.request.mode == Mode::Reindex {
+    if ctx.request.mode.is_an_order() {
         return None;
     }
     let error = ctx.windows.invalid_for(target, database)?;
@@ -122,7 +122,7 @@ pub(super) async fn check_database(
 /// `check` and `dry_run` of a database that could not be reached: the failure is the
 /// preflight's finding.
 pub(super) fn unreachable(mode: Mode, error: &DatabaseError) -> Option<Preflight> {
-    if !matches!(mode, Mode::Check | Mode::DryRun) {
+    if !mode.only_looks() {
         return None;
     }
     let DatabaseError::Target(TargetError::Connect(connect)) = error else {
@@ -143,7 +143,7 @@ pub(crate) fn configuration(
     known: &[&str],
     report: &Report,
 ) -> Vec<Checked> {
-    if !matches!(request.mode, Mode::Check | Mode::DryRun) {
+    if !request.mode.only_looks() {
         return Vec::new();
     }
     let mut found = naming_no_target(&rows.settings, &rows.windows, known);

@@ -17,7 +17,6 @@ use crate::control::{ReindexStart, ServerRebuild};
 use crate::domain::blocker::{blocker, Reach};
 use crate::domain::budget::{fit_at_start, Fit};
 use crate::domain::deferral::DeferralKind;
-use crate::domain::mode::Mode;
 use crate::domain::plan::{Assessment, CandidateReason};
 use crate::domain::rebuild_memory::{guc_memory, raised_maintenance_work_mem, SessionUsed};
 use crate::domain::slot::{slot, Slot as SlotOf};
@@ -319,7 +318,7 @@ impl Work<'_> {
     ) -> Option<String> {
         let index = &assessment.index;
         let limit = assessment.settings.max_automatic_index_size?;
-        let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode == Mode::Run;
+        let leaves = fit == Fit::StartAndLeave && self.ctx.request.mode.is_scheduled_run();
         (leaves && index.size_bytes > limit).then(|| {
             format!(
                 "needs about {}s ({}), more than any invocation has, and at {} it is larger than max_automatic_index_size ({}): rebuild it with mode \"reindex\" or raise the setting",

@@ -11,7 +11,6 @@ use super::follow::Running;
 use super::work::Work;
 use super::{estimate, DatabaseError};
 use crate::control::QuarantineEntry;
-use crate::domain::mode::Mode;
 use crate::domain::plan::{Assessor, Known, Selection, Verdict};
 use crate::domain::sift::{Sift, Sifted};
 use crate::domain::stored;
@@ -25,12 +24,6 @@ pub(super) struct Survey<'a> {
     /// Our rebuilds still running in this database (only modes that change targets
     /// follow them).
     pub(crate) running: Vec<Running>,
-}
-
-/// Only modes that would start a rebuild on their own read the windows: `baseline`
-/// changes no target, `reindex` is an operator's order that windows do not hold back.
-fn heeds_windows(mode: Mode) -> bool {
-    matches!(mode, Mode::Run | Mode::DryRun)
 }
 
 /// Surveys the database `work` is connected to; the report gets what was found.
@@ -70,7 +63,7 @@ pub(super) async fn survey<'a>(
         .await?
         .finish();
     // Before the estimates: a whole-index read happens only where a rebuild could.
-    if heeds_windows(mode) {
+    if mode.heeds_windows() {
         work.window = ctx
             .windows
             .state(&key.target, &db.database_name, Timestamp::now());

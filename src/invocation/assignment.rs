@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::control::{ControlError, ControlStore};
 use crate::domain::fleet::shards;
-use crate::domain::mode::Mode;
 use crate::invocation::continuation::ReInvoker;
 use crate::invocation::event::Request;
 
@@ -52,7 +51,7 @@ pub(crate) async fn assign(
     selected: Vec<String>,
     shard_size: usize,
 ) -> Result<Assignment, ControlError> {
-    if request.mode != Mode::Run {
+    if !request.mode.is_scheduled_run() {
         return Ok(Assignment::Work {
             run_id,
             shard: 0,

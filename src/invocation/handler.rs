@@ -17,7 +17,6 @@ use crate::config::{Config, DatabaseChoiceError};
 use crate::control::{ControlError, ControlStore};
 use crate::domain::budget::{allowance, Budget};
 use crate::domain::fleet::{select_targets, UnknownTarget};
-use crate::domain::mode::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;
@@ -158,7 +157,7 @@ async fn invocation<R: ReInvoker>(
     let known: Vec<&str> = app.config.targets.iter().map(|t| t.name.as_str()).collect();
     let selected = select_targets(&known, request.targets.as_deref(), request.run_id.is_some())
         .map_err(|UnknownTarget { name, known }| HandlerError::UnknownTarget { name, known })?;
-    if request.mode == Mode::Reindex {
+    if request.mode.is_an_order() {
         if let Some((target, problem)) = order_database_problem(&app.config, &request) {
             return Err(HandlerError::OrderDatabase { target, problem });
         }
@@ -204,7 +203,7 @@ async fn invocation<R: ReInvoker>(
     report.complete = progress.iter().all(|(_, p)| *p == Progress::Done);
     // Against every configured target, whichever this invocation looked at.
     report.configuration = configuration(&request, &rows, &known, &report);
-    if request.mode == Mode::Run {
+    if request.mode.is_scheduled_run() {
         continue_chain(app, context, &hop, &progress, &mut report).await;
     }
     if request.mode.changes_targets() {

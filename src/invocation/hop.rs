@@ -14,7 +14,6 @@ use super::handler::{App, HandlerError};
 use crate::control::{ControlStore, ProgressRecord};
 use crate::domain::budget::Budget;
 use crate::domain::fleet::{hand_over, longest_waiting_first};
-use crate::domain::mode::Mode;
 use crate::domain::preflight::ControlRows;
 use crate::domain::settings::Settings;
 use crate::domain::window::MaintenanceWindows;
@@ -89,7 +88,7 @@ pub(super) async fn work<R: ReInvoker>(
     report: &mut Report,
 ) -> Result<Vec<(String, Progress)>, HandlerError> {
     let (request, control) = (scope.request, scope.control);
-    let targets = if request.mode == Mode::Run {
+    let targets = if request.mode.is_scheduled_run() {
         longest_waiting_first(&hop.targets, &control.targets_served(&hop.targets).await?)
     } else {
         hop.targets.clone()
@@ -129,7 +128,7 @@ pub(super) async fn work<R: ReInvoker>(
         .await;
     let mut progress = Vec::new();
     for (name, outcome) in outcomes {
-        if request.mode == Mode::Run && outcome.served {
+        if request.mode.is_scheduled_run() && outcome.served {
             let target_progress = outcome.target_progress();
             let record = record(name, hop, &target_progress);
             if let Err(error) = control.save_progress_record(&record).await {
