@@ -29,6 +29,13 @@ INDEX_PILOT_PGVECTOR_OLD_BIN="$(pgvector_old_bin_dir)"
 export INDEX_PILOT_PGVECTOR_BIN INDEX_PILOT_PGVECTOR_OLD_BIN
 log_info "PostgreSQL with pgvector (the vector tests): $INDEX_PILOT_PGVECTOR_BIN, and an older one: $INDEX_PILOT_PGVECTOR_OLD_BIN"
 
+# Four tests at a time in each test binary, not one per CPU: most of a test's time is
+# spent waiting on PostgreSQL (a slow rebuild, a lock, a deadline), and on two CPUs
+# four at once take the suite from about 260 s to about 180 s (BENCHMARKS.md, "The
+# whole test command"). Set RUST_TEST_THREADS to choose otherwise.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
+log_info "Tests at a time per test binary: $RUST_TEST_THREADS"
+
 log_step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
