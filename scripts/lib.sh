@@ -9,6 +9,27 @@
 INDEX_PILOT_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 export INDEX_PILOT_ROOT
 
+# Tests at a time in each test binary that mostly waits on PostgreSQL (a slow rebuild,
+# a lock, a deadline): on two CPUs four at once take the suite from about 260 s to
+# about 180 s (BENCHMARKS.md, "The whole test command"). The vector tests build HNSW
+# indexes, CPU-bound: they keep one test per CPU. RUST_TEST_THREADS chooses otherwise.
+INDEX_PILOT_TEST_THREADS="${RUST_TEST_THREADS:-4}"
+
+# `--test NAME` for every integration test binary (tests/NAME.rs, tests/NAME/main.rs)
+# but the NAMEs given, one word a line.
+integration_tests_but() {
+    local file name skipped
+    for file in "$INDEX_PILOT_ROOT"/tests/*.rs "$INDEX_PILOT_ROOT"/tests/*/main.rs; do
+        name="${file#"$INDEX_PILOT_ROOT"/tests/}"
+        name="${name%/main.rs}"
+        name="${name%.rs}"
+        for skipped in "$@"; do
+            [[ $name == "$skipped" ]] && continue 2
+        done
+        printf -- '--test\n%s\n' "$name"
+    done
+}
+
 # Packages the demo and the tests need, and the Python tools the tests use.
 INDEX_PILOT_APT_PACKAGES=(postgresql pkg-config libssl-dev jq python3-venv)
 INDEX_PILOT_PY_TOOLS=(cargo-lambda ziglang "moto[server]" cfn-lint)

@@ -49,19 +49,13 @@ PY
 # only (scripts/test.sh): it takes minutes and exercises no version-specific code
 # that the others do not; and but the vector tests, whose server is always the one
 # with pgvector (scripts/test.sh runs them).
-suites=()
-for file in tests/*.rs tests/*/main.rs; do
-    name="${file#tests/}"
-    name="${name%/main.rs}"
-    name="${name%.rs}"
-    [[ $name == kill || $name == vector ]] || suites+=(--test "$name")
-done
+mapfile -t suites < <(integration_tests_but kill vector)
 
 failed=()
 for version in "${versions[@]}"; do
     bin="$(fetch "$version")"
     log_step "$("$bin/postgres" --version): every integration test but the kill test"
-    if ! INDEX_PILOT_PG_BIN="$bin" cargo test "${suites[@]}"; then
+    if ! INDEX_PILOT_PG_BIN="$bin" RUST_TEST_THREADS=$INDEX_PILOT_TEST_THREADS cargo test "${suites[@]}"; then
         failed+=("$version")
     fi
 done

@@ -29,21 +29,18 @@ INDEX_PILOT_PGVECTOR_OLD_BIN="$(pgvector_old_bin_dir)"
 export INDEX_PILOT_PGVECTOR_BIN INDEX_PILOT_PGVECTOR_OLD_BIN
 log_info "PostgreSQL with pgvector (the vector tests): $INDEX_PILOT_PGVECTOR_BIN, and an older one: $INDEX_PILOT_PGVECTOR_OLD_BIN"
 
-# Four tests at a time in each test binary, not one per CPU: most of a test's time is
-# spent waiting on PostgreSQL (a slow rebuild, a lock, a deadline), and on two CPUs
-# four at once take the suite from about 260 s to about 180 s (BENCHMARKS.md, "The
-# whole test command"). Set RUST_TEST_THREADS to choose otherwise.
-export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
-log_info "Tests at a time per test binary: $RUST_TEST_THREADS"
-
 log_step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
 log_step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-log_step "cargo test --all-targets"
-cargo test --all-targets
+mapfile -t waiting_tests < <(integration_tests_but vector)
+log_step "cargo test --all-targets but the vector tests, $INDEX_PILOT_TEST_THREADS tests at a time"
+RUST_TEST_THREADS=$INDEX_PILOT_TEST_THREADS cargo test --lib --bins --benches --examples "${waiting_tests[@]}"
+
+log_step "cargo test --test vector (CPU-bound: ${RUST_TEST_THREADS:-one per CPU} at a time)"
+cargo test --test vector
 
 log_step "The function under cargo lambda watch, invoked with every file in events/"
 bash scripts/lambda-watch.sh

@@ -28,12 +28,8 @@ async fn create(fx: &Fixture, table: &str, rows: i32) {
 
 /// Deletes `percent` % of the rows (spread over the table) and vacuums.
 async fn delete(fx: &Fixture, table: &str, percent: i32) {
-    batch(
-        &fx.target().await,
-        &format!("DELETE FROM {table} WHERE id % 100 < {percent}"),
-    )
-    .await;
-    fx.vacuum(table).await;
+    fx.delete_and_vacuum(table, &format!("id % 100 < {percent}"))
+        .await;
 }
 
 /// How each index's baseline was set, as index_state says.
@@ -136,8 +132,7 @@ async fn other_methods_use_pgstattuple_their_catalog_model_or_their_current_size
     )
     .await;
     // 80 %: a hash index's buckets halve in steps, and it must be past 2× for sure.
-    batch(&fx.target().await, "DELETE FROM shapes WHERE id % 5 <> 0").await;
-    fx.vacuum("shapes").await;
+    fx.delete_and_vacuum("shapes", "id % 5 <> 0").await;
 
     let report = fx.invoke_main(json!({"mode": "dry_run"})).await;
     let by_index: BTreeMap<&str, _> = report

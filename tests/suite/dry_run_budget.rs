@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::steps::{batch, vacuumed};
+use common::steps::batch;
 use common::Fixture;
 use serde_json::json;
 
@@ -41,27 +41,42 @@ async fn many_bloated_candidates(fx: &Fixture) {
         ),
     )
     .await;
-    // The DELETE's counts reach the statistics before the VACUUM's reset, and the
-    // VACUUM's before the dry run: pgstatindex is conclusive only where the
-    // statistics know of the VACUUM and of few dead tuples.
-    fx.quiet().await;
-    fx.vacuum(&tables.join(", ")).await;
-    fx.quiet().await;
+    // The DELETE's counts reach the statistics before the VACUUM's reset (else they
+    // outlive it), and the VACUUM's before the dry run: pgstatindex is conclusive
+    // only where the statistics know of the VACUUM and of few dead tuples.
+    every_table_shows(fx, "n_dead_tup > 0").await;
+    let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
+    fx.vacuum_clean(&tables).await;
+}
+
+/// Waits until pg_stat_user_tables shows `condition` for every candidate's table.
+async fn every_table_shows(fx: &Fixture, condition: &str) {
     let target = fx.target().await;
     let query = format!(
-        "SELECT count(*) FROM pg_stat_user_tables
-         WHERE relname ~ '^c[0-9]+$' AND n_mod_since_analyze = 0 AND {}",
-        vacuumed()
+        "SELECT count(*) FROM pg_stat_user_tables WHERE relname ~ '^c[0-9]+$' AND {condition}"
     );
+    let mut shown = 0;
     for _ in 0..100 {
         batch(&target, "SELECT pg_stat_clear_snapshot()").await;
-        let vacuumed: i64 = target.query_one(&query, &[]).await.unwrap().get(0);
-        if vacuumed == CANDIDATES as i64 {
+        shown = target.query_one(&query, &[]).await.unwrap().get(0);
+        if shown == CANDIDATES as i64 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the statistics never showed every table vacuumed");
+    let other: String = target
+        .query_one(
+            &format!(
+                "SELECT format('%s: n_live_tup %s, n_dead_tup %s, n_mod_since_analyze %s, last_vacuum %s',
+                               relname, n_live_tup, n_dead_tup, n_mod_since_analyze, last_vacuum)
+                 FROM pg_stat_user_tables WHERE relname ~ '^c[0-9]+$' AND NOT ({condition}) LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .map(|row| row.get(0))
+        .unwrap_or_else(|e| e.to_string());
+    panic!("the statistics showed {condition} for {shown} tables of {CANDIDATES}; not for {other}");
 }
 
 /// pgstattuple in a schema of its own, its pgstatindex replaced by one that counts
